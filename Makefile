@@ -1,0 +1,25 @@
+# The two commands a fresh machine needs: `make gate` and `make test`. Each installs what is missing.
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= quick
+
+.PHONY: setup gate test lint bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+gate: setup
+	$(BIN)/loadgate gate --profile $(PROFILE)
+
+# pytest exits 5 when it collected nothing: that is a failure, not a pass.
+test: setup
+	@$(BIN)/python -m pytest -q -ra; rc=$$?; [ $$rc -ne 5 ] || { echo "pytest collected no tests"; exit 1; }; exit $$rc
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf reports/*/ .pytest_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""The launch checklist as data (``checklist.yaml``): target rate, scenario plans per profile, items.
+
+Loading with file/line error messages lives in ``harness.checklist``; this module is the shape.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from harness.schemas.base import Contract
+from harness.schemas.verdict import Attestation
+
+
+class FaultSpec(Contract):
+    """Faults the bundled service injects in its LLM call path (``PUT /admin/faults``)."""
+
+    llm_delay_s: float = Field(0.0, ge=0)
+    llm_jitter_s: float = Field(0.0, ge=0)
+    llm_error_rate: float = Field(0.0, ge=0, le=1)
+    redis_down: bool = False
+
+
+class ScenarioPlan(Contract):
+    """How one scenario runs in one profile. Durations in seconds; rates as multiples of target_qps."""
+
+    warmup_s: float = Field(10, ge=0)
+    steady_s: float = Field(60, gt=0)  # the graded phase ("steady", "hold", "before"...)
+    rate_x: float | None = Field(None, gt=0)  # open model: arrival rate = rate_x * target_qps
+    arrival: Literal["constant", "poisson"] = "poisson"
+    users: int | None = Field(None, gt=0)  # closed model: concurrent users
+    spawn_rate: float | None = Field(None, gt=0)
+    think_time_s: float | None = Field(None, ge=0)
+    stream_share: float = Field(0.2, ge=0, le=1)
+    max_in_flight: int = Field(2000, gt=0)
+    fault: FaultSpec | None = None
+    fault_s: float | None = Field(None, gt=0)
+    recovery_s: float | None = Field(None, gt=0)
+    spike_x: float | None = Field(None, gt=0)  # spike: step to spike_x * target_qps
+
+
+class Profile(Contract):
+    description: str = ""
+    scenarios: dict[str, ScenarioPlan]
+
+
+class Category(StrEnum):
+    performance = "performance"
+    reliability = "reliability"
+    monitoring = "monitoring"
+    security = "security"
+
+
+class Severity(StrEnum):
+    blocker = "blocker"
+    warning = "warning"
+
+
+class ItemKind(StrEnum):
+    metric = "metric"  # PromQL over a phase window
+    client = "client"  # the load generator's own statistics
+    probe = "probe"  # an active check against the service, its logs or Prometheus
+    manual = "manual"  # a human attests it
+
+
+class Threshold(Contract):
+    op: Literal["<", "<=", ">", ">=", "=="]
+    value: float
+    unit: str = ""
+
+    def holds(self, measured: float) -> bool:
+        return {
+            "<": measured < self.value,
+            "<=": measured <= self.value,
+            ">": measured > self.value,
+            ">=": measured >= self.value,
+            "==": measured == self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.value:g}{(' ' + self.unit) if self.unit else ''}"
+
+
+class ChecklistItem(Contract):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    category: Category
+    severity: Severity
+    kind: ItemKind
+    scenario: str | None = None
+    phase: str | None = None
+    # metric: a named measurement of harness.grade (e.g. "p99_latency") or a raw PromQL template.
+    measure: str | None = None
+    query: str | None = None
+    probe: str | None = None
+    threshold: Threshold | None = None
+    warn_threshold: Threshold | None = None
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min_samples: int = Field(0, ge=0)
+    baseline_tolerance: str | None = None  # e.g. "<=+10%"
+    rationale: str
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> ChecklistItem:
+        if self.kind in (ItemKind.metric, ItemKind.client) and self.threshold is None:
+            raise ValueError(f"item '{self.id}' of kind {self.kind.value} needs a threshold")
+        if self.kind == ItemKind.probe and not self.probe:
+            raise ValueError(f"item '{self.id}' of kind probe needs 'probe'")
+        return self
+
+
+class Checklist(Contract):
+    version: int = 1
+    service: str = "agent service"
+    target_qps: float = Field(gt=0)
+    slo_p99_s: float = Field(3.0, gt=0)
+    slo_error_rate: float = Field(0.001, gt=0, lt=1)
+    default_profile: str = "quick"
+    profiles: dict[str, Profile]
+    items: list[ChecklistItem]
+    attestations: list[Attestation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Checklist:
+        if self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile '{self.default_profile}' is not one of {list(self.profiles)}")
+        ids = [i.id for i in self.items]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate item ids: {sorted(dupes)}")
+        return self
+
+    def plan(self, profile: str, scenario: str) -> ScenarioPlan:
+        try:
+            return self.profiles[profile].scenarios[scenario]
+        except KeyError:
+            raise KeyError(f"profile {profile!r} has no scenario {scenario!r}") from None
+
+    def scenarios_needed(self, profile: str) -> list[str]:
+        """Scenarios the items read, in the profile's order."""
+        wanted = {i.scenario for i in self.items if i.scenario}
+        return [s for s in self.profiles[profile].scenarios if s in wanted]

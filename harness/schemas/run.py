@@ -1,0 +1,116 @@
+"""Who and where a run is: its identity (``run.json``), the endpoints it targets, its folder layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from harness.schemas.base import Contract, VersionedModel
+
+
+class MachineInfo(Contract):
+    cores: int
+    memory_bytes: int
+    platform: str
+    python: str
+    versions: dict[str, str] = Field(default_factory=dict)
+
+
+class Endpoints(Contract):
+    """What the load and the probes talk to. Filled by the stack (spawned or user-given)."""
+
+    target_url: str
+    prometheus_url: str
+    redis_url: str | None = None
+    api_key: str
+    # A second valid key, so probes can tell per-key limits from global ones; None when unknown.
+    api_key_2: str | None = None
+    admin_token: str | None = None
+    # Host:port where Prometheus expects the load generator's exporter (None: not scraped).
+    exporter_address: str | None = None
+    # The service's JSON access log when loadgate can read it (the bundled service): probes use it.
+    access_log: Path | None = None
+    alertmanager_url: str | None = None
+    # True when loadgate started the target itself (so it may inject faults and restart Redis).
+    spawned_target: bool = False
+
+
+class RunInfo(VersionedModel):
+    FILE_NAME = "run.json"
+
+    run_id: str
+    command: str
+    profile: str
+    started: float
+    ended: float | None = None
+    target_url: str
+    prometheus_url: str
+    git_commit: str | None = None
+    checklist_path: str
+    checklist_sha256: str
+    machine: MachineInfo
+    scenarios: list[str] = Field(default_factory=list)
+
+
+class RunFolder:
+    """The layout of ``reports/<run-id>/``; the only place that knows file names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def run_id(self) -> str:
+        return self.root.name
+
+    def ensure(self) -> RunFolder:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @property
+    def run_info(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def timeline(self) -> Path:
+        return self.root / "timeline.json"
+
+    @property
+    def verdict(self) -> Path:
+        return self.root / "verdict.json"
+
+    @property
+    def series(self) -> Path:
+        """What the grader read from Prometheus for charts, so the report outlives Prometheus."""
+        return self.root / "series.json"
+
+    @property
+    def junit(self) -> Path:
+        return self.root / "junit.xml"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def capacity(self) -> Path:
+        return self.root / "capacity.json"
+
+    def client_dir(self, scenario: str) -> Path:
+        """Per-scenario client-side outputs: stats.json, requests.csv, locust_*.csv."""
+        return self.root / "client" / scenario
+
+    def client_stats(self, scenario: str) -> Path:
+        return self.client_dir(scenario) / "stats.json"
+
+    def request_log(self, scenario: str) -> Path:
+        return self.client_dir(scenario) / "requests.csv"
+
+    @property
+    def stack_dir(self) -> Path:
+        """Logs, configs and data of spawned processes (redis, prometheus, the service)."""
+        return self.root / "stack"
+
+    @property
+    def diagnostics_dir(self) -> Path:
+        return self.root / "diagnostics"

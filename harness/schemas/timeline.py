@@ -1,0 +1,121 @@
+"""What the load step did and saw: the timeline of phases and the client-side statistics."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from harness.schemas.base import Contract, VersionedModel
+
+
+class Phase(Contract):
+    """One named stretch of a scenario (warm-up, steady, fault, recovery, ...), wall-clock seconds."""
+
+    name: str
+    start: float
+    end: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return (self.end or self.start) - self.start
+
+
+class ScenarioStatus(StrEnum):
+    running = "running"  # written while in progress; a crash leaves it here
+    completed = "completed"
+    aborted = "aborted"  # a stop condition ended it early (reason says which)
+    failed = "failed"  # the runner could not run it (reason says why)
+
+
+class ScenarioRun(Contract):
+    name: str
+    status: ScenarioStatus
+    reason: str = ""
+    start: float
+    end: float | None = None
+    phases: list[Phase] = Field(default_factory=list)
+    # Why this scenario's numbers describe the generator rather than the service (saturation guard).
+    invalid_reasons: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def phase(self, name: str) -> Phase:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(f"scenario {self.name!r} has no phase {name!r} (has {[p.name for p in self.phases]})")
+
+    def window(self, phase: str | None = None) -> tuple[float, float]:
+        """(start, end) of one phase, or of the whole scenario when ``phase`` is None."""
+        if phase is None:
+            return self.start, self.end or self.start
+        p = self.phase(phase)
+        return p.start, p.end or p.start
+
+
+class Timeline(VersionedModel):
+    FILE_NAME = "timeline.json"
+
+    run_id: str
+    scenarios: list[ScenarioRun] = Field(default_factory=list)
+
+    def scenario(self, name: str) -> ScenarioRun:
+        for run in self.scenarios:
+            if run.name == name:
+                return run
+        raise KeyError(f"timeline has no scenario {name!r} (has {[s.name for s in self.scenarios]})")
+
+    def upsert(self, run: ScenarioRun) -> None:
+        self.scenarios = [s for s in self.scenarios if s.name != run.name] + [run]
+
+
+class LatencySummary(Contract):
+    """Percentiles in seconds from a high-resolution histogram (>= 3 significant digits)."""
+
+    count: int
+    mean: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    p999: float | None = None
+    max: float | None = None
+
+
+class PhaseStats(Contract):
+    phase: str
+    start: float
+    end: float
+    requests: int
+    failures: int
+    status_counts: dict[str, int] = Field(default_factory=dict)
+    target_rps: float | None = None  # open-model scenarios: the promised arrival rate
+    achieved_rps: float
+    late_starts: int = 0  # requests that started later than scheduled (coordinated omission)
+    dropped: int = 0  # scheduled arrivals that never started (in-flight bound reached)
+    max_users: int = 0
+    latency: LatencySummary  # from the intended start (corrected)
+    latency_uncorrected: LatencySummary  # from the actual send
+    ttft: LatencySummary | None = None
+    degraded: int = 0
+    cached: int = 0
+    generator_cpu_max: float | None = None  # percent of one core, the busiest generator process
+
+
+class ScenarioStats(VersionedModel):
+    """``client/<scenario>/stats.json``: the load generator's own view of one scenario."""
+
+    FILE_NAME = "stats.json"
+
+    scenario: str
+    phases: list[PhaseStats] = Field(default_factory=list)
+    # Percentile spectrum over the whole scenario: (percentile 0..100, latency seconds).
+    spectrum: list[tuple[float, float]] = Field(default_factory=list)
+
+    def phase(self, name: str) -> PhaseStats:
+        for p in self.phases:
+            if p.phase == name:
+                return p
+        raise KeyError(f"no client statistics for phase {name!r} of {self.scenario!r}")
