@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pair in redis-server:redis-server prometheus:prometheus promtool:prometheus \
-            alertmanager:prometheus-alertmanager chromium:chromium wrk:wrk; do
+            prometheus-alertmanager:prometheus-alertmanager chromium:chromium wrk:wrk; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -1,0 +1,138 @@
+"""Start, health-check and stop what a run needs: redis-server, prometheus, the target service.
+
+Anything the user already runs is used instead (``target_url``, ``prometheus_url``, ``redis_url``).
+Knows no threshold; only the stack's lifecycle.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from harness.errors import ConfigError
+from harness.schemas.run import Endpoints
+from harness.stack.http import require_reachable
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.process import ManagedProcess
+from harness.stack.prometheus import start_prometheus
+from harness.stack.redis import start_redis
+from harness.stack.service import start_service
+
+__all__ = ["Stack", "StackSettings", "is_loopback_url"]
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class StackSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run_dir: Path
+    workers: int = 1
+    backend: Literal["local", "simulated", "openai"] = "local"
+    target_url: str | None = None
+    prometheus_url: str | None = None
+    redis_url: str | None = None
+    # For a user's own target: its keys (the bundled service gets generated ones).
+    api_key: str | None = None
+    api_key_2: str | None = None
+    admin_token: str | None = None
+    access_log: Path | None = None
+    service_env: dict[str, str] = {}
+    ready_timeout_s: float = 300.0
+
+    @field_validator("target_url", "prometheus_url", "redis_url")
+    @classmethod
+    def _loopback_only(cls, url: str | None) -> str | None:
+        # Load is only ever aimed at this machine; a remote URL is a mistake we refuse loudly.
+        if url is not None and not is_loopback_url(url):
+            raise ValueError(f"{url} is not a loopback address (127.0.0.0/8, localhost or [::1])")
+        return url.rstrip("/") if url else url
+
+
+class Stack:
+    """Context manager: ``with Stack(settings) as stack: stack.endpoints``. Tears down on every exit."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.processes: list[ManagedProcess] = []
+        self._endpoints: Endpoints | None = None
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise RuntimeError("stack not started")
+        return self._endpoints
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _own(self, started: tuple) -> tuple:
+        self.processes.append(started[0])
+        return started[1:]
+
+    def start(self) -> Endpoints:
+        s = self.settings
+        stack_dir = Path(s.run_dir) / "stack"
+        redis_url = s.redis_url
+        if redis_url is None and s.target_url is None:
+            (redis_url,) = self._own(start_redis(stack_dir / "redis"))
+
+        if s.target_url is None:
+            api_key, api_key_2 = f"lg-{secrets.token_hex(8)}", f"lg-{secrets.token_hex(8)}"
+            admin_token = f"lg-admin-{secrets.token_hex(12)}"
+            target_url, access_log = self._own(start_service(
+                stack_dir / "service", redis_url=redis_url, api_keys=[api_key, api_key_2],
+                admin_token=admin_token, workers=s.workers, backend=s.backend,
+                extra_env=s.service_env, ready_timeout_s=s.ready_timeout_s))
+            spawned = True
+        else:
+            if not s.api_key:
+                raise ConfigError("a target given with --target-url needs its API key (--api-key or "
+                                  "LOADGATE_API_KEY)", field="api_key")
+            require_reachable(f"{s.target_url}/healthz", "target service")
+            target_url, access_log, spawned = s.target_url, s.access_log, False
+            api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
+
+        exporter_address = f"{LOOPBACK}:{free_port()}"
+        prometheus_url = s.prometheus_url
+        if prometheus_url is None:
+            target_address = urlsplit(target_url).netloc
+            (prometheus_url,) = self._own(start_prometheus(
+                stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address}))
+        else:
+            require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
+
+        self._endpoints = Endpoints(
+            target_url=target_url, prometheus_url=prometheus_url, redis_url=redis_url,
+            api_key=api_key, api_key_2=api_key_2, admin_token=admin_token,
+            exporter_address=exporter_address, access_log=access_log, spawned_target=spawned,
+        )
+        return self._endpoints
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.processes.clear()

@@ -1,0 +1,59 @@
+"""A real Prometheus with a generated scrape config (1 s interval) and the project's alert rules."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from harness.stack.http import answers
+from harness.stack.ports import LOOPBACK, pick_port
+from harness.stack.process import ManagedProcess, require_binary
+
+READY_TIMEOUT_S = 30.0
+SCRAPE_INTERVAL_S = 1
+
+
+def alert_rules_path() -> Path:
+    """The shipped rules file (the launch checklist's three alerts)."""
+    return Path(str(resources.files("harness.stack") / "alert_rules.yml"))
+
+
+def scrape_config(targets: dict[str, str], rule_files: list[Path],
+                  alertmanager: str | None = None) -> dict:
+    """``targets`` maps job name -> host:port serving /metrics."""
+    config: dict = {
+        "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s", "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
+                   "scrape_timeout": f"{SCRAPE_INTERVAL_S}s"},
+        "rule_files": [str(p) for p in rule_files],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [address]}]}
+            for job, address in targets.items()
+        ],
+    }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return config
+
+
+def start_prometheus(workdir: Path, targets: dict[str, str], *, port: int | None = None,
+                     rule_files: list[Path] | None = None,
+                     alertmanager: str | None = None) -> tuple[ManagedProcess, str]:
+    """Start Prometheus scraping ``targets``; TSDB under ``workdir``. Returns the process and URL."""
+    binary = require_binary("prometheus", "prometheus")
+    port = pick_port(port, "prometheus")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    rules = [alert_rules_path()] if rule_files is None else rule_files
+    config_path = workdir / "prometheus.yml"
+    config_path.write_text(yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
+    argv = [
+        binary, f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+        f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle",
+        "--storage.tsdb.retention.time=30d", "--log.level=warn",
+    ]
+    proc = ManagedProcess("prometheus", argv, log_path=workdir / "prometheus.log").start()
+    url = f"http://{LOOPBACK}:{port}"
+    proc.wait_ready(lambda: answers(f"{url}/-/ready"), READY_TIMEOUT_S)
+    return proc, url

@@ -1,0 +1,57 @@
+"""Shared fixtures: real redis-server and prometheus on free loopback ports, torn down after use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.stack import Stack, StackSettings
+from harness.stack.prometheus import start_prometheus
+from harness.stack.redis import start_redis
+
+# Keep torch and tokenizers to one thread: the suite shares two cores with the processes it starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.stop()
+
+
+@pytest.fixture
+def prometheus_for(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Factory: ``prometheus_for({"job": "host:port"}, rule_files=None) -> URL`` of a fresh Prometheus."""
+    started = []
+
+    def start(targets: dict[str, str], **kwargs: object) -> str:
+        proc, url = start_prometheus(tmp_path / f"prometheus{len(started)}", targets, **kwargs)
+        started.append(proc)
+        return url
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+    """Factory: ``make_stack(**StackSettings fields) -> started Stack``, stopped at test end."""
+    stacks: list[Stack] = []
+
+    def make(**fields: object) -> Stack:
+        fields.setdefault("run_dir", tmp_path / f"run{len(stacks)}")
+        stack = Stack(StackSettings(**fields))
+        stacks.append(stack)
+        stack.__enter__()
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop()
