@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import ConfigError
 from harness.schemas.run import Endpoints
@@ -40,8 +41,9 @@ def is_loopback_url(url: str) -> bool:
 class StackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    run_dir: Path
-    workers: int = 1
+    # Where the stack keeps its logs, configs and data (the run folder); a temp dir when unset.
+    run_dir: Path | None = None
+    workers: int = Field(1, ge=1, description="uvicorn workers of the bundled service")
     backend: Literal["local", "simulated", "openai"] = "local"
     target_url: str | None = None
     prometheus_url: str | None = None
@@ -95,7 +97,7 @@ class Stack:
 
     def start(self) -> Endpoints:
         s = self.settings
-        stack_dir = Path(s.run_dir) / "stack"
+        stack_dir = Path(s.run_dir or tempfile.mkdtemp(prefix="loadgate-")) / "stack"
         redis_url = s.redis_url
         if redis_url is None and s.target_url is None:
             (redis_url,) = self._own(start_redis(stack_dir / "redis"))

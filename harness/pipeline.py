@@ -1,0 +1,151 @@
+"""The one place that wires stack -> load -> grade -> report (and capacity).
+
+Every step writes its result to the run folder, so ``report`` and ``check`` can be re-run from disk.
+Library code: raises ``LoadgateError`` subclasses, prints nothing but progress through ``say``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.checklist import load_checklist
+from harness.errors import ConfigError, LoadError
+from harness.grade import grade_run, grade_window
+from harness.load import run_scenario
+from harness.report import render_index, render_run
+from harness.runinfo import file_sha256, git_commit, machine_info, new_run_id
+from harness.schemas import Attestation, Checklist, Endpoints, RunFolder, RunInfo, Verdict
+from harness.schemas.timeline import ScenarioRun
+from harness.stack import Stack, StackSettings
+from harness.stack.prometheus import SCRAPE_INTERVAL_S
+
+Say = Callable[[str], None]
+
+
+class RunSettings(BaseModel):
+    """What every command that runs load shares: the checklist, the profile, where outputs go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checklist: Path = Path("checklist.yaml")
+    profile: str | None = None
+    reports_dir: Path = Path("reports")
+    run_id: str | None = None
+    load_workers: int = Field(1, ge=1, description="Locust worker processes")
+    progress: bool | None = None
+    stack: StackSettings = Field(default_factory=StackSettings)
+
+
+class GateSettings(RunSettings):
+    scenarios: list[str] | None = None  # a subset of what the checklist needs
+    baseline: Path | None = None
+    attestations: list[Attestation] = Field(default_factory=list)
+
+
+def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunFolder, RunInfo]:
+    checklist = load_checklist(settings.checklist)
+    profile = settings.profile or checklist.default_profile
+    if profile not in checklist.profiles:
+        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
+                          path=str(settings.checklist), field="profile")
+    folder = RunFolder(settings.reports_dir / (settings.run_id or new_run_id())).ensure()
+    info = RunInfo(
+        run_id=folder.run_id, command=command, profile=profile, started=time.time(),
+        target_url=settings.stack.target_url or "(bundled service)",
+        prometheus_url=settings.stack.prometheus_url or "(embedded)",
+        git_commit=git_commit(), checklist_path=str(settings.checklist),
+        checklist_sha256=file_sha256(settings.checklist), machine=machine_info(),
+    )
+    info.save_file(folder.run_info)
+    return checklist, profile, folder, info
+
+
+def _stack_settings(settings: RunSettings, folder: RunFolder) -> StackSettings:
+    return settings.stack.model_copy(update={"run_dir": folder.root})
+
+
+def _wait_for_last_scrape(until: float) -> None:
+    """Give Prometheus two scrapes past the last phase, so the graded windows are complete."""
+    delay = until + 2 * SCRAPE_INTERVAL_S + 0.5 - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoints: Endpoints,
+                   folder: RunFolder, settings: RunSettings, say: Say) -> list[ScenarioRun]:
+    runs = []
+    for name in names:
+        say(f"scenario {name} ({profile} profile)")
+        try:
+            runs.append(run_scenario(name, checklist=checklist, profile=profile, endpoints=endpoints,
+                                     run_folder=folder, workers=settings.load_workers,
+                                     progress=settings.progress))
+        except LoadError as exc:
+            # The timeline already records the failure; its items will grade as no-data.
+            say(f"scenario {name} failed: {exc}")
+    return runs
+
+
+def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
+    """Stack up, every scenario the checklist needs, grade (with probes), stack down, report."""
+    checklist, profile, folder, info = _open_run(settings, "gate")
+    names = settings.scenarios or checklist.scenarios_needed(profile)
+    unknown = sorted(set(names) - set(checklist.profiles[profile].scenarios))
+    if unknown:
+        raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
+    info.scenarios = names
+    say(f"run {folder.run_id}: starting the stack")
+    with Stack(_stack_settings(settings, folder)) as stack:
+        endpoints = stack.endpoints
+        say(f"target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
+        runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, say)
+        _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
+        say("grading the checklist")
+        verdict = grade_run(folder, checklist, endpoints=endpoints,
+                            attestations=[*checklist.attestations, *settings.attestations],
+                            baseline=settings.baseline)
+    info.ended = time.time()
+    info.save_file(folder.run_info)
+    render_run(folder)
+    render_index(folder.root.parent)
+    return folder, verdict
+
+
+def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, ScenarioRun]:
+    """One scenario on its own: stack up, load, stack down. No grading."""
+    checklist, profile, folder, info = _open_run(settings, f"run {scenario}")
+    info.scenarios = [scenario]
+    with Stack(_stack_settings(settings, folder)) as stack:
+        say(f"run {folder.run_id}: target {stack.endpoints.target_url}")
+        result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=stack.endpoints,
+                              run_folder=folder, workers=settings.load_workers, progress=settings.progress)
+    info.ended = time.time()
+    info.save_file(folder.run_info)
+    return folder, result
+
+
+def check(settings: RunSettings, *, prometheus_url: str, since: float, until: float,
+          endpoints: Endpoints | None, say: Say) -> tuple[RunFolder, Verdict]:
+    """Grade an existing window of any Prometheus, without running load."""
+    if until <= since:
+        raise ConfigError(f"--until ({until}) must be after --since ({since})", field="until")
+    checklist, _, folder, info = _open_run(settings, "check")
+    say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
+        f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
+    verdict = grade_window(folder, checklist, prometheus_url=prometheus_url, since=since, until=until,
+                           endpoints=endpoints)
+    info.ended = time.time()
+    info.save_file(folder.run_info)
+    render_run(folder)
+    return folder, verdict
+
+
+def report(run_dir: Path) -> Path:
+    folder = RunFolder(run_dir)
+    path = render_run(folder)
+    render_index(folder.root.parent)
+    return path
