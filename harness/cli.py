@@ -316,6 +316,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0 if healthy else EXIT_USAGE
 
 
+def _one_line(exc: ValidationError) -> str:
+    """An option that failed validation, as 'option --x: why' (pydantic's own text is multi-line)."""
+    parts = []
+    for err in exc.errors():
+        name = "--" + "-".join(str(p) for p in err["loc"]).replace("_", "-") if err["loc"] else "options"
+        parts.append(f"option {name}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -337,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"loadgate: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except ValidationError as exc:
-        print(f"loadgate: error: {ConfigError(str(exc))}", file=sys.stderr)
+        print(f"loadgate: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("loadgate: interrupted; stack stopped", file=sys.stderr)

@@ -1,0 +1,64 @@
+"""The command line's own contract: help that teaches, usage errors as exit 3, clear one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cli import EXIT_USAGE, build_parser, main
+
+SUBCOMMANDS = ["gate", "run", "check", "report", "up", "down", "status"]
+
+
+def test_top_level_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert f"    {name} " in out
+    assert "2  INVALID" in out and "1  NO-GO" in out
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_each_subcommand_help_explains_itself(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([name, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: loadgate {name}")
+    description = out.split("\n\n")[1]
+    assert len(description.split()) >= 5, f"'{name} --help' has no real description"
+
+
+def test_usage_error_exits_3_not_2_which_means_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["gate", "--no-such-option"])
+    assert done.value.code == EXIT_USAGE
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_bad_time_names_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["check", "--prometheus-url", "http://127.0.0.1:9", "--since", "yesterday-ish"])
+    assert done.value.code == EXIT_USAGE
+    assert "'yesterday-ish' is not a time" in capsys.readouterr().err
+
+
+def test_remote_target_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "target_2x", "--target-url", "http://10.1.2.3:8000", "--api-key", "k"])
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err == "loadgate: error: option --target-url: http://10.1.2.3:8000 is not a loopback address " \
+                  "(127.0.0.0/8, localhost or [::1])"
+
+
+def test_attestation_parses_who_and_when() -> None:
+    args = build_parser().parse_args(["gate", "--attest", "oncall_notified=alice@2026-11-24"])
+    (att,) = args.attest
+    assert (att.item, att.by, att.at) == ("oncall_notified", "alice", "2026-11-24")
+
+
+def test_status_without_a_running_stack_says_so(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["status", "--state-file", str(tmp_path / "none.json")])
+    assert code == EXIT_USAGE
+    assert "no stack is running here" in capsys.readouterr().err
