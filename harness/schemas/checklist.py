@@ -6,7 +6,7 @@ Loading with file/line error messages lives in ``harness.checklist``; this modul
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -101,6 +101,13 @@ class ChecklistItem(Contract):
     min_samples: int = Field(0, ge=0)
     baseline_tolerance: str | None = None  # e.g. "<=+10%"
     rationale: str
+    # Profiles this item is graded in (empty: every profile), e.g. a soak item only in "full".
+    profiles: list[str] = Field(default_factory=list)
+    # Knobs of the measurement or probe (burst size, PII samples, rule names, ...).
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def applies_to(self, profile: str) -> bool:
+        return not self.profiles or profile in self.profiles
 
     @model_validator(mode="after")
     def _kind_needs(self) -> ChecklistItem:
@@ -138,7 +145,10 @@ class Checklist(Contract):
         except KeyError:
             raise KeyError(f"profile {profile!r} has no scenario {scenario!r}") from None
 
+    def items_for(self, profile: str) -> list[ChecklistItem]:
+        return [i for i in self.items if i.applies_to(profile)]
+
     def scenarios_needed(self, profile: str) -> list[str]:
         """Scenarios the items read, in the profile's order."""
-        wanted = {i.scenario for i in self.items if i.scenario}
+        wanted = {i.scenario for i in self.items_for(profile) if i.scenario}
         return [s for s in self.profiles[profile].scenarios if s in wanted]

@@ -1,0 +1,151 @@
+"""Load ``checklist.yaml`` into a validated ``Checklist``; every mistake is one line naming file:line.
+
+The YAML is composed (not just loaded) so each pydantic error location (``items.3.threshold``)
+can be walked back to the node it came from and its line reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from harness.errors import ConfigError
+from harness.schemas.checklist import Checklist
+
+# What a user should have written, by pydantic error type; the message pydantic gives is the fallback.
+_EXPECTED = {
+    "missing": "is required but missing",
+    "extra_forbidden": "is not a known field (typo?)",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "string_type": "expected a string",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "list_type": "expected a list",
+    "enum": "expected one of",
+    "literal_error": "expected one of",
+}
+
+
+def checklist_sha256(path: Path) -> str:
+    """Hash of the file's bytes, recorded in run.json so a verdict names the exact checklist."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_checklist(path: Path) -> Checklist:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read checklist: {exc.strerror}", path=str(path)) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"not valid YAML: {problem}", path=str(path),
+                          line=mark.line + 1 if mark else None) from exc
+    if root is None or not isinstance(root, yaml.MappingNode):
+        raise ConfigError("expected a mapping at the top (target_qps, profiles, items)", path=str(path),
+                          line=root.start_mark.line + 1 if root is not None else 1)
+    _reject_duplicate_keys(root, path)
+    data = yaml.SafeLoader(text).get_single_data()
+    try:
+        checklist = Checklist.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, root, path) from None
+    _check_references(checklist, root, path)
+    return checklist
+
+
+def _config_error(exc: ValidationError, root: yaml.Node, path: Path) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return ConfigError(_describe(first) + more, path=str(path), line=_line_of(root, loc),
+                       field=_dotted(loc) or None)
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    if kind in ("missing", "extra_forbidden"):
+        return _EXPECTED[kind]
+    if kind == "value_error":  # a model validator's own sentence
+        return str(error["msg"]).removeprefix("Value error, ")
+    expected = _EXPECTED.get(kind)
+    if expected == "expected one of":
+        return f"{error['msg'].lower()}, got {got!r}"
+    if expected:
+        return f"{expected}, got {got!r}"
+    return f"{error['msg']}, got {got!r}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_of(root: yaml.Node, loc: tuple[Any, ...]) -> int:
+    """1-based line of the deepest node on ``loc`` that exists: a field's key, or for a missing field
+    the mapping that lacks it."""
+    node, line = root, root.start_mark.line
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return line + 1
+
+
+def _reject_duplicate_keys(node: yaml.Node, path: Path) -> None:
+    # YAML silently keeps the last of two equal keys: a checklist item edited twice must not pass.
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                raise ConfigError(f"duplicate key '{key.value}'", path=str(path),
+                                  line=key.start_mark.line + 1)
+            seen.add(key.value)
+            _reject_duplicate_keys(value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for value in node.value:
+            _reject_duplicate_keys(value, path)
+
+
+def _check_references(checklist: Checklist, root: yaml.Node, path: Path) -> None:
+    """Items may only name profiles and scenarios the checklist defines."""
+    scenarios = {name for profile in checklist.profiles.values() for name in profile.scenarios}
+    for index, item in enumerate(checklist.items):
+        for profile in item.profiles:
+            if profile not in checklist.profiles:
+                known = sorted(checklist.profiles)
+                raise ConfigError(f"unknown profile '{profile}', expected one of {known}",
+                                  path=str(path), line=_line_of(root, ("items", index, "profiles")),
+                                  field=f"items[{index}].profiles")
+        if item.scenario and item.scenario not in scenarios:
+            raise ConfigError(f"unknown scenario '{item.scenario}', expected one of {sorted(scenarios)}",
+                              path=str(path), line=_line_of(root, ("items", index, "scenario")),
+                              field=f"items[{index}].scenario")
