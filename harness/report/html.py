@@ -1,0 +1,119 @@
+"""Render ``report.html``: one self-contained page (CSS, script and SVG charts inline) from a run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+import harness
+from harness.report import charts, fmt, links
+from harness.report.rundata import RunData, load_run
+from harness.report.svg import render_svg
+from harness.schemas import ItemResult, ItemStatus
+
+STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
+NOT_GRADED = "NOT GRADED"
+
+
+def environment() -> Environment:
+    # Autoescape everything: item titles, reasons, queries and series names come from files a target
+    # or a user wrote, and must show as text.
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(value=fmt.fmt_value, time=fmt.fmt_time, clock=fmt.fmt_clock_time,
+                       change=fmt.fmt_change, duration=fmt.fmt_duration, svg=render_svg)
+    env.globals.update(NO_DATA=fmt.NO_DATA, is_number=fmt.is_number)
+    return env
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file, so a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+    os.replace(tmp, path)
+    return path
+
+
+def outcome_of(data: RunData) -> tuple[str, str]:
+    if not data.verdict:
+        return NOT_GRADED, "verdict.json is missing or unreadable: this run was not graded"
+    return data.verdict.outcome.value, data.verdict.reason
+
+
+def sorted_items(items: list[ItemResult]) -> list[ItemResult]:
+    """Worst first, then blockers before warnings, then checklist order."""
+    order = {id(item): n for n, item in enumerate(items)}
+    return sorted(items, key=lambda i: (STATUS_RANK.get(i.status, 1), i.severity != "blocker", order[id(i)]))
+
+
+def _item_view(item: ItemResult, prom_url: str | None) -> dict[str, Any]:
+    return {
+        "item": item,
+        "links": links.prometheus_links(prom_url, item.query, item.window),
+        "evidence": json.dumps(item.evidence, indent=1, sort_keys=True, default=str) if item.evidence else "",
+    }
+
+
+def _capacity_view(capacity: Any) -> dict[str, Any] | None:
+    """A generic view of capacity.json: scalars as facts, lists of records as tables (first 50 rows)."""
+    if capacity is None:
+        return None
+    if not isinstance(capacity, dict):
+        return {"facts": [("value", capacity)], "tables": []}
+    facts, tables = [], []
+    for key, value in capacity.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for row in value for k in row))
+            more = max(0, len(value) - 50)
+            tables.append({"name": key, "columns": columns, "rows": value[:50], "more": more})
+        elif isinstance(value, dict | list):
+            facts.append((key, json.dumps(value, sort_keys=True, default=str)[:400]))
+        else:
+            facts.append((key, value))
+    return {"facts": facts, "tables": tables}
+
+
+def build_context(data: RunData) -> dict[str, Any]:
+    outcome, reason = outcome_of(data)
+    items = data.verdict.items if data.verdict else []
+    counts = {s.value: sum(1 for i in items if i.status == s) for s in ItemStatus}
+    scenarios = []
+    for name in data.scenarios:
+        scenarios.append({
+            "name": name,
+            "run": data.scenario_run(name),
+            "stats": data.stats.get(name),
+            "charts": charts.scenario_charts(data, name),
+        })
+    return {
+        "data": data,
+        "run": data.run,
+        "verdict": data.verdict,
+        "outcome": outcome,
+        "outcome_class": outcome.lower().replace(" ", "-"),
+        "reason": reason,
+        "failed": sorted_items(data.verdict.failed_blockers) if data.verdict else [],
+        "warnings": [i for i in items if i.severity != "blocker" and i.status != ItemStatus.passed],
+        "items": [_item_view(i, data.prometheus_url) for i in sorted_items(items)],
+        "counts": counts,
+        "scenarios": scenarios,
+        "capacity": _capacity_view(data.capacity),
+        "has_junit": data.folder.junit.exists(),
+        "generated": time.time(),
+        "version": harness.__version__,
+    }
+
+
+def render_run(run_folder: Path) -> Path:
+    """Write ``<run_folder>/report.html`` from the folder's documents alone; returns its path."""
+    data = load_run(Path(run_folder))
+    html = environment().get_template("report.html.j2").render(**build_context(data))
+    return write_atomic(data.folder.report_html, html)

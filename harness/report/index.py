@@ -1,0 +1,94 @@
+"""``reports/index.html``: every run in a reports folder, newest first, with a small trend chart."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.errors import ReportError
+from harness.report.charts import phase_bands
+from harness.report.html import environment, outcome_of, write_atomic
+from harness.report.rundata import RunData, load_run
+from harness.report.svg import Chart, Line, clean_points
+
+_SKIPPED_PHASES = ("warm", "fault")  # cold starts and injected faults would drown the service's own trend
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    started: float | None
+    profile: str
+    outcome: str
+    failed: list[str]
+    p99: float | None
+    error_rate: float | None
+    peak_rss: float | None
+    report: str | None  # link relative to the index
+
+
+def _fault_phases(data: RunData) -> set[tuple[str, str]]:
+    out = set()
+    for name in data.scenarios:
+        out |= {(name, b.label) for b in phase_bands(data.scenario_run(name)) if b.fault}
+    return out
+
+
+def run_row(data: RunData, reports_dir: Path) -> RunRow:
+    """Headline numbers: worst client P99 and error rate over non-warm-up, non-fault phases; peak RSS."""
+    faults = _fault_phases(data)
+    phases = [p for name, stats in data.stats.items() for p in stats.phases
+              if (name, p.phase) not in faults and not any(k in p.phase.lower() for k in _SKIPPED_PHASES)]
+    p99s = [p.latency.p99 for p in phases if p.latency.p99 is not None]
+    requests = sum(p.requests for p in phases)
+    rss = [v for s in (data.series.series if data.series else []) if "rss" in s.name.lower()
+           for _, v in clean_points(s.points)]
+    outcome, _ = outcome_of(data)
+    report = data.folder.report_html
+    return RunRow(
+        run_id=data.run_id,
+        started=data.run.started if data.run else None,
+        profile=data.run.profile if data.run else "",
+        outcome=outcome,
+        failed=[i.id for i in data.verdict.failed_blockers] if data.verdict else [],
+        p99=max(p99s) if p99s else None,
+        error_rate=sum(p.failures for p in phases) / requests if requests else None,
+        peak_rss=max(rss) if rss else None,
+        report=report.relative_to(reports_dir).as_posix() if report.exists() else None,
+    )
+
+
+def collect_runs(reports_dir: Path) -> list[RunRow]:
+    rows = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
+        if not ((folder / "run.json").exists() or (folder / "verdict.json").exists()):
+            continue  # not a run folder (e.g. a stray directory)
+        rows.append(run_row(load_run(folder), reports_dir))
+    # Newest first; a run without run.json sorts by its folder's modification time.
+    return sorted(rows, key=lambda r: r.started or (reports_dir / r.run_id).stat().st_mtime, reverse=True)
+
+
+def trend_chart(rows: list[RunRow]) -> Chart:
+    oldest_first = list(reversed(rows))
+    chart = Chart(key="trend", title="P99 and error rate by run (oldest left)", unit="s", right_unit="ratio")
+    p99 = [(n, r.p99) for n, r in enumerate(oldest_first) if r.p99 is not None]
+    errors = [(n, r.error_rate) for n, r in enumerate(oldest_first) if r.error_rate is not None]
+    chart.lines = [Line("client P99", p99, "#d92d20"), Line("error rate", errors, "#1570ef", dash=True,
+                                                              axis="right")]
+    every = max(1, len(oldest_first) // 8)
+    chart.x_ticks = [(float(n), datetime.fromtimestamp(r.started, UTC).strftime("%m-%d %H:%M") if r.started
+                      else r.run_id[:12]) for n, r in enumerate(oldest_first) if n % every == 0]
+    return chart
+
+
+def render_index(reports_dir: Path) -> Path:
+    """Write ``<reports_dir>/index.html`` listing every run folder in it; returns its path."""
+    reports_dir = Path(reports_dir)
+    if not reports_dir.is_dir():
+        raise ReportError(f"no reports folder at {reports_dir}")
+    rows = collect_runs(reports_dir)
+    html = environment().get_template("index.html.j2").render(
+        rows=rows, chart=trend_chart(rows), generated=time.time(), reports_dir=str(reports_dir))
+    return write_atomic(reports_dir / "index.html", html)

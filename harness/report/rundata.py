@@ -1,0 +1,90 @@
+"""Read a finished run folder for reporting, tolerating what is missing or unreadable.
+
+A report must say what is wrong with a run rather than crash on it: each document that cannot be read
+becomes None plus a line in ``problems``, shown on the page. Only a folder that does not exist is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harness.errors import ReportError
+from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
+from harness.schemas.base import VersionedModel
+
+M = TypeVar("M", bound=VersionedModel)
+
+
+@dataclass
+class RunData:
+    folder: RunFolder
+    run: RunInfo | None = None
+    timeline: Timeline | None = None
+    verdict: Verdict | None = None
+    series: SeriesSet | None = None
+    stats: dict[str, ScenarioStats] = field(default_factory=dict)
+    capacity: Any = None  # raw JSON: its schema belongs to harness.capacity
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        if self.run:
+            return self.run.run_id
+        return self.verdict.run_id if self.verdict else self.folder.run_id
+
+    @property
+    def prometheus_url(self) -> str | None:
+        if self.verdict and self.verdict.prometheus_url:
+            return self.verdict.prometheus_url
+        return self.run.prometheus_url if self.run else None
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Every scenario any document mentions, in run order first."""
+        names: list[str] = list(self.run.scenarios) if self.run else []
+        names += [s.name for s in self.timeline.scenarios] if self.timeline else []
+        names += list(self.stats)
+        names += [s.scenario for s in self.series.series] if self.series else []
+        return list(dict.fromkeys(names))
+
+    def scenario_run(self, name: str) -> ScenarioRun | None:
+        if not self.timeline:
+            return None
+        return next((s for s in self.timeline.scenarios if s.name == name), None)
+
+
+def _load(model: type[M], path: Path, problems: list[str], required: bool = True) -> M | None:
+    if not path.exists():
+        if required:
+            problems.append(f"{path.name} is missing")
+        return None
+    try:
+        return model.load_file(path)
+    except ReportError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def load_run(root: Path) -> RunData:
+    folder = RunFolder(Path(root))
+    if not folder.root.is_dir():
+        raise ReportError(f"no run folder at {folder.root}")
+    data = RunData(folder=folder)
+    data.run = _load(RunInfo, folder.run_info, data.problems)
+    data.timeline = _load(Timeline, folder.timeline, data.problems)
+    data.verdict = _load(Verdict, folder.verdict, data.problems)
+    data.series = _load(SeriesSet, folder.series, data.problems)
+    client = folder.root / "client"
+    for stats_path in sorted(client.glob("*/stats.json")) if client.is_dir() else ():
+        stats = _load(ScenarioStats, stats_path, data.problems)
+        if stats:
+            data.stats[stats.scenario or stats_path.parent.name] = stats
+    if folder.capacity.exists():
+        try:
+            data.capacity = json.loads(folder.capacity.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            data.problems.append(f"{folder.capacity.name} is unreadable: {exc}")
+    return data

@@ -1,0 +1,272 @@
+"""Line charts as inline SVG, drawn in Python: nothing to fetch, nothing to execute, prints as it shows.
+
+A chart is data (``Chart``: lines, shaded bands, reference lines); ``render_svg`` turns it into markup.
+Every piece of text that reaches the SVG is escaped here, because the template marks the result safe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from markupsafe import Markup, escape
+
+from harness.report.fmt import fmt_clock, fmt_value, is_number
+
+WIDTH, HEIGHT = 600, 230
+TOP, BOTTOM, LEFT = 22, 30, 62
+RIGHT_PLAIN, RIGHT_AXIS = 14, 62
+
+Point = tuple[float, float]
+
+
+@dataclass
+class Line:
+    label: str
+    points: Sequence[Point]
+    color: str
+    dash: bool = False
+    step: bool = False  # a state, drawn as steps rather than slopes
+    axis: Literal["left", "right"] = "left"
+    width: float = 1.6
+
+
+@dataclass
+class Band:
+    """A shaded stretch of the x axis: a phase of the scenario, or a fault window."""
+
+    start: float
+    end: float
+    label: str
+    fault: bool = False
+
+
+@dataclass
+class RefLine:
+    """A horizontal reference (a threshold) on the left axis."""
+
+    value: float
+    label: str
+    color: str = "#b91c1c"
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    unit: str = ""
+    lines: list[Line] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
+    refs: list[RefLine] = field(default_factory=list)
+    x: Literal["time", "percentile"] = "time"
+    origin: float = 0.0  # time charts: x labels are offsets from this unix time
+    right_unit: str = ""
+    left_range: tuple[float, float] | None = None
+    right_range: tuple[float, float] | None = None
+    right_labels: dict[float, str] | None = None  # e.g. breaker states instead of numbers
+    note: str = ""  # one line under the chart (e.g. the fitted trend)
+    x_ticks: list[tuple[float, str]] | None = None  # replaces the time axis labels (e.g. run dates)
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(clean_points(line.points)) for line in self.lines)
+
+    @property
+    def has_data(self) -> bool:
+        return self.point_count > 0
+
+
+def clean_points(points: Sequence[Point]) -> list[Point]:
+    """Only finite (x, y) pairs, sorted by x: a series from disk may hold NaN, null or junk."""
+    out = []
+    for p in points or ():
+        try:
+            x, y = p[0], p[1]
+        except (TypeError, IndexError, KeyError):
+            continue
+        if is_number(x) and is_number(y):
+            out.append((float(x), float(y)))
+    out.sort(key=lambda p: p[0])
+    return out
+
+
+def nice_step(span: float, target: int = 5) -> float:
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * mag >= raw:
+            return m * mag
+    return 10 * mag
+
+
+def _value_ticks(lo: float, hi: float) -> list[float]:
+    step = nice_step(hi - lo)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks, v = [], first
+    while v <= hi + step * 1e-6:
+        ticks.append(0.0 if abs(v) < step * 1e-9 else v)
+        v += step
+    return ticks
+
+
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+
+
+def _time_ticks(lo: float, hi: float, origin: float) -> list[float]:
+    span = hi - lo
+    step = next((s for s in _TIME_STEPS if span / s <= 7), _TIME_STEPS[-1])
+    first = origin + math.ceil((lo - origin) / step) * step
+    return [first + i * step for i in range(int((hi - first) // step) + 1)]
+
+
+def _y_range(values: list[float], fixed: tuple[float, float] | None) -> tuple[float, float]:
+    if fixed:
+        return fixed
+    if not values:
+        return 0.0, 1.0
+    lo, hi = min(values), max(values)
+    lo = min(lo, 0.0)  # rates, latencies, memory: zero-based so changes are not exaggerated
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    step = nice_step(hi - lo)
+    return lo, math.ceil(hi * 1.04 / step) * step
+
+
+def percentile_x(p: float) -> float:
+    """HdrHistogram's percentile axis: log10 of 1/(1-p), so 90, 99, 99.9 are evenly spaced."""
+    p = min(max(p, 0.0), 99.9999)
+    return math.log10(1.0 / (1.0 - p / 100.0))
+
+
+_PERCENTILE_TICKS = ((0.0, "0%"), (90.0, "90%"), (99.0, "99%"), (99.9, "99.9%"), (99.99, "99.99%"),
+                     (99.999, "99.999%"), (99.9999, "99.9999%"))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float], float], step: bool) -> str:
+    """SVG path data; a gap much wider than the usual spacing (lost scrapes) breaks the line."""
+    if not points:
+        return ""
+    gaps = sorted(b[0] - a[0] for a, b in zip(points, points[1:], strict=False))
+    limit = (gaps[len(gaps) // 2] * 5) if gaps else math.inf
+    parts, prev = [], None
+    for x, y in points:
+        px, py = _fmt(sx(x)), _fmt(sy(y))
+        if prev is None or (limit > 0 and x - prev[0] > limit):
+            parts.append(f"M{px} {py}")
+        elif step:
+            parts.append(f"H{px} V{py}")
+        else:
+            parts.append(f"L{px} {py}")
+        prev = (x, y)
+    return " ".join(parts)
+
+
+def render_svg(chart: Chart) -> Markup | None:
+    """The chart as an ``<svg>`` element, or None when no line has a single point."""
+    lines = [(line, clean_points(line.points)) for line in chart.lines]
+    lines = [(line, pts) for line, pts in lines if pts]
+    if not lines:
+        return None
+    has_right = any(line.axis == "right" for line, _ in lines)
+    right = RIGHT_AXIS if has_right else RIGHT_PLAIN
+    x0, x1, y0, y1 = LEFT, WIDTH - right, TOP, HEIGHT - BOTTOM
+    tx = percentile_x if chart.x == "percentile" else (lambda v: v)
+
+    xs = [tx(x) for _, pts in lines for x, _ in pts]
+    if chart.x == "time":
+        xs += [b.start for b in chart.bands] + [b.end for b in chart.bands]
+    xlo, xhi = min(xs), max(xs)
+    if xhi <= xlo:
+        xhi = xlo + 1.0
+    left_vals = [y for line, pts in lines if line.axis == "left" for _, y in pts]
+    left_vals += [r.value for r in chart.refs]
+    right_vals = [y for line, pts in lines if line.axis == "right" for _, y in pts]
+    llo, lhi = _y_range(left_vals, chart.left_range)
+    rlo, rhi = _y_range(right_vals, chart.right_range)
+
+    def sx(v: float) -> float:
+        return x0 + (tx(v) - xlo) / (xhi - xlo) * (x1 - x0)
+
+    def sx_raw(v: float) -> float:  # v already on the transformed axis
+        return x0 + (v - xlo) / (xhi - xlo) * (x1 - x0)
+
+    def sy_left(v: float) -> float:
+        return y1 - (v - llo) / (lhi - llo) * (y1 - y0)
+
+    def sy_right(v: float) -> float:
+        return y1 - (v - rlo) / (rhi - rlo) * (y1 - y0)
+
+    out = [
+        f'<svg class="chart-svg" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" '
+        f'role="img" aria-label="{escape(chart.title)}" data-chart="{escape(chart.key)}">',
+        f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="#fff" stroke="#d0d5dd"/>',
+    ]
+    if chart.x == "time":
+        for band in chart.bands:
+            bx0, bx1 = max(sx(band.start), x0), min(sx(band.end), x1)
+            if bx1 <= bx0:
+                continue
+            fill = "#fde2e1" if band.fault else "#f2f4f7"
+            cls = "band fault" if band.fault else "band"
+            out.append(f'<rect class="{cls}" x="{_fmt(bx0)}" y="{y0}" width="{_fmt(bx1 - bx0)}" '
+                       f'height="{y1 - y0}" fill="{fill}"/>')
+            out.append(f'<line x1="{_fmt(bx0)}" y1="{y0}" x2="{_fmt(bx0)}" y2="{y1}" stroke="#98a2b3" '
+                       'stroke-dasharray="2 3"/>')
+            color = "#b42318" if band.fault else "#667085"
+            out.append(f'<text x="{_fmt(bx0 + 3)}" y="{y0 - 5}" font-size="9.5" fill="{color}">'
+                       f'{escape(band.label)}</text>')
+        ticks = chart.x_ticks or [(t, fmt_clock(t - chart.origin))
+                                  for t in _time_ticks(xlo, xhi, chart.origin)]
+        for tick, label in ticks:
+            px = _fmt(sx(tick))
+            out.append(f'<line x1="{px}" y1="{y1}" x2="{px}" y2="{y1 + 4}" stroke="#98a2b3"/>')
+            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="middle" fill="#475467">'
+                       f'{escape(label)}</text>')
+    else:
+        for p, label in _PERCENTILE_TICKS:
+            v = percentile_x(p)
+            if v > xhi * 1.001 + 1e-9:
+                break
+            px = _fmt(sx_raw(v))
+            out.append(f'<line x1="{px}" y1="{y0}" x2="{px}" y2="{y1}" stroke="#eaecf0"/>')
+            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="middle" fill="#475467">'
+                       f'{label}</text>')
+
+    for tick in _value_ticks(llo, lhi):
+        py = _fmt(sy_left(tick))
+        out.append(f'<line x1="{x0}" y1="{py}" x2="{x1}" y2="{py}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{x0 - 5}" y="{py}" dy="3.5" font-size="10" text-anchor="end" fill="#475467">'
+                   f'{escape(fmt_value(tick, chart.unit))}</text>')
+    if has_right:
+        ticks = sorted(chart.right_labels) if chart.right_labels else _value_ticks(rlo, rhi)
+        for tick in ticks:
+            label = (chart.right_labels or {}).get(tick) or fmt_value(tick, chart.right_unit)
+            out.append(f'<text x="{x1 + 5}" y="{_fmt(sy_right(tick))}" dy="3.5" font-size="10" '
+                       f'fill="#475467">{escape(label)}</text>')
+
+    for ref in chart.refs:
+        py = _fmt(sy_left(ref.value))
+        out.append(f'<line class="ref" x1="{x0}" y1="{py}" x2="{x1}" y2="{py}" stroke="{ref.color}" '
+                   'stroke-dasharray="6 3" stroke-width="1.2"/>')
+        out.append(f'<text x="{x1 - 4}" y="{py}" dy="-3" font-size="9.5" text-anchor="end" '
+                   f'fill="{ref.color}">{escape(ref.label)}</text>')
+
+    for line, pts in lines:
+        sy = sy_right if line.axis == "right" else sy_left
+        dash = ' stroke-dasharray="5 3"' if line.dash else ""
+        out.append(f'<path class="series" d="{_path(pts, sx, sy, line.step)}" fill="none" '
+                   f'stroke="{line.color}" stroke-width="{line.width}"{dash} stroke-linejoin="round" '
+                   f'data-label="{escape(line.label)}" data-points="{len(pts)}"/>')
+        if len(pts) == 1:  # a lone point draws no path: mark it
+            out.append(f'<circle cx="{_fmt(sx(pts[0][0]))}" cy="{_fmt(sy(pts[0][1]))}" r="2.5" '
+                       f'fill="{line.color}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))
