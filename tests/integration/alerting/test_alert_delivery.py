@@ -1,0 +1,84 @@
+"""An error burst on a planted target fires HighErrorRate through real Prometheus and Alertmanager,
+and the notification reaches the harness's webhook receiver with its name and labels."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.prometheus import alert_rules_path, start_prometheus
+
+pytestmark = pytest.mark.integration
+
+
+def short_rules(path: Path) -> Path:
+    """The shipped rules with 10 s windows and a 2 s ``for``: the same expressions, test-sized."""
+    doc = yaml.safe_load(alert_rules_path().read_text())
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            rule["expr"] = rule["expr"].replace("[5m]", "[10s]")
+            rule["for"] = "2s"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture
+def erroring_target() -> Iterator[str]:
+    """A planted /metrics target: fast requests, half of them answered 500 (an error burst)."""
+    registry = CollectorRegistry()
+    requests = Counter("agent_requests_total", "requests", ["method", "endpoint", "status"],
+                       registry=registry)
+    duration = Histogram("agent_request_duration_seconds", "latency", ["endpoint"], registry=registry,
+                         buckets=(0.5, 1, 2, 3, 5, 10))
+    port = free_port()
+    server, _ = start_http_server(port, addr=LOOPBACK, registry=registry)
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.wait(0.05):
+            for status in ("200", "500"):
+                requests.labels("POST", "/v1/agent/run", status).inc()
+                duration.labels("/v1/agent/run").observe(0.2)
+
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    yield f"{LOOPBACK}:{port}"
+    stop.set()
+    thread.join()
+    server.shutdown()
+
+
+def test_error_burst_notification_reaches_the_webhook(tmp_path: Path, erroring_target: str) -> None:
+    with WebhookReceiver(tmp_path / "alerts.jsonl") as receiver:
+        am_proc, am_url = start_alertmanager(tmp_path / "am", receiver.url)
+        prom_proc = None
+        try:
+            prom_proc, _ = start_prometheus(tmp_path / "prom", {"agent": erroring_target},
+                                            rule_files=[short_rules(tmp_path / "rules.yml")],
+                                            alertmanager=am_url.removeprefix("http://"))
+            deadline = time.monotonic() + 45
+            while time.monotonic() < deadline and not receiver.notifications():
+                time.sleep(0.5)
+        finally:
+            if prom_proc is not None:
+                prom_proc.stop()
+            am_proc.stop()
+        got = receiver.notifications()
+
+    assert got, f"no notification within 45 s; alertmanager log: {am_proc.log_tail()}"
+    assert {n.alertname for n in got} == {"HighErrorRate"}  # latency stayed low: no other alert
+    first = got[0]
+    assert first.status == "firing"
+    assert first.labels == {"alertname": "HighErrorRate", "severity": "critical"}
+    assert first.annotations["summary"].startswith("Agent error rate above 10%")
+    assert first.received_at > 0 and first.starts_at
+    # The record on disk is the same the receiver returned (what the checker will read).
+    assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == len(got)
