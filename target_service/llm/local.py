@@ -1,0 +1,172 @@
+"""A real transformers causal LM on CPU, with dynamic batching and token streaming.
+
+Requests queue up; one batcher task takes up to ``max_batch_size`` of them (waiting at most
+``max_batch_wait_ms`` for company) and runs a single ``generate`` in a worker thread. A streamer
+hands every step's tokens back to the event loop, into one queue per request, so time to first
+token is real and the loop is never blocked by compute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from target_service import metrics
+from target_service.config import Settings
+from target_service.llm.base import LLM, LLMError
+from target_service.llm.build import ensure_model
+
+_DONE = None  # end-of-stream marker in a request's token queue
+
+
+@dataclass
+class _Pending:
+    prompt: str
+    max_tokens: int
+    tokens: asyncio.Queue[int | BaseException | None] = field(default_factory=asyncio.Queue)
+    cancelled: bool = False
+    produced: int = 0
+
+
+class _BatchStreamer:
+    """transformers streamer for a whole batch: fans each step's tokens out to the requests."""
+
+    def __init__(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        self._batch, self._loop = batch, loop
+        self._prompt_seen = False
+
+    def put(self, value) -> None:  # noqa: ANN001 - a torch tensor, typed loosely to avoid the import
+        if not self._prompt_seen:  # generate() first echoes the prompt ids
+            self._prompt_seen = True
+            return
+        for req, tok in zip(self._batch, value.view(-1).tolist(), strict=True):
+            if req.produced < req.max_tokens and not req.cancelled:
+                req.produced += 1
+                self._loop.call_soon_threadsafe(req.tokens.put_nowait, tok)
+
+    def end(self) -> None:
+        pass
+
+
+class LocalLLM(LLM):
+    def __init__(self, settings: Settings) -> None:
+        self.name = settings.model_name
+        self._s = settings
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+        # One thread: torch runs with few threads and batches, not parallel generate() calls, use them.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self.model = None
+        self.tokenizer = None
+
+    def _load(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(self._s.torch_threads)
+        path = ensure_model(self._s.model_dir)
+        kwargs: dict[str, object] = {}
+        if self._s.load_in_4bit:
+            from transformers import BitsAndBytesConfig
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True,
+                                                               bnb_4bit_compute_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs).eval()
+        if self._s.torch_compile:
+            model = torch.compile(model)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        # Never generate "[unused12]", "[SEP]" and the like: the answer should read as words.
+        self._suppress = [i for t, i in tokenizer.get_vocab().items() if t.startswith("[")]
+        self.model, self.tokenizer = model, tokenizer
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._batcher(), name="llm-batcher")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._executor.shutdown(wait=True)
+
+    async def _next_batch(self) -> list[_Pending]:
+        assert self._queue is not None
+        batch = [await self._queue.get()]
+        deadline = time.monotonic() + self._s.max_batch_wait_ms / 1000
+        while len(batch) < self._s.max_batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return [r for r in batch if not r.cancelled]
+
+    async def _batcher(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._next_batch()
+            if not batch:
+                continue
+            metrics.LLM_BATCH.observe(len(batch))
+            try:
+                await loop.run_in_executor(self._executor, self._generate, batch, loop)
+                for req in batch:
+                    req.tokens.put_nowait(_DONE)
+            except Exception as exc:  # noqa: BLE001 - every waiter must hear about it
+                for req in batch:
+                    req.tokens.put_nowait(LLMError(f"generate failed: {exc!r}"))
+
+    def _generate(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class _RowsDone(StoppingCriteria):
+            """A row stops when its request has all its tokens or went away (timeout, disconnect)."""
+
+            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN204
+                done = [r.cancelled or r.produced >= r.max_tokens for r in batch]
+                return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+        enc = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True,
+                             truncation=True, max_length=self._s.max_prompt_tokens,
+                             return_token_type_ids=False)
+        with torch.inference_mode():
+            self.model.generate(
+                **enc, max_new_tokens=max(r.max_tokens for r in batch), do_sample=False,
+                eos_token_id=None, pad_token_id=self.tokenizer.pad_token_id, suppress_tokens=self._suppress,
+                streamer=_BatchStreamer(batch, loop), stopping_criteria=StoppingCriteriaList([_RowsDone()]),
+            )
+
+    async def stream(self, prompt: str, max_tokens: int) -> AsyncIterator[str]:
+        assert self._queue is not None, "start() not called"
+        req = _Pending(prompt, max_tokens)
+        self._queue.put_nowait(req)
+        ids: list[int] = []
+        text = ""
+        try:
+            while True:
+                item = await req.tokens.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                ids.append(item)
+                # Decode the whole answer so far: word pieces ("##ing") only render right in context.
+                full = self.tokenizer.decode(ids, skip_special_tokens=True)
+                if len(full) > len(text):
+                    yield full[len(text):]
+                    text = full
+        finally:
+            req.cancelled = True  # no-op when finished; frees the batch row on timeout or disconnect

@@ -1,0 +1,34 @@
+"""No compute, only time: a latency model for capacity what-ifs (TTFT + per-token time, jittered)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import AsyncIterator
+
+from target_service.config import Settings
+from target_service.llm.base import LLM
+
+_WORDS = ("the", "service", "answer", "cache", "latency", "agent", "request", "model", "token", "index",
+          "retry", "queue", "batch", "worker", "memory", "timeout", "budget", "error", "load", "replica")
+
+
+class SimulatedLLM(LLM):
+    def __init__(self, settings: Settings) -> None:
+        self.name = "simulated"
+        self._ttft = settings.sim_ttft_s
+        self._per_token = settings.sim_per_token_s
+        self._jitter = settings.sim_jitter
+
+    def _jittered(self, seconds: float) -> float:
+        return seconds * random.uniform(1 - self._jitter, 1 + self._jitter)
+
+    async def stream(self, prompt: str, max_tokens: int) -> AsyncIterator[str]:
+        # Deterministic text per prompt, so cached and fresh answers to one prompt agree.
+        rng = random.Random(hashlib.sha256(prompt.encode()).digest())
+        await asyncio.sleep(self._jittered(self._ttft))
+        for i in range(max_tokens):
+            if i:
+                await asyncio.sleep(self._jittered(self._per_token))
+            yield (" " if i else "") + rng.choice(_WORDS)

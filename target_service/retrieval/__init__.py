@@ -1,0 +1,1 @@
+"""Retrieval: MiniLM embeddings (offline) and an HNSW index over the shipped corpus."""
