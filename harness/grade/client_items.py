@@ -1,0 +1,88 @@
+"""Client items: what the load generator itself saw, from its request log (every request, exact)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.grade import stats
+from harness.grade.context import GradeContext
+from harness.grade.requests_log import is_error, phase_rows
+from harness.grade.result import NoData, judge, make_result
+from harness.schemas.checklist import ChecklistItem
+from harness.schemas.timeline import ScenarioStats
+from harness.schemas.verdict import ItemResult, Window
+
+
+def _rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
+    window = ctx.window(item)
+    frame = ctx.request_log(window.scenario)
+    if frame is None:
+        raise NoData(f"no request log for scenario {window.scenario}", window=window)
+    rows = phase_rows(frame, window.phase, (window.start, window.end))
+    if rows.empty:
+        raise NoData(f"no requests logged in {window.scenario}/{window.phase}", window=window, samples=0)
+    return rows, window
+
+
+def client_p99(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    rows, window = _rows(ctx, item)
+    est = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
+    fields = {"value": est.estimate, "bound": est.upper, "interval": est.interval, "samples": est.n,
+              "window": window, "evidence": {"users_max": _users(ctx, window)}}
+    if est.n < item.min_samples or est.upper is None or est.estimate is None:
+        raise NoData(f"{est.n} requests, fewer than the {item.min_samples} a P99 bound needs", **fields)
+    status, reason = judge(item, est.estimate, est.upper)
+    return make_result(item, status, f"client P99 {reason}", **fields)
+
+
+def _users(ctx: GradeContext, window: Window) -> int | None:
+    """Peak concurrent users the runner recorded for the phase, when it wrote stats.json."""
+    if ctx.folder is None or window.scenario is None:
+        return None
+    path = ctx.folder.client_stats(window.scenario)
+    if not path.exists():
+        return None
+    try:
+        return ScenarioStats.load_file(path).phase(window.phase or "").max_users
+    except KeyError:
+        return None
+
+
+def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """The slowest request as the service delivered it (from the actual send: a timeout bounds the
+    service, not the generator's scheduling)."""
+    rows, window = _rows(ctx, item)
+    latencies = rows["latency_uncorrected"].to_numpy()
+    value = float(latencies.max())
+    over = int((latencies >= item.threshold.value).sum()) if item.threshold else 0
+    status, reason = judge(item, value, None)
+    return make_result(item, status, f"slowest request {reason} ({over} of {len(rows)} at or over the limit)",
+                       value=value, samples=len(rows), window=window,
+                       evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99))})
+
+
+def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Share of answers not served from cache that came back degraded."""
+    rows, window = _rows(ctx, item)
+    answered = rows[(rows["status"] >= 200) & (rows["status"] < 300) & ~rows["cached"]]
+    if answered.empty:
+        raise NoData("no uncached successful answers in the window", window=window, samples=0)
+    degraded = int(answered["degraded"].sum())
+    ratio = degraded / len(answered)
+    low, high = stats.proportion_interval(degraded, len(answered), 2 * item.confidence - 1)
+    status, reason = judge(item, ratio, low)
+    return make_result(item, status, f"{degraded} of {len(answered)} uncached answers degraded: {reason}",
+                       value=ratio, bound=low, interval=(low, high), samples=len(answered), window=window,
+                       evidence={"cached": int(rows["cached"].sum()), "requests": len(rows)})
+
+
+def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    rows, window = _rows(ctx, item)
+    errors = int(is_error(rows).sum())
+    n = len(rows)
+    upper = stats.proportion_upper(errors, n, item.confidence)
+    status, reason = judge(item, errors / n, upper)
+    counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+    return make_result(item, status, f"{errors} failed of {n} requests: {reason}", value=errors / n,
+                       bound=upper, interval=stats.proportion_interval(errors, n, item.confidence), samples=n,
+                       window=window, evidence={"status_counts": counts})

@@ -1,0 +1,118 @@
+"""What every measurement needs to know: the run, its windows, Prometheus, the request logs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from harness.grade.prom import Prom
+from harness.grade.queries import Q, duration
+from harness.grade.requests_log import read_request_log
+from harness.grade.result import NoData
+from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
+from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import ScenarioStatus, Timeline
+from harness.schemas.verdict import Window
+
+# A window may miss this share of its scrapes (and one more at the edges) before it is a gap.
+GAP_TOLERANCE = 0.1
+
+
+@dataclass(eq=False)
+class GradeContext:
+    checklist: Checklist
+    profile: str
+    endpoints: Endpoints | None
+    prom: Prom | None
+    prom_error: str | None = None  # why ``prom`` is None
+    folder: RunFolder | None = None
+    timeline: Timeline | None = None
+    window_override: Window | None = None  # `loadgate check`: one window for every item
+    job: str = "agent"
+    # Reasons the run cannot be trusted, collected while grading (scrape gaps, ...).
+    invalid_reasons: list[str] = field(default_factory=list)
+    _logs: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    _gaps: dict[tuple[float, float], list[str]] = field(default_factory=dict)
+
+    def window(self, item: ChecklistItem) -> Window:
+        if self.window_override is not None:
+            return self.window_override
+        if not item.scenario:
+            raise NoData(f"item {item.id} names no scenario to read")
+        if self.timeline is None:
+            raise NoData("no timeline: no scenario ran")
+        try:
+            run = self.timeline.scenario(item.scenario)
+        except KeyError:
+            raise NoData(f"scenario {item.scenario} did not run") from None
+        if run.status in (ScenarioStatus.failed, ScenarioStatus.running):
+            raise NoData(f"scenario {item.scenario} {run.status.value}: {run.reason or 'no reason given'}")
+        try:
+            start, end = run.window(item.phase)
+        except KeyError as exc:
+            raise NoData(str(exc.args[0])) from None
+        if end <= start:
+            raise NoData(f"scenario {item.scenario} phase {item.phase} has no duration")
+        return Window(scenario=item.scenario, phase=item.phase, start=start, end=end)
+
+    def require_prom(self) -> Prom:
+        if self.prom is None:
+            raise NoData(self.prom_error or "no Prometheus to read")
+        return self.prom
+
+    def plan(self, scenario: str | None) -> ScenarioPlan | None:
+        if scenario is None:
+            return None
+        try:
+            return self.checklist.plan(self.profile, scenario)
+        except KeyError:
+            return None
+
+    def scenario_invalid(self, scenario: str | None) -> list[str]:
+        if self.timeline is None or scenario is None:
+            return []
+        try:
+            return list(self.timeline.scenario(scenario).invalid_reasons)
+        except KeyError:
+            return []
+
+    def request_log(self, scenario: str | None) -> pd.DataFrame | None:
+        if self.folder is None or scenario is None:
+            return None
+        if scenario not in self._logs:
+            self._logs[scenario] = read_request_log(self.folder.request_log(scenario))
+        return self._logs[scenario]
+
+    def scrape_gaps(self, window: Window) -> list[str]:
+        """Missed or failed scrapes of the service in ``window``: never read a gap as a calm period."""
+        key = (window.start, window.end)
+        if key not in self._gaps:
+            self._gaps[key] = self._find_gaps(window)
+        return self._gaps[key]
+
+    def scrape_gaps_seen(self, window: Window) -> list[str]:
+        """Gaps already found for ``window`` (no new query: for windows nothing read from Prometheus)."""
+        return self._gaps.get((window.start, window.end), [])
+
+    def _find_gaps(self, window: Window) -> list[str]:
+        prom = self.require_prom()
+        interval = prom.scrape_interval_s(self.job) or 1.0
+        span = window.end - window.start
+        expected = span / interval
+        end = f"{window.end:.3f}"
+        count = prom.scalar(f'min(count_over_time({Q.up(self.job)}[{duration(span)}] @ {end}))', window.end)
+        where = f"{window.scenario}/{window.phase}" if window.scenario else "the window"
+        if count is None:
+            raise NoData(f"Prometheus has no scrapes of job={self.job} in {where}")
+        gaps = []
+        if count < math.floor(expected * (1 - GAP_TOLERANCE)) - 1:
+            gaps.append(f"scrape gap: {count:.0f} of ~{expected:.0f} scrapes of job={self.job} in {where}")
+        down = prom.scalar(f'min(min_over_time({Q.up(self.job)}[{duration(span)}] @ {end}))', window.end)
+        if down is not None and down < 1:
+            gaps.append(f"job={self.job} was down for at least one scrape in {where}")
+        for reason in gaps:
+            if reason not in self.invalid_reasons:
+                self.invalid_reasons.append(reason)
+        return gaps

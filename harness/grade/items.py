@@ -1,0 +1,94 @@
+"""Which function grades which checklist item, and the one place an item's failure modes become a
+status (no-data for missing data, fail for a service that does not answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from harness.errors import ConfigError, GradeError
+from harness.grade import client_items, metric_items, probes
+from harness.grade.context import GradeContext
+from harness.grade.result import NoData, make_result
+from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
+from harness.schemas.verdict import Attestation, ItemResult, ItemStatus
+
+Grader = Callable[[GradeContext, ChecklistItem], ItemResult]
+
+MEASURES: dict[str, Grader] = {
+    "throughput_ratio": metric_items.throughput_ratio,
+    "p99_latency": metric_items.p99_latency,
+    "error_rate": metric_items.error_rate,
+    "memory_trend": metric_items.memory_trend,
+    "llm_p95": metric_items.llm_p95,
+    "client_p99": client_items.client_p99,
+    "max_latency": client_items.max_latency,
+    "degraded_ratio": client_items.degraded_ratio,
+    "client_error_rate": client_items.client_error_rate,
+}
+PROBES: dict[str, Grader] = {
+    "health": probes.health,
+    "auth": probes.auth,
+    "pii_masking": probes.pii_masking,
+    "access_log_json": probes.access_log_json,
+    "access_log_coverage": probes.access_log_coverage,
+    "key_metrics": probes.key_metrics,
+    "alert_rules": probes.alert_rules,
+    "breaker_cycle": probes.breaker_cycle,
+    "rate_limit": probes.rate_limit,  # last: a burst may throttle whatever runs after it
+}
+
+
+def validate_names(checklist: Checklist) -> None:
+    """Unknown measure or probe names are configuration errors, found before any load runs."""
+    for item in checklist.items:
+        if item.kind == ItemKind.probe and item.probe not in PROBES:
+            raise ConfigError(f"unknown probe '{item.probe}', expected one of {sorted(PROBES)}",
+                              field=f"items.{item.id}.probe")
+        if item.kind in (ItemKind.metric, ItemKind.client) and item.measure is not None \
+                and item.measure not in MEASURES:
+            raise ConfigError(f"unknown measure '{item.measure}', expected one of {sorted(MEASURES)}",
+                              field=f"items.{item.id}.measure")
+        if item.kind in (ItemKind.metric, ItemKind.client) and item.measure is None and not item.query:
+            raise ConfigError("needs a 'measure' or a PromQL 'query'", field=f"items.{item.id}")
+
+
+def grading_order(items: Iterable[ChecklistItem]) -> list[ChecklistItem]:
+    """Measurements first (they read the load already done), then probes in PROBES order."""
+    probe_rank = {name: i for i, name in enumerate(PROBES)}
+    return sorted(items, key=lambda i: (i.kind == ItemKind.probe, probe_rank.get(i.probe or "", -1)))
+
+
+def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, Attestation]) -> ItemResult:
+    try:
+        result = _dispatch(ctx, item, attestations)
+    except NoData as nodata:
+        result = make_result(item, ItemStatus.no_data, nodata.reason, **nodata.fields)
+    except GradeError as exc:  # Prometheus refused a query or went away mid-grade
+        result = make_result(item, ItemStatus.no_data, str(exc))
+    except httpx.HTTPError as exc:  # the service stopped answering a probe: not ready, whatever else
+        result = make_result(item, ItemStatus.failed, f"the service did not answer the probe: {exc!r}")
+    untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
+    if result.window is not None:
+        untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
+    if untrusted:
+        result.evidence["untrusted"] = untrusted
+    return result
+
+
+def _dispatch(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, Attestation]) -> ItemResult:
+    if item.kind == ItemKind.manual:
+        return _manual(item, attestations.get(item.id))
+    if item.kind == ItemKind.probe:
+        return PROBES[item.probe or ""](ctx, item)
+    return MEASURES.get(item.measure or "", metric_items.promql)(ctx, item)
+
+
+def _manual(item: ChecklistItem, attestation: Attestation | None) -> ItemResult:
+    if attestation is None:
+        return make_result(item, ItemStatus.failed, f"not attested: a person must confirm it "
+                           f"(--attest {item.id}=NAME, or attestations: in the checklist)")
+    note = f" ({attestation.note})" if attestation.note else ""
+    return make_result(item, ItemStatus.passed, f"attested by {attestation.by} at {attestation.at}{note}",
+                       attestation=attestation)

@@ -1,0 +1,208 @@
+"""Metric items: server-side measurements from Prometheus over one phase window, each cross-checked
+with the load generator's request log where the run has one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.grade import stats
+from harness.grade.context import GradeContext
+from harness.grade.queries import AGENT, SERVER_ERROR, Q, duration
+from harness.grade.requests_log import is_error, phase_rows
+from harness.grade.result import NoData, judge, make_result
+from harness.schemas.checklist import ChecklistItem
+from harness.schemas.verdict import ItemResult, ItemStatus, Window
+
+# Server and client P99 further apart than this (relative) is reported: one of them is wrong.
+P99_DISAGREEMENT = 0.25
+_STATUS_RANK = {ItemStatus.passed: 0, ItemStatus.warn: 1, ItemStatus.no_data: 2, ItemStatus.failed: 3}
+
+
+def _agent(ctx: GradeContext) -> str:
+    return f'job="{ctx.job}", {AGENT}'
+
+
+def _scope(ctx: GradeContext, item: ChecklistItem) -> Window:
+    window = ctx.window(item)
+    ctx.scrape_gaps(window)
+    return window
+
+
+def _client_rows(ctx: GradeContext, window: Window) -> Any:
+    frame = ctx.request_log(window.scenario)
+    if frame is None:
+        return None
+    rows = phase_rows(frame, window.phase, (window.start, window.end))
+    return rows if len(rows) else None
+
+
+def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str]:
+    """(requests, server errors, query) between the window's edges, from the service's counter."""
+    prom = ctx.require_prom()
+    total_q = Q.counted("agent_requests_total", _agent(ctx), window.start, window.end)
+    errors_q = Q.counted("agent_requests_total", f"{_agent(ctx)}, {SERVER_ERROR}", window.start, window.end)
+    total = prom.scalar(total_q, window.end)
+    if total is None:
+        raise NoData("no agent_requests_total series for /v1/agent/* in the window", query=total_q,
+                     window=window)
+    resets = prom.scalar(Q.resets("agent_requests_total", _agent(ctx), window.start, window.end), window.end)
+    if resets:
+        raise NoData("agent_requests_total was reset inside the window (the service restarted)",
+                     query=total_q, window=window)
+    # Only here may absence mean zero: prometheus-client creates a status series on its first
+    # request, so with requests counted and no 5xx series, no 5xx happened.
+    errors = prom.scalar(errors_q, window.end) or 0.0
+    return round(total), round(errors), errors_q + "  /  " + total_q
+
+
+def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    window = _scope(ctx, item)
+    plan = ctx.plan(item.scenario)
+    rate_x = plan.rate_x if plan and plan.rate_x else item.params.get("rate_x")
+    if not rate_x:
+        raise NoData(f"scenario {item.scenario} promises no arrival rate (rate_x) to compare with")
+    promised = rate_x * ctx.checklist.target_qps
+    served, _, query = _server_counts(ctx, window)
+    span = window.end - window.start
+    ratio = served / span / promised
+    evidence: dict[str, Any] = {"served_rps": served / span, "promised_rps": promised}
+    rows = _client_rows(ctx, window)
+    if rows is not None:
+        evidence["client_rps"] = len(rows) / span
+    status, reason = judge(item, ratio, None)
+    reason = f"served {served / span:.1f} of {promised:g} promised req/s: {reason}"
+    return make_result(item, status, reason, value=ratio, samples=served, window=window, query=query,
+                       evidence=evidence)
+
+
+def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    window = _scope(ctx, item)
+    prom = ctx.require_prom()
+    query = Q.quantile(0.99, "agent_request_duration_seconds", _agent(ctx), window.start, window.end)
+    server = prom.scalar(query, window.end)
+    count = prom.scalar(Q.histogram_count("agent_request_duration_seconds", _agent(ctx), window.start,
+                                          window.end), window.end)
+    if server is None or count is None or not np.isfinite(server):
+        raise NoData("no agent_request_duration_seconds samples for /v1/agent/* in the window", query=query,
+                     window=window)
+    evidence: dict[str, Any] = {"server_p99": server, "server_samples": round(count)}
+    fields: dict[str, Any] = {"value": server, "window": window, "query": query, "samples": round(count)}
+    rows = _client_rows(ctx, window)
+    if rows is None:
+        if count < item.min_samples:
+            raise NoData(f"{count:.0f} requests, fewer than the {item.min_samples} a P99 needs", **fields,
+                         evidence=evidence)
+        status, reason = judge(item, server, None)
+        return make_result(item, status, f"server P99 {reason} (no client log: no confidence bound)",
+                           evidence=evidence, **fields)
+    client = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
+    evidence.update(client_p99=client.estimate, client_samples=client.n)
+    fields.update(samples=client.n, bound=client.upper, interval=client.interval)
+    if client.n < item.min_samples or client.upper is None:
+        raise NoData(f"{client.n} client samples, fewer than the {item.min_samples} a P99 bound needs",
+                     **fields, evidence=evidence)
+    disagreement = abs(server - client.estimate) / max(client.estimate, 1e-9)
+    note = ""
+    if disagreement > P99_DISAGREEMENT:
+        evidence["disagreement"] = disagreement
+        note = (f"; server P99 {server:.3g} s and client P99 {client.estimate:.3g} s "
+                f"disagree by {disagreement:.0%}")
+    status_server, reason_server = judge(item, server, None)
+    status_client, reason_client = judge(item, client.estimate, client.upper)
+    if _STATUS_RANK[status_server] > _STATUS_RANK[status_client]:
+        return make_result(item, status_server, f"server P99 {reason_server}{note}", evidence=evidence,
+                           **fields)
+    return make_result(item, status_client, f"client P99 {reason_client}{note}", evidence=evidence, **fields)
+
+
+def error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    window = _scope(ctx, item)
+    total, errors, query = _server_counts(ctx, window)
+    if total == 0:
+        raise NoData("no agent requests in the window", query=query, window=window)
+    results = [_rate_result(item, errors, total, "server", window, query)]
+    rows = _client_rows(ctx, window)
+    if rows is not None:
+        results.append(_rate_result(item, int(is_error(rows).sum()), len(rows), "client", window, query))
+    return max(results, key=lambda r: _STATUS_RANK[r.status])
+
+
+def _rate_result(item: ChecklistItem, errors: int, total: int, side: str, window: Window,
+                 query: str | None) -> ItemResult:
+    rate = errors / total
+    upper = stats.proportion_upper(errors, total, item.confidence)
+    status, reason = judge(item, rate, upper)
+    return make_result(item, status, f"{side}: {errors} errors in {total} requests; {reason}", value=rate,
+                       bound=upper, interval=stats.proportion_interval(errors, total, item.confidence),
+                       samples=total, window=window, query=query if side == "server" else None,
+                       evidence={"errors": errors, "requests": total, "side": side,
+                                 "wilson_upper": stats.proportion_upper(errors, total, item.confidence,
+                                                                        "wilson")})
+
+
+def memory_trend(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    window = _scope(ctx, item)
+    prom = ctx.require_prom()
+    query = Q.rss(ctx.job)
+    step = prom.scrape_interval_s(ctx.job) or 1.0
+    series = prom.range(query, window.start, window.end, step)
+    points = series[0][1] if series else []
+    min_points = int(item.params.get("min_points", 20))
+    if len(points) < min_points:
+        raise NoData(f"{len(points)} memory samples in the window, fewer than {min_points}", query=query,
+                     window=window, samples=len(points))
+    t = np.array([p[0] for p in points])
+    mb = np.array([p[1] for p in points]) / 1e6
+    trend = stats.theil_sen((t - t[0]) / 3600.0, mb, item.confidence)
+    peak = _peak_mb(ctx, window)
+    status, reason = judge(item, trend.slope, trend.high)
+    hours = (t[-1] - t[0]) / 3600
+    fitted = [(float(t[0]), trend.intercept), (float(t[-1]), trend.intercept + trend.slope * hours)]
+    return make_result(
+        item, status, f"RSS grows {reason} (peak {peak:.0f} MB)", value=trend.slope, bound=trend.high,
+        interval=(trend.low, trend.high), samples=trend.n, window=window, query=query,
+        evidence={"peak_mb": peak, "start_mb": float(mb[0]), "end_mb": float(mb[-1]),
+                  "trend_mb": fitted, "method": "Theil-Sen"})
+
+
+def _peak_mb(ctx: GradeContext, window: Window) -> float:
+    """Peak RSS over the whole scenario (warm-up included): a leak's cost is its peak."""
+    start, end = window.start, window.end
+    if ctx.timeline is not None and window.scenario:
+        run = ctx.timeline.scenario(window.scenario)
+        start, end = run.window()
+    span = max(end - start, 1.0)
+    peak = ctx.require_prom().scalar(f"max_over_time({Q.rss(ctx.job)}[{span:.0f}s:1s] @ {end:.3f})", end)
+    return (peak or 0.0) / 1e6
+
+
+def llm_p95(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    window = _scope(ctx, item)
+    prom = ctx.require_prom()
+    selector = f'job="{ctx.job}"'
+    query = Q.quantile(0.95, "llm_request_duration_seconds", selector, window.start, window.end)
+    value = prom.scalar(query, window.end)
+    count_q = Q.histogram_count("llm_request_duration_seconds", selector, window.start, window.end)
+    count = prom.scalar(count_q, window.end)
+    if value is None or not np.isfinite(value) or not count:
+        raise NoData("no llm_request_duration_seconds samples in the window (every answer cached?)",
+                     query=query, window=window)
+    status, reason = judge(item, value, None)
+    return make_result(item, status, f"LLM P95 {reason}", value=value, samples=round(count), window=window,
+                       query=query)
+
+
+def promql(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """A raw template from the checklist: ``{start}``, ``{end}``, ``{range}``, ``{job}`` are filled in."""
+    window = _scope(ctx, item)
+    if not item.query:
+        raise NoData(f"item {item.id} has neither a known measure nor a query")
+    query = item.query.format(start=f"{window.start:.3f}", end=f"{window.end:.3f}",
+                              range=duration(window.end - window.start), job=ctx.job)
+    value = ctx.require_prom().scalar(query, window.end)
+    if value is None or not np.isfinite(value):
+        raise NoData("the query returned no series", query=query, window=window)
+    status, reason = judge(item, value, None)
+    return make_result(item, status, reason, value=value, window=window, query=query)
