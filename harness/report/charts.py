@@ -48,7 +48,7 @@ CHARTS: tuple[tuple[str, str, str, Callable[[str], bool]], ...] = (
     ("latency", "Latency over time (client solid, server dashed)", "s", _is_latency),
     ("throughput", "Throughput and errors", "req/s", _is_throughput),
     ("memory", "Memory (RSS) with fitted trend", "bytes", _is_memory),
-    ("llm", "LLM latency and time to first token", "s", _is_llm),
+    ("llm", "LLM latency (solid) and time to first token (dashed)", "s", _is_llm),
     ("resilience", "Circuit breaker and degraded answers", "ratio", _is_resilience),
 )
 
@@ -74,8 +74,9 @@ def _line(series: Series, index: int, left_unit: str) -> Line:
     name = series.name.lower()
     if "breaker" in name:
         return Line(series.name, series.points, "#344054", step=True, axis="right", width=1.4)
-    # A percentile's colour stays the same on both sides; the server's line is dashed.
-    return Line(series.name, series.points, _color(name, index), dash=name.startswith("server"),
+    # A percentile's colour stays the same on both sides; the server's (and TTFT's) line is dashed.
+    dash = name.startswith("server") or "ttft" in name
+    return Line(series.name, series.points, _color(name, index), dash=dash,
                 axis="left" if (series.unit or left_unit) == left_unit else "right")
 
 
@@ -106,7 +107,7 @@ def latency_refs(items: list[ItemResult], scenario: str) -> list[RefLine]:
     for item in items:
         if item.unit != "s" or not item.window or item.window.scenario != scenario:
             continue
-        if "llm" in item.id or "ttft" in item.id:
+        if not re.search(r"p\d+|latency", item.id) or "llm" in item.id or "ttft" in item.id:
             continue
         value = _threshold_value(item)
         if value is not None and value not in refs and len(refs) < 2:
@@ -187,6 +188,7 @@ def scenario_charts(data: RunData, scenario: str) -> list[Chart]:
         if key == "latency":
             chart.refs = latency_refs(items, scenario) if mine else []
         if key == "memory":
+            chart.zero_based = False
             trend = memory_trend(items, scenario, [p for s in mine for p in clean_points(s.points)])
             if trend:
                 chart.lines.append(trend)

@@ -70,6 +70,8 @@ def _capacity_view(capacity: Any) -> dict[str, Any] | None:
         return {"facts": [("value", capacity)], "tables": []}
     facts, tables = [], []
     for key, value in capacity.items():
+        if key == "schema_version":
+            continue
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(k for row in value for k in row))
             more = max(0, len(value) - 50)

@@ -68,6 +68,7 @@ class Chart:
     right_labels: dict[float, str] | None = None  # e.g. breaker states instead of numbers
     note: str = ""  # one line under the chart (e.g. the fitted trend)
     x_ticks: list[tuple[float, str]] | None = None  # replaces the time axis labels (e.g. run dates)
+    zero_based: bool = True
 
     @property
     def point_count(self) -> int:
@@ -103,8 +104,15 @@ def nice_step(span: float, target: int = 5) -> float:
     return 10 * mag
 
 
-def _value_ticks(lo: float, hi: float) -> list[float]:
-    step = nice_step(hi - lo)
+def _unit_scale(unit: str, hi: float) -> float:
+    """Bytes tick in whole MiB or GiB; everything else in its own unit."""
+    if unit.lower() in ("bytes", "byte", "b"):
+        return 2.0**30 if hi >= 2**30 else 2.0**20 if hi >= 2**20 else 1.0
+    return 1.0
+
+
+def _value_ticks(lo: float, hi: float, scale: float = 1.0) -> list[float]:
+    step = nice_step((hi - lo) / scale) * scale
     first = math.ceil(lo / step - 1e-9) * step
     ticks, v = [], first
     while v <= hi + step * 1e-6:
@@ -123,17 +131,23 @@ def _time_ticks(lo: float, hi: float, origin: float) -> list[float]:
     return [first + i * step for i in range(int((hi - first) // step) + 1)]
 
 
-def _y_range(values: list[float], fixed: tuple[float, float] | None) -> tuple[float, float]:
+def _y_range(values: list[float], fixed: tuple[float, float] | None, zero_based: bool,
+             unit: str) -> tuple[float, float]:
     if fixed:
         return fixed
     if not values:
         return 0.0, 1.0
     lo, hi = min(values), max(values)
-    lo = min(lo, 0.0)  # rates, latencies, memory: zero-based so changes are not exaggerated
+    if zero_based:  # rates and latencies: so that changes are not exaggerated
+        lo = min(lo, 0.0)
+    else:  # a level with small moves (memory): room around the data so a slope shows
+        pad = (hi - lo) * 0.15 or abs(hi) * 0.02 or 1.0
+        lo, hi = lo - pad, hi + pad
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    step = nice_step(hi - lo)
-    return lo, math.ceil(hi * 1.04 / step) * step
+    step = nice_step((hi - lo) / _unit_scale(unit, hi)) * _unit_scale(unit, hi)
+    lo = lo if zero_based and lo == 0 else math.floor(lo / step) * step
+    return lo, math.ceil(hi * (1.04 if zero_based else 1.0) / step) * step
 
 
 def percentile_x(p: float) -> float:
@@ -150,12 +164,13 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float], float], step: bool) -> str:
-    """SVG path data; a gap much wider than the usual spacing (lost scrapes) breaks the line."""
+def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float], float], step: bool,
+          break_gaps: bool) -> str:
+    """SVG path data; on a time axis a gap much wider than the usual spacing (lost scrapes) breaks it."""
     if not points:
         return ""
     gaps = sorted(b[0] - a[0] for a, b in zip(points, points[1:], strict=False))
-    limit = (gaps[len(gaps) // 2] * 5) if gaps else math.inf
+    limit = (gaps[len(gaps) // 2] * 5) if gaps and break_gaps else math.inf
     parts, prev = [], None
     for x, y in points:
         px, py = _fmt(sx(x)), _fmt(sy(y))
@@ -189,8 +204,8 @@ def render_svg(chart: Chart) -> Markup | None:
     left_vals = [y for line, pts in lines if line.axis == "left" for _, y in pts]
     left_vals += [r.value for r in chart.refs]
     right_vals = [y for line, pts in lines if line.axis == "right" for _, y in pts]
-    llo, lhi = _y_range(left_vals, chart.left_range)
-    rlo, rhi = _y_range(right_vals, chart.right_range)
+    llo, lhi = _y_range(left_vals, chart.left_range, chart.zero_based, chart.unit)
+    rlo, rhi = _y_range(right_vals, chart.right_range, True, chart.right_unit)
 
     def sx(v: float) -> float:
         return x0 + (tx(v) - xlo) / (xhi - xlo) * (x1 - x0)
@@ -236,17 +251,19 @@ def render_svg(chart: Chart) -> Markup | None:
             if v > xhi * 1.001 + 1e-9:
                 break
             px = _fmt(sx_raw(v))
+            anchor = "end" if sx_raw(v) > x1 - 20 else "middle"
             out.append(f'<line x1="{px}" y1="{y0}" x2="{px}" y2="{y1}" stroke="#eaecf0"/>')
-            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="middle" fill="#475467">'
+            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="{anchor}" fill="#475467">'
                        f'{label}</text>')
 
-    for tick in _value_ticks(llo, lhi):
+    for tick in _value_ticks(llo, lhi, _unit_scale(chart.unit, lhi)):
         py = _fmt(sy_left(tick))
         out.append(f'<line x1="{x0}" y1="{py}" x2="{x1}" y2="{py}" stroke="#eaecf0"/>')
         out.append(f'<text x="{x0 - 5}" y="{py}" dy="3.5" font-size="10" text-anchor="end" fill="#475467">'
                    f'{escape(fmt_value(tick, chart.unit))}</text>')
     if has_right:
-        ticks = sorted(chart.right_labels) if chart.right_labels else _value_ticks(rlo, rhi)
+        ticks = (sorted(chart.right_labels) if chart.right_labels
+                 else _value_ticks(rlo, rhi, _unit_scale(chart.right_unit, rhi)))
         for tick in ticks:
             label = (chart.right_labels or {}).get(tick) or fmt_value(tick, chart.right_unit)
             out.append(f'<text x="{x1 + 5}" y="{_fmt(sy_right(tick))}" dy="3.5" font-size="10" '
@@ -262,7 +279,7 @@ def render_svg(chart: Chart) -> Markup | None:
     for line, pts in lines:
         sy = sy_right if line.axis == "right" else sy_left
         dash = ' stroke-dasharray="5 3"' if line.dash else ""
-        out.append(f'<path class="series" d="{_path(pts, sx, sy, line.step)}" fill="none" '
+        out.append(f'<path class="series" d="{_path(pts, sx, sy, line.step, chart.x == "time")}" fill="none" '
                    f'stroke="{line.color}" stroke-width="{line.width}"{dash} stroke-linejoin="round" '
                    f'data-label="{escape(line.label)}" data-points="{len(pts)}"/>')
         if len(pts) == 1:  # a lone point draws no path: mark it

@@ -1,0 +1,165 @@
+"""report.html from the stored run folder: verdict, identity, every item, every chart with its points."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from report_pages import copy_fixture, parse
+
+from harness.errors import ReportError
+from harness.report import render_run
+from harness.schemas import RunInfo, SeriesSet, Timeline, Verdict
+
+STANDARD_CHARTS = ("latency", "throughput", "memory", "llm", "resilience", "spectrum")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run = copy_fixture(tmp_path_factory.mktemp("report"))
+    return run, render_run(run).read_text(encoding="utf-8")
+
+
+def test_top_shows_verdict_reason_failed_blockers_and_identity(rendered: tuple[Path, str]) -> None:
+    run, html = rendered
+    page = parse(html)
+    verdict, info = Verdict.load_file(run), RunInfo.load_file(run)
+    banner = page.find_all("section", id="verdict")[0]
+    assert banner.find_all(cls="outcome")[0].text == verdict.outcome.value == "NO-GO"
+    assert "no-go" in banner.attrs["class"].split()
+    assert verdict.reason in banner.text
+    failed = [li.text for li in banner.find_all("li")]
+    assert [i.id for i in verdict.failed_blockers] == ["llm_slowdown_p99"]
+    assert len(failed) == 1 and "llm_slowdown_p99" in failed[0] and "5.62 s" in failed[0]
+    identity = page.find_all("dl", id="identity")[0].text
+    for expected in (info.run_id, info.profile, info.target_url, info.git_commit, info.checklist_sha256[:12],
+                     "2025-11-24 16:00:00 UTC", "2 cores", "8 GiB", "locust 2.47", verdict.baseline_run):
+        assert expected in identity
+
+
+def test_every_item_has_a_row_with_status_value_threshold_and_evidence(rendered: tuple[Path, str]) -> None:
+    run, html = rendered
+    page = parse(html)
+    verdict = Verdict.load_file(run)
+    rows = {r.attrs["data-item"]: r for r in page.find_all("tr") if "data-item" in r.attrs}
+    assert set(rows) == {i.id for i in verdict.items}
+    for item in verdict.items:
+        row = rows[item.id]
+        assert row.find_all("span", cls="pill")[0].text == item.status.value
+        assert item.title in row.text and item.reason in row.text
+        if item.threshold:
+            assert item.threshold in row.text
+        if item.samples is not None:
+            assert str(item.samples) in row.text
+        if item.query:  # the exact query, as text, plus links that re-run it at the item's window
+            assert row.find_all("code")[-1].text == " ".join(item.query.split())
+            links = {a.text: a.attrs["href"] for a in row.find_all("a")}
+            table = parse_qs(urlparse(links["Prometheus table"]).query)
+            assert links["Prometheus table"].startswith(verdict.prometheus_url + "/graph?")
+            assert table["g0.expr"] == [item.query] and table["g0.tab"] == ["1"]
+            if item.window:
+                assert "g0.moment_input" in table
+                graph = parse_qs(urlparse(links["Prometheus graph"]).query)
+                assert graph["g0.range_input"][0].endswith("s") and "g0.end_input" in graph
+    attested, failed = rows["runbook_reviewed"].text, rows["llm_slowdown_p99"].text
+    assert "j.doe" in attested and "rollback steps checked" in attested
+    assert "No attestation given" in rows["dashboard_ready"].text
+    assert "+19.6 % regression" in failed and "4.7 s" in failed
+    # Worst first: the failed blocker leads the table.
+    assert next(iter(rows)) == "llm_slowdown_p99"
+
+
+def test_every_scenario_has_every_chart_drawn_from_its_points(rendered: tuple[Path, str]) -> None:
+    run, html = rendered
+    page = parse(html)
+    timeline, series = Timeline.load_file(run), SeriesSet.load_file(run)
+    sections = {s.attrs["data-scenario"]: s for s in page.find_all("section", cls="scenario")}
+    assert list(sections) == [s.name for s in timeline.scenarios]
+    for name, section in sections.items():
+        figures = {f.attrs["data-chart"]: f for f in section.find_all("figure", cls="chart")}
+        assert set(STANDARD_CHARTS) <= set(figures), f"{name} lacks charts: {set(figures)}"
+        for key in STANDARD_CHARTS:
+            paths = figures[key].find_all("path", cls="series")
+            drawn = sum(int(p.attrs["data-points"]) for p in paths)
+            assert drawn > 10 and drawn == int(figures[key].attrs["data-points"]), (name, key)
+            assert all(p.attrs["d"].count("L") + p.attrs["d"].count("H") >= 1 for p in paths), (name, key)
+        # The server and client latency lines share one chart; every kept series is drawn somewhere.
+        labels = {p.attrs["data-label"] for f in figures.values() for p in f.find_all("path", cls="series")}
+        assert {s.name for s in series.for_scenario(name)} <= labels
+        assert {"client_p99", "server_p99"} <= {p.attrs["data-label"]
+                                                for p in figures["latency"].find_all("path", cls="series")}
+        bands = figures["latency"].find_all("rect", cls="band")
+        assert len(bands) == len(timeline.scenario(name).phases)
+    faults = sections["llm_slowdown"].find_all("rect", cls="fault")
+    assert len(faults) >= 5  # the fault window is shaded distinctly on every time chart
+    assert not sections["steady_2x"].find_all("rect", cls="fault")
+    memory = {f.attrs["data-chart"]: f for f in sections["soak"].find_all("figure")}["memory"]
+    assert "trend (memory_growth)" in {p.attrs["data-label"] for p in memory.find_all("path")}
+    assert "Fitted trend: +" in memory.text
+
+
+def test_capacity_section_only_when_capacity_json_exists(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    capacity = page.find_all("section", id="capacity")
+    assert capacity and "replicas_needed" in capacity[0].text and len(capacity[0].find_all("tr")) == 4
+    (run / "capacity.json").unlink()
+    assert not parse(render_run(run).read_text(encoding="utf-8")).find_all("section", id="capacity")
+
+
+def test_item_text_with_script_shows_as_text(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    evil = "<script>alert('x')</script>"
+    verdict = json.loads((run / "verdict.json").read_text())
+    for item in verdict["items"]:
+        item["title"] = evil + item["title"]
+        item["reason"] = evil
+        if item.get("query"):
+            item["query"] = evil
+        if item.get("attestation"):
+            item["attestation"]["note"] = evil
+    verdict["reason"] = evil
+    (run / "verdict.json").write_text(json.dumps(verdict))
+    series = json.loads((run / "series.json").read_text())
+    series["series"][0]["name"] = evil
+    (run / "series.json").write_text(json.dumps(series))
+    run_info = json.loads((run / "run.json").read_text())
+    run_info["target_url"] = evil
+    (run / "run.json").write_text(json.dumps(run_info))
+
+    html = render_run(run).read_text(encoding="utf-8")
+    page = parse(html)
+    assert len(page.find_all("script")) == 1  # only the report's own copy-button script
+    assert "alert" not in page.find_all("script")[0].text
+    assert html.count("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") >= 2 * len(verdict["items"])
+    assert evil in page.find_all(cls="reason")[0].text  # shown, as text
+
+
+def test_missing_documents_show_no_data_instead_of_failing(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    for name in ("verdict.json", "series.json", "capacity.json"):
+        (run / name).unlink()
+    (run / "timeline.json").write_text("{not json")
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    assert page.find_all(cls="outcome")[0].text == "NOT GRADED"
+    problems = page.find_all(id="problems")[0].text
+    assert "verdict.json is missing" in problems and "series.json is missing" in problems
+    assert "timeline.json" in problems and "not a valid Timeline" in problems
+    # Scenarios still come from the client statistics; their time charts say "no data", the spectrum draws.
+    figures = page.find_all("figure", cls="chart")
+    empty = [f.attrs["data-chart"] for f in figures if f.find_all(cls="empty")]
+    assert set(empty) == {"latency", "throughput", "memory", "llm", "resilience"}
+    assert all("no data" in f.text for f in figures if f.find_all(cls="empty"))
+    spectra = [f for f in figures if f.attrs["data-chart"] == "spectrum"]
+    assert len(spectra) == 3 and all(f.attrs["data-points"] != "0" for f in spectra)
+
+
+def test_an_empty_folder_renders_and_a_missing_one_is_a_report_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    page = parse(render_run(tmp_path / "empty").read_text(encoding="utf-8"))
+    assert page.find_all(cls="outcome")[0].text == "NOT GRADED"
+    assert "no data (no scenario ran)" in page.text and "run.json is missing" in page.text
+    with pytest.raises(ReportError, match="no run folder"):
+        render_run(tmp_path / "nope")
