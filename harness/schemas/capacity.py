@@ -1,0 +1,139 @@
+"""``capacity.json``: what one replica holds under the SLO, how it scales, and how many are needed.
+
+Written by ``harness.capacity``; the report renders it generically (scalars as facts, lists of
+records as tables), so every field name says what it is and carries its unit.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from harness.schemas.base import Contract, VersionedModel
+
+
+class StepOutcome(StrEnum):
+    passed = "pass"  # the SLO holds with confidence
+    failed = "fail"  # the SLO is broken with confidence
+    inconclusive = "inconclusive"  # a confidence interval straddles a threshold
+
+
+class CapacityStep(Contract):
+    """One open-model step at a fixed arrival rate, started only after the previous one drained."""
+
+    search: str  # which search this step belongs to, e.g. "workers=1" or "workers=1 llm+0.5s"
+    index: int
+    rate_rps: float  # the promised (scheduled) arrival rate
+    duration_s: float  # the measured phase, without warm-up
+    achieved_rps: float  # completed requests per second over the phase
+    requests: int
+    errors: int  # no response (status 0), 5xx, and arrivals the generator dropped
+    error_rate: float
+    error_rate_ci: tuple[float, float]  # two-sided, at the search's confidence
+    p50_s: float | None
+    p99_s: float | None
+    p99_ci_s: tuple[float, float] | None  # None: too few samples for a two-sided interval
+    mean_latency_s: float | None
+    in_flight_little: float | None  # Little's law: achieved_rps * mean latency
+    in_flight_observed: float | None  # mean of the target's agent_active_tasks (or the generator's)
+    late_starts: int = 0
+    dropped: int = 0
+    degraded: int = 0
+    cpu_percent: float | None = None  # service, percent of one core, mean over the step
+    rss_bytes_max: int | None = None  # service resident memory, all workers
+    drain_wait_s: float  # how long this step waited for the previous backlog to drain before starting
+    drained: bool  # False: the bounded wait ran out with the target still busy (step is suspect)
+    outcome: StepOutcome
+    reason: str  # one line: why pass / fail / inconclusive
+    remeasure_of: int | None = None  # index of the inconclusive step this one re-measures, longer
+
+
+class Knee(Contract):
+    """Where latency departs from flat: the first rate whose P50 exceeds the low-load P50 by a factor."""
+
+    rate_rps: float | None
+    p50_s: float | None
+    baseline_p50_s: float | None
+    factor: float
+    method: str
+
+
+class USLFit(Contract):
+    """Universal Scalability Law: X(N) = lambda*N / (1 + sigma*(N-1) + kappa*N*(N-1))."""
+
+    lambda_rps: float  # throughput of one request in flight
+    sigma: float  # contention (serial fraction)
+    kappa: float  # coherency (crosstalk) penalty
+    r_squared: float
+    points: int
+    peak_concurrency: float | None  # N* = sqrt((1 - sigma) / kappa); None when kappa is ~0
+    peak_rps: float | None  # X(N*), or lambda/sigma (the asymptote) when kappa is ~0; None: no limit seen
+    # False: the peak lies beyond twice the highest concurrency measured, an extrapolation to distrust.
+    peak_within_data: bool
+    data: list[tuple[float, float]] = Field(default_factory=list)  # (concurrency N, throughput X)
+
+
+class SearchResult(Contract):
+    """One search for the highest rate that meets the SLO, e.g. for one uvicorn worker count."""
+
+    name: str
+    workers: int | None = None
+    llm_extra_latency_s: float = 0.0
+    seed_rps: float  # the throughput estimate the search started from (it probes above it too)
+    seed_method: str
+    tolerance: float  # relative: the search stops when (fail - pass) / pass <= tolerance
+    confidence: float
+    # The answer: the highest passing rate, and the lowest failing one above it.
+    max_sustainable_rps: float | None  # = last pass, the conservative lower end of the bracket
+    bracket_rps: tuple[float | None, float | None]  # [last pass, first fail]
+    bracket_width: float | None  # (first fail - last pass) / last pass
+    converged: bool  # the bracket reached the tolerance (False: the step or time budget ran out)
+    peak_rss_bytes: int | None = None
+    knee: Knee | None = None
+    usl: USLFit | None = None
+    usl_error: str | None = None  # why no fit (too few points, did not converge)
+    elapsed_s: float
+    notes: list[str] = Field(default_factory=list)
+
+
+class Recommendation(Contract):
+    peak_qps: float
+    headroom: float  # multiply the peak by this before dividing by one replica's capacity
+    per_replica_rps: float  # the lower bound used: the last passing rate of the chosen search
+    per_replica_source: str  # which search it came from
+    replicas: int
+    memory_per_replica_bytes: int | None
+    assumptions: list[str]
+
+
+class WhatIf(Contract):
+    """Capacity if the model got slower by ``llm_extra_latency_s``, against the baseline search."""
+
+    llm_extra_latency_s: float
+    method: str
+    baseline_rps: float | None
+    max_sustainable_rps: float | None
+    change: float | None  # relative: -0.3 = 30% less capacity
+    replicas: int | None
+
+
+class CapacityResult(VersionedModel):
+    FILE_NAME = "capacity.json"
+
+    slo_p99_s: float
+    slo_error_rate: float
+    confidence: float
+    mode: str  # "quick" or "full"
+    target_url: str
+    started: float
+    ended: float
+    # The headline: the search the recommendation uses (one worker count), repeated here.
+    max_sustainable_rps: float | None
+    bracket_rps: tuple[float | None, float | None]
+    summary: str
+    steps: list[CapacityStep] = Field(default_factory=list)
+    searches: list[SearchResult] = Field(default_factory=list)
+    recommendation: Recommendation | None = None
+    what_if: list[WhatIf] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
