@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.stack.process import ManagedProcess
@@ -36,7 +37,6 @@ class Service:
     proc: ManagedProcess
     redis: ManagedProcess
     redis_url: str
-    redis_dir: Path
 
     def client(self, key: str | None = KEYS[0], **kw: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -49,8 +49,11 @@ class Service:
         return httpx.get(f"{self.url}/metrics", timeout=10.0).text
 
     def restart_redis(self) -> None:
-        port = int(self.redis_url.rsplit(":", 1)[1].split("/")[0])
-        self.redis, _ = start_redis(self.redis_dir, port=port)
+        """Same argv, same port. Not start_redis(port=...): its free-port check fails while the old
+        server's closed sockets sit in TIME_WAIT, which redis-server itself binds through."""
+        self.redis = ManagedProcess("redis-server", self.redis.argv, log_path=self.redis.log_path).start()
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=0.5)
+        self.redis.wait_ready(lambda: bool(client.ping()), 15)
 
 
 def _start(tmp: Path, *, backend: str, workers: int, env: dict[str, str]) -> Service:
@@ -62,14 +65,16 @@ def _start(tmp: Path, *, backend: str, workers: int, env: dict[str, str]) -> Ser
     except Exception:
         redis_proc.stop()
         raise
-    return Service(url, access_log, proc, redis_proc, redis_url, tmp / "redis")
+    return Service(url, access_log, proc, redis_proc, redis_url)
 
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """Local backend: the real tiny Llama, dynamic batching. Short breaker reset keeps tests quick."""
+    """Local backend: the real tiny Llama, dynamic batching. A short breaker reset keeps tests quick;
+    a per-key limit of 50/s (burst 100) makes a 500-request burst hit 429 on any machine speed."""
     svc = _start(tmp_path_factory.mktemp("svc-local"), backend="local", workers=1,
-                 env={"AGENT_BREAKER_RESET_S": "1", "AGENT_REDIS_RETRY_AFTER_S": "0.2"})
+                 env={"AGENT_BREAKER_RESET_S": "1", "AGENT_REDIS_RETRY_AFTER_S": "0.2",
+                      "AGENT_KEY_RATE_PER_S": "50", "AGENT_KEY_BURST": "100"})
     yield svc
     svc.proc.stop()
     svc.redis.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import httpx
@@ -118,6 +119,17 @@ def test_malformed_bodies_are_422_never_5xx(service: Service, body: bytes) -> No
     assert r.json()["error"] == "invalid request"
 
 
+def _log_lines(service: Service, marker: str, count: int) -> list[dict]:
+    """The access log lines carrying ``marker``; a line is written just after its response is sent."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(x) for x in service.access_log.read_text().splitlines() if marker in x]
+        if len(lines) >= count or time.monotonic() > deadline:
+            assert len(lines) == count
+            return lines
+        time.sleep(0.05)
+
+
 def test_access_log_masks_personal_data(service: Service) -> None:
     marker = uuid.uuid4().hex[:10]
     pii = {
@@ -132,8 +144,7 @@ def test_access_log_masks_personal_data(service: Service) -> None:
         for kind, value in pii.items():
             r = c.post("/v1/agent/run", json={"input": f"{marker} {kind} {value}", "max_tokens": 2})
             assert r.status_code == 200
-    lines = [json.loads(x) for x in service.access_log.read_text().splitlines() if marker in x]
-    assert len(lines) == len(pii)
+    lines = _log_lines(service, marker, len(pii))
     text = "\n".join(json.dumps(x) for x in lines)
     for value in pii.values():
         assert value not in text
