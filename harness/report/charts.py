@@ -72,11 +72,13 @@ def phase_bands(run: ScenarioRun | None) -> list[Band]:
 
 def _line(series: Series, index: int, left_unit: str) -> Line:
     name = series.name.lower()
+    label = series.name + (" " + ",".join(f"{k}={v}" for k, v in sorted(series.labels.items()))
+                           if series.labels else "")
     if "breaker" in name:
-        return Line(series.name, series.points, "#344054", step=True, axis="right", width=1.4)
+        return Line(label, series.points, "#344054", step=True, axis="right", width=1.4)
     # A percentile's colour stays the same on both sides; the server's (and TTFT's) line is dashed.
     dash = name.startswith("server") or "ttft" in name
-    return Line(series.name, series.points, _color(name, index), dash=dash,
+    return Line(label, series.points, _color(name, index), dash=dash,
                 axis="left" if (series.unit or left_unit) == left_unit else "right")
 
 
@@ -122,12 +124,36 @@ def _number(d: dict[str, Any], prefixes: tuple[str, ...]) -> float | None:
     return None
 
 
+_SCALES = {"_mb": 1e6, "_mib": 2.0**20, "_gb": 1e9, "_gib": 2.0**30, "_kb": 1e3, "_kib": 2.0**10}
+
+
+def _scale_of(key: str) -> float:
+    """Evidence keys say their unit by suffix (``trend_mb``); the RSS series is in bytes."""
+    return next((f for suffix, f in _SCALES.items() if key.lower().endswith(suffix)), 1.0)
+
+
+def _fitted_line(ev: dict[str, Any], start: float, end: float,
+                 rss: list[tuple[float, float]]) -> list[tuple[float, float]] | None:
+    for key, value in ev.items():  # fitted end points, e.g. "trend_mb": [[t0, v0], [t1, v1]]
+        if key.lower().startswith(("trend", "fit")) and isinstance(value, list):
+            pts = clean_points(value)
+            if len(pts) >= 2:
+                return [(t, v * _scale_of(key)) for t, v in (pts[0], pts[-1])]
+    slope, intercept = _number(ev, ("slope",)), _number(ev, ("intercept",))
+    if slope is None or intercept is None:
+        return None
+    origin = _number(ev, ("t0", "origin", "x0"))
+    if origin is None:  # intercept at the unix epoch or at the window start: whichever meets the data
+        near = min(rss, key=lambda p: abs(p[0] - start))[1]
+        origin = min((0.0, start), key=lambda o: abs(intercept + slope * (start - o) - near))
+    return [(t, intercept + slope * (t - origin)) for t in (start, end)]
+
+
 def memory_trend(items: list[ItemResult], scenario: str, rss: list[tuple[float, float]]) -> Line | None:
     """The fitted RSS trend from the memory item's evidence, drawn over the fitted window.
 
-    The evidence's shape belongs to the grader, so read it loosely: a slope and an intercept, at the top
-    or under "trend"/"fit", and an optional time origin. Without an origin, the intercept is taken at
-    whichever origin (unix epoch or window start) lands nearer the measured RSS.
+    The evidence's shape belongs to the grader, so read it loosely: fitted end points (``trend_mb``), or
+    a slope and an intercept (at the top, or under "trend"/"fit") with an optional time origin.
     """
     if not rss:
         return None
@@ -136,20 +162,12 @@ def memory_trend(items: list[ItemResult], scenario: str, rss: list[tuple[float, 
             continue
         if not any(k in item.id for k in ("mem", "rss", "leak")) and item.unit.lower() not in ("bytes", "b"):
             continue
+        start = item.window.start if item.window else rss[0][0]
+        end = item.window.end if item.window else rss[-1][0]
         for ev in (item.evidence, item.evidence.get("trend"), item.evidence.get("fit")):
-            if not isinstance(ev, dict):
-                continue
-            slope, intercept = _number(ev, ("slope",)), _number(ev, ("intercept",))
-            if slope is None or intercept is None:
-                continue
-            start = item.window.start if item.window else rss[0][0]
-            end = item.window.end if item.window else rss[-1][0]
-            origin = _number(ev, ("t0", "origin", "x0"))
-            if origin is None:
-                near = min(rss, key=lambda p: abs(p[0] - start))[1]
-                origin = min((0.0, start), key=lambda o: abs(intercept + slope * (start - o) - near))
-            points = [(t, intercept + slope * (t - origin)) for t in (start, end)]
-            return Line(f"trend ({item.id})", points, "#667085", dash=True, width=1.4)
+            points = _fitted_line(ev, start, end, rss) if isinstance(ev, dict) else None
+            if points:
+                return Line(f"trend ({item.id})", points, "#667085", dash=True, width=1.4)
     return None
 
 

@@ -11,6 +11,7 @@ from report_pages import copy_fixture, parse
 
 from harness.errors import ReportError
 from harness.report import render_run
+from harness.report.fmt import fmt_value
 from harness.schemas import RunInfo, SeriesSet, Timeline, Verdict
 
 STANDARD_CHARTS = ("latency", "throughput", "memory", "llm", "resilience", "spectrum")
@@ -30,9 +31,11 @@ def test_top_shows_verdict_reason_failed_blockers_and_identity(rendered: tuple[P
     assert banner.find_all(cls="outcome")[0].text == verdict.outcome.value == "NO-GO"
     assert "no-go" in banner.attrs["class"].split()
     assert verdict.reason in banner.text
-    failed = [li.text for li in banner.find_all("li")]
-    assert [i.id for i in verdict.failed_blockers] == ["llm_slowdown_p99"]
-    assert len(failed) == 1 and "llm_slowdown_p99" in failed[0] and "5.62 s" in failed[0]
+    lines = [li.text for li in banner.find_all("li")]
+    assert len(lines) == len(verdict.failed_blockers) == 2  # the failed blocker and the no-data one
+    for item in verdict.failed_blockers:
+        line = next(t for t in lines if f"({item.id})" in t)
+        assert fmt_value(item.value, item.unit) in line and item.status.value in line
     identity = page.find_all("dl", id="identity")[0].text
     for expected in (info.run_id, info.profile, info.target_url, info.git_commit, info.checklist_sha256[:12],
                      "2025-11-24 16:00:00 UTC", "2 cores", "8 GiB", "locust 2.47", verdict.baseline_run):
@@ -63,12 +66,11 @@ def test_every_item_has_a_row_with_status_value_threshold_and_evidence(rendered:
                 assert "g0.moment_input" in table
                 graph = parse_qs(urlparse(links["Prometheus graph"]).query)
                 assert graph["g0.range_input"][0].endswith("s") and "g0.end_input" in graph
-    attested, failed = rows["runbook_reviewed"].text, rows["llm_slowdown_p99"].text
+    attested, failed = rows["oncall_notified"].text, rows["timeouts_set"].text
     assert "j.doe" in attested and "rollback steps checked" in attested
-    assert "No attestation given" in rows["dashboard_ready"].text
-    assert "+19.6 % regression" in failed and "4.7 s" in failed
-    # Worst first: the failed blocker leads the table.
-    assert next(iter(rows)) == "llm_slowdown_p99"
+    assert "+19.6 % regression Mann-Whitney U p=0.001" in failed and "3.61 s" in failed
+    # Worst first: the failed blocker leads the table, then the no-data one.
+    assert list(rows)[:2] == ["timeouts_set", "pii_masked"]
 
 
 def test_every_scenario_has_every_chart_drawn_from_its_points(rendered: tuple[Path, str]) -> None:
@@ -94,19 +96,34 @@ def test_every_scenario_has_every_chart_drawn_from_its_points(rendered: tuple[Pa
         assert len(bands) == len(timeline.scenario(name).phases)
     faults = sections["llm_slowdown"].find_all("rect", cls="fault")
     assert len(faults) >= 5  # the fault window is shaded distinctly on every time chart
-    assert not sections["steady_2x"].find_all("rect", cls="fault")
-    memory = {f.attrs["data-chart"]: f for f in sections["soak"].find_all("figure")}["memory"]
-    assert "trend (memory_growth)" in {p.attrs["data-label"] for p in memory.find_all("path")}
+    assert not sections["target_2x"].find_all("rect", cls="fault")
+    memory = {f.attrs["data-chart"]: f for f in sections["target_2x"].find_all("figure")}["memory"]
+    trend = [p for p in memory.find_all("path") if p.attrs["data-label"] == "trend (memory_stable)"]
+    assert len(trend) == 1 and trend[0].attrs["data-points"] == "2"
     assert "Fitted trend: +" in memory.text
 
 
 def test_capacity_section_only_when_capacity_json_exists(tmp_path: Path) -> None:
     run = copy_fixture(tmp_path)
-    page = parse(render_run(run).read_text(encoding="utf-8"))
-    capacity = page.find_all("section", id="capacity")
-    assert capacity and "replicas_needed" in capacity[0].text and len(capacity[0].find_all("tr")) == 4
-    (run / "capacity.json").unlink()
     assert not parse(render_run(run).read_text(encoding="utf-8")).find_all("section", id="capacity")
+    steps = [{"rate_rps": r, "p99_s": p, "ok": p < 3} for r, p in ((20, 1.4), (40, 2.1), (60, 3.9))]
+    (run / "capacity.json").write_text(json.dumps({"replicas_needed": 2, "max_rps_per_replica": 41.5,
+                                                   "steps": steps}))
+    capacity = parse(render_run(run).read_text(encoding="utf-8")).find_all("section", id="capacity")
+    assert capacity and "replicas_needed" in capacity[0].text and "41.5" in capacity[0].text
+    rows = capacity[0].find_all("tr")
+    assert len(rows) == 4 and [c.text for c in rows[-1].find_all("td")] == ["60", "3.9", "no"]
+
+
+def test_manual_item_without_attestation_says_so(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    verdict = json.loads((run / "verdict.json").read_text())
+    manual = next(i for i in verdict["items"] if i["kind"] == "manual")
+    manual["attestation"], manual["status"] = None, "no-data"
+    (run / "verdict.json").write_text(json.dumps(verdict))
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    row = next(r for r in page.find_all("tr") if r.attrs.get("data-item") == manual["id"])
+    assert "No attestation given" in row.text and "Attested by" not in row.text
 
 
 def test_item_text_with_script_shows_as_text(tmp_path: Path) -> None:
@@ -139,7 +156,7 @@ def test_item_text_with_script_shows_as_text(tmp_path: Path) -> None:
 
 def test_missing_documents_show_no_data_instead_of_failing(tmp_path: Path) -> None:
     run = copy_fixture(tmp_path)
-    for name in ("verdict.json", "series.json", "capacity.json"):
+    for name in ("verdict.json", "series.json"):
         (run / name).unlink()
     (run / "timeline.json").write_text("{not json")
     page = parse(render_run(run).read_text(encoding="utf-8"))
