@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "run_folder"
-VOID = {"meta", "br", "link", "img", "input", "hr", "rect", "line", "path", "circle"}
+VOID = {"meta", "br", "wbr", "link", "img", "input", "hr", "rect", "line", "path", "circle"}
 
 
 @dataclass
@@ -16,11 +16,15 @@ class Node:
     tag: str
     attrs: dict[str, str]
     children: list[Node] = field(default_factory=list)
-    text_parts: list[str] = field(default_factory=list)
+    content: list[str | Node] = field(default_factory=list)  # text and children in document order
+
+    def add(self, child: Node) -> None:
+        self.children.append(child)
+        self.content.append(child)
 
     @property
     def text(self) -> str:
-        return " ".join(" ".join([*self.text_parts, *(c.text for c in self.children)]).split())
+        return " ".join(" ".join(c if isinstance(c, str) else c.text for c in self.content).split())
 
     def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list[Node]:
         """Descendants by tag, by one class token, and by attribute values (``data_chart`` is data-chart)."""
@@ -42,12 +46,12 @@ class _Builder(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
+        self.stack[-1].add(node)
         if tag not in VOID:
             self.stack.append(node)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
+        self.stack[-1].add(Node(tag, {k: v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
         for i in range(len(self.stack) - 1, 0, -1):
@@ -56,7 +60,7 @@ class _Builder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].text_parts.append(data)
+        self.stack[-1].content.append(data)
 
 
 def parse(html: str) -> Node:
