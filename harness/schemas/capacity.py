@@ -30,10 +30,11 @@ class CapacityStep(Contract):
     requests: int
     errors: int  # no response (status 0), 5xx, and arrivals the generator dropped
     error_rate: float
-    error_rate_ci: tuple[float, float]  # two-sided, at the search's confidence
+    error_rate_ci: tuple[float, float]  # Clopper-Pearson, two-sided at 2 * confidence - 1
     p50_s: float | None
     p99_s: float | None
-    p99_ci_s: tuple[float, float] | None  # None: too few samples for a two-sided interval
+    # (lower, upper) one-sided bounds, each at the confidence; None: too few samples for an upper bound
+    p99_ci_s: tuple[float, float] | None
     mean_latency_s: float | None
     in_flight_little: float | None  # Little's law: achieved_rps * mean latency
     in_flight_observed: float | None  # mean of the target's agent_active_tasks (or the generator's)

@@ -1,0 +1,153 @@
+"""What the target is doing while a step runs: requests in flight, CPU and memory; and draining.
+
+Requests in flight come from the target's own ``agent_active_tasks`` gauge on its ``/metrics``;
+CPU and memory from psutil on the service's process tree when loadgate knows its pid (it started
+the service), else memory from ``process_resident_memory_bytes`` and no CPU figure.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+ACTIVE_TASKS = "agent_active_tasks"
+RSS = "process_resident_memory_bytes"
+
+
+def scrape(client: httpx.Client, target_url: str) -> dict[str, float]:
+    """Unlabelled (or summed) samples by metric name from the target's /metrics; {} when unreachable."""
+    try:
+        response = client.get(f"{target_url}/metrics", timeout=2.0)
+        response.raise_for_status()
+    except httpx.HTTPError:
+        return {}
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.name in (ACTIVE_TASKS, RSS):
+            values[family.name] = sum(s.value for s in family.samples if s.name == family.name)
+    return values
+
+
+class ProcessTree:
+    """CPU (percent of one core) and RSS (bytes) of a process and its children, e.g. uvicorn workers."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self._seen: dict[int, psutil.Process] = {}
+
+    def _members(self) -> list[psutil.Process]:
+        try:
+            procs = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return []
+        # Keep Process objects between calls: cpu_percent() measures since the previous call on it.
+        for p in procs:
+            self._seen.setdefault(p.pid, p)
+        return [self._seen[p.pid] for p in procs]
+
+    def sample(self) -> tuple[float, int]:
+        cpu, rss = 0.0, 0
+        for p in self._members():
+            try:
+                cpu += p.cpu_percent(None)
+                rss += p.memory_info().rss
+            except psutil.Error:
+                continue
+        return cpu, rss
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # unix seconds
+    in_flight: float | None
+    cpu_percent: float | None
+    rss_bytes: int | None
+
+
+@dataclass
+class Observation:
+    samples: list[Sample] = field(default_factory=list)
+
+    def window(self, start: float, end: float) -> Observation:
+        return Observation([s for s in self.samples if start <= s.t <= end])
+
+    def _values(self, name: str) -> list[float]:
+        return [v for s in self.samples if (v := getattr(s, name)) is not None]
+
+    @property
+    def mean_in_flight(self) -> float | None:
+        values = self._values("in_flight")
+        return sum(values) / len(values) if values else None
+
+    @property
+    def mean_cpu(self) -> float | None:
+        values = self._values("cpu_percent")
+        return sum(values) / len(values) if values else None
+
+    @property
+    def max_rss(self) -> int | None:
+        return int(max(self._values("rss_bytes"), default=0)) or None
+
+
+class Observer:
+    """Samples the target in a background thread between ``start()`` and ``stop()``."""
+
+    def __init__(self, target_url: str, service_pid: int | None, interval_s: float = 0.5) -> None:
+        self.target_url = target_url
+        self.interval_s = interval_s
+        self._tree = ProcessTree(service_pid) if service_pid else None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.observation = Observation()
+
+    def start(self) -> Observer:
+        self.observation = Observation()
+        self._stop.clear()
+        if self._tree:
+            self._tree.sample()  # prime cpu_percent
+        self._thread = threading.Thread(target=self._run, name="capacity-observer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> Observation:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        return self.observation
+
+    def _run(self) -> None:
+        with httpx.Client() as client:
+            while not self._stop.wait(self.interval_s):
+                values = scrape(client, self.target_url)
+                cpu, rss = self._tree.sample() if self._tree else (None, None)
+                if rss is None and RSS in values:
+                    rss = int(values[RSS])
+                self.observation.samples.append(Sample(time.time(), values.get(ACTIVE_TASKS), cpu, rss))
+
+
+def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
+                 interval_s: float = 0.25) -> tuple[float, bool, str]:
+    """Wait until the target's requests in flight are back to ``idle``: (waited s, drained, how).
+
+    Without the gauge (a target that does not export it) there is nothing to read: the wait is
+    reported as not verified rather than assumed.
+    """
+    started = time.monotonic()
+    with httpx.Client() as client:
+        while True:
+            values = scrape(client, target_url)
+            waited = time.monotonic() - started
+            if ACTIVE_TASKS not in values:
+                return waited, False, f"target exports no {ACTIVE_TASKS}: drain not verified"
+            # The scrape itself may be counted as a task in flight by some targets; allow for it.
+            if values[ACTIVE_TASKS] <= idle + 1:
+                return waited, True, f"{ACTIVE_TASKS} = {values[ACTIVE_TASKS]:g}"
+            if waited >= timeout_s:
+                return waited, False, (f"{ACTIVE_TASKS} still {values[ACTIVE_TASKS]:g} after "
+                                       f"{timeout_s:g} s")
+            time.sleep(interval_s)

@@ -1,0 +1,285 @@
+"""``loadgate capacity``: per target (uvicorn worker count), a concurrency probe, then an open-model
+rate search against the SLO; then what-ifs with a slower model, and the replicas plan.
+
+The caller (the pipeline) owns the targets: ``targets(workers)`` is a context manager that starts
+the bundled service with that many workers (or yields a user's target for ``None``) and stops it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from harness.capacity.judge import SLO
+from harness.capacity.knee import find_knee
+from harness.capacity.observe import wait_drained
+from harness.capacity.plan import recommend, replicas_needed
+from harness.capacity.probe import ProbeLevel, concurrency_sweep
+from harness.capacity.search import RateSearch
+from harness.capacity.settings import CapacitySettings
+from harness.capacity.step import StepRunner, StepSettings, min_samples_for
+from harness.capacity.usl import fit_usl
+from harness.errors import LoadError
+from harness.schemas.capacity import (
+    CapacityResult,
+    CapacityStep,
+    SearchResult,
+    StepOutcome,
+    USLFit,
+    WhatIf,
+)
+from harness.schemas.checklist import Checklist, FaultSpec
+from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import ScenarioRun
+
+Say = Callable[[str], None]
+STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statistics, inside the run folder
+_GENERATOR = "load generator saturated"
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoints: Endpoints
+    service_pid: int | None = None  # known when loadgate started the service: psutil reads CPU and RSS
+
+
+TargetFactory = Callable[[int | None], AbstractContextManager[Target]]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class _Clock:
+    """The command's time budget, shared out over the searches still to run."""
+
+    deadline: float
+    searches_left: int
+
+    def share(self) -> float:
+        left = max(self.deadline - time.monotonic(), 0.0)
+        share = left / max(self.searches_left, 1)
+        self.searches_left -= 1
+        return time.monotonic() + share
+
+
+@dataclass
+class _Search:
+    """One search's state: its steps and the cost of a step beyond its measured seconds."""
+
+    name: str
+    runner: StepRunner
+    settings: CapacitySettings
+    step_settings: StepSettings
+    deadline: float
+    say: Say
+    steps: list[CapacityStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    overhead_s: float = 10.0  # runner start-up, drain and reading results; re-estimated per step
+
+    def _fits(self, steady_s: float) -> bool:
+        return time.monotonic() + self.step_settings.warmup_s + steady_s + self.overhead_s <= self.deadline
+
+    def _measure(self, rate: float, steady_s: float, remeasure_of: int | None = None) -> CapacityStep:
+        began = time.monotonic()
+        step = self.runner.measure(self.name, len(self.steps), rate, steady_s, remeasure_of)
+        self.overhead_s = max(time.monotonic() - began - self.step_settings.warmup_s - steady_s, 1.0)
+        self.steps.append(step)
+        self.say(f"  {self.name} step {step.index}: {rate:.3g} req/s for {steady_s:g} s -> "
+                 f"{step.outcome.value} ({step.reason}; drain wait {step.drain_wait_s:.1f} s)")
+        return step
+
+    def run(self, search: RateSearch) -> bool:
+        """Measure until the search converges or the budget runs out; True when it converged."""
+        while (rate := search.next_rate()) is not None:
+            if len(self.steps) >= self.settings.max_steps:
+                self.notes.append(f"stopped after {self.settings.max_steps} steps (max_steps)")
+                return False
+            steady_s = self.step_settings.steady_s(rate)
+            if not self._fits(steady_s):
+                self.notes.append(f"time budget ran out before measuring {rate:.3g} req/s")
+                return False
+            step = self._measure(rate, steady_s)
+            if step.outcome == StepOutcome.inconclusive and not step.reason.startswith(_GENERATOR):
+                longer = self.step_settings.steady_s(rate, scale=2.0)
+                if self._fits(longer):
+                    step = self._measure(rate, longer, remeasure_of=step.index)
+            if step.reason.startswith(_GENERATOR):
+                self.notes.append(f"the load generator could not deliver {rate:.3g} req/s: rates from "
+                                  f"there up say nothing about the service")
+            if step.outcome == StepOutcome.inconclusive:
+                self.notes.append(f"{rate:.3g} req/s stayed inconclusive; counted as a failure "
+                                  f"(a rate not shown to meet the SLO is not claimed)")
+            search.record(rate, step.outcome == StepOutcome.passed)
+        return search.converged
+
+
+def _usl(levels: list[ProbeLevel]) -> tuple[USLFit | None, str | None]:
+    try:
+        return fit_usl([lv.concurrency for lv in levels], [lv.throughput_rps for lv in levels]), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+@contextmanager
+def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
+    """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration."""
+    url = f"{endpoints.target_url}/admin/faults"
+    headers = {"Authorization": f"Bearer {endpoints.admin_token}"}
+    try:
+        httpx.put(url, json=FaultSpec(llm_delay_s=delay_s).model_dump(), headers=headers,
+                  timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise LoadError(f"cannot inject an LLM delay of {delay_s} s at {url}: {exc}") from exc
+    # Every worker re-reads the fault file at most every faults_poll_s (0.2 s by default).
+    time.sleep(1.0)
+    try:
+        yield
+    finally:
+        httpx.delete(url, headers=headers, timeout=5)
+
+
+def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: float,
+                settings: CapacitySettings, checklist: Checklist, profile: str, folder: RunFolder,
+                run_scenario: Callable[..., ScenarioRun], clock: _Clock, seed_hint: float | None,
+                say: Say) -> tuple[SearchResult, list[CapacityStep]]:
+    began = time.monotonic()
+    deadline = clock.share()
+    tolerance = settings.tolerance_value
+    wait_drained(target.endpoints.target_url, timeout_s=30)
+    say(f"{name}: concurrency probe")
+    levels = concurrency_sweep(target.endpoints, level_s=settings.probe_level_s,
+                               timeout_s=max(10 * checklist.slo_p99_s, 10.0))
+    probe_best = max((lv.throughput_rps for lv in levels), default=0.0)
+    if settings.seed_rps:
+        seed, how = settings.seed_rps, "given (--seed-rps)"
+    elif seed_hint:
+        seed, how = seed_hint, "the baseline search's capacity"
+    else:
+        seed, how = probe_best, "closed-loop probe: the highest throughput over concurrency 1, 2, 4, ..."
+    if seed <= 0:
+        seed, how = settings.min_rate, "the lowest rate (the probe completed no request)"
+    say(f"{name}: probe throughput {probe_best:.3g} req/s; searching from {seed:.3g} req/s "
+        f"to within {tolerance:.0%}")
+    step_settings = StepSettings(
+        min_step_s=settings.min_step_s, max_step_s=settings.max_step_s,
+        min_samples=math.ceil(min_samples_for(settings.confidence) * 1.1), arrival=settings.arrival,
+        stream_share=settings.stream_share, load_workers=settings.load_workers)
+    slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
+    runner = StepRunner(run_scenario=run_scenario, checklist=checklist, profile=profile,
+                        endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,
+                        settings=step_settings, service_pid=target.service_pid)
+    rate_search = RateSearch(seed=seed, tolerance=tolerance, min_rate=settings.min_rate,
+                             max_rate=settings.max_rate)
+    state = _Search(name, runner, settings, step_settings, deadline, say)
+    converged = state.run(rate_search)
+    usl, usl_error = _usl(levels)
+    lo, hi = rate_search.last_pass, rate_search.first_fail
+    rss = [s.rss_bytes_max for s in state.steps if s.rss_bytes_max]
+    result = SearchResult(
+        name=name, workers=workers, llm_extra_latency_s=llm_extra_s, seed_rps=seed, seed_method=how,
+        tolerance=tolerance, confidence=settings.confidence, max_sustainable_rps=lo, bracket_rps=(lo, hi),
+        bracket_width=rate_search.width, converged=converged, peak_rss_bytes=max(rss, default=None),
+        knee=find_knee([(s.rate_rps, s.p50_s) for s in state.steps]), usl=usl, usl_error=usl_error,
+        elapsed_s=round(time.monotonic() - began, 1), notes=[*state.notes, *rate_search.notes])
+    say(f"{name}: max sustainable {_fmt(lo)} req/s, bracket [{_fmt(lo)}, {_fmt(hi)}]"
+        f"{'' if converged else ' (not converged)'}")
+    return result, state.steps
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3g}"
+
+
+def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings) -> WhatIf:
+    base, now = baseline.max_sustainable_rps, search.max_sustainable_rps
+    return WhatIf(
+        llm_extra_latency_s=search.llm_extra_latency_s,
+        method=f"fault API: PUT /admin/faults llm_delay_s={search.llm_extra_latency_s:g} on every LLM "
+               f"call of the '{baseline.name}' target (a service that times the LLM out answers degraded "
+               f"instead: see each step's degraded count)",
+        baseline_rps=base, max_sustainable_rps=now,
+        change=(now - base) / base if base and now is not None else None,
+        replicas=replicas_needed(settings.peak_qps, settings.headroom, now)
+        if settings.peak_qps and now else None)
+
+
+def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: str, folder: RunFolder,
+                 targets: TargetFactory, run_scenario: Callable[..., ScenarioRun] | None = None,
+                 say: Say = _quiet) -> CapacityResult:
+    """Search every worker count (and the what-ifs on the first), plan, save ``capacity.json``."""
+    if run_scenario is None:
+        from harness.load import run_scenario
+    started = time.time()
+    clock = _Clock(time.monotonic() + settings.budget_s,
+                   len(settings.worker_counts) + len(settings.llm_latency_s))
+    steps_folder = RunFolder(folder.root / STEPS_DIR).ensure()
+    searches: list[SearchResult] = []
+    steps: list[CapacityStep] = []
+    notes: list[str] = []
+    target_url = ""
+    common = {"settings": settings, "checklist": checklist, "profile": profile, "folder": steps_folder,
+              "run_scenario": run_scenario, "clock": clock, "say": say}
+    for i, workers in enumerate(settings.worker_counts):
+        label = f"workers={workers}" if workers is not None else "as deployed"
+        say(f"{label}: starting the target")
+        with targets(workers) as target:
+            target_url = target.endpoints.target_url
+            result, found = _one_search(label, target, workers=workers, llm_extra_s=0.0, seed_hint=None,
+                                        **common)
+            searches.append(result)
+            steps += found
+            if i > 0:
+                continue
+            for delay in settings.llm_latency_s:
+                if not target.endpoints.admin_token:
+                    notes.append(f"what-if llm +{delay:g} s skipped: no admin token for the fault API")
+                    continue
+                with _llm_delay(target.endpoints, delay):
+                    slow, found = _one_search(f"{label} llm+{delay:g}s", target, workers=workers,
+                                              llm_extra_s=delay, seed_hint=result.max_sustainable_rps,
+                                              **common)
+                searches.append(slow)
+                steps += found
+    return _finish(settings, checklist, searches, steps, notes, target_url, started, folder)
+
+
+def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[SearchResult],
+            steps: list[CapacityStep], notes: list[str], target_url: str, started: float,
+            folder: RunFolder) -> CapacityResult:
+    baselines = [s for s in searches if s.llm_extra_latency_s == 0]
+    best = max(baselines, key=lambda s: s.max_sustainable_rps or 0.0, default=None)
+    slo_text = f"P99 < {checklist.slo_p99_s:g} s, errors < {checklist.slo_error_rate:.2%}"
+    rec = None
+    if best is not None and settings.peak_qps:
+        rec = recommend(best, peak_qps=settings.peak_qps, headroom=settings.headroom, slo_text=slo_text)
+        if rec is not None and best.workers:
+            rec.assumptions.append(f"a replica runs {best.workers} uvicorn worker(s), as in the search, "
+                                   f"with the cores that needs")
+    elif not settings.peak_qps:
+        notes.append("no --peak-qps given: no replica count")
+    what_ifs = [_what_if(s, baselines[0], settings) for s in searches if s.llm_extra_latency_s > 0]
+    notes.append(f"each step waited for the target's requests in flight to drain before starting "
+                 f"(drain_wait_s); P99 bounds are one-sided at {settings.confidence:.0%} each; an "
+                 f"inconclusive step is re-measured twice as long, and counted as a failure if it stays so")
+    if not settings.strict_errors:
+        notes.append("a step passes the error-rate SLO on its point estimate unless its lower bound is above "
+                     "the SLO; error_rate_ci shows how far each step proves it (strict_errors demands more)")
+    parts = [f"{s.name}: {_fmt(s.max_sustainable_rps)} req/s [{_fmt(s.bracket_rps[0])}, "
+             f"{_fmt(s.bracket_rps[1])}]" for s in searches]
+    if rec is not None:
+        parts.append(f"{rec.replicas} replica(s) for {rec.peak_qps:g} req/s at {rec.headroom:g}x headroom")
+    result = CapacityResult(
+        slo_p99_s=checklist.slo_p99_s, slo_error_rate=checklist.slo_error_rate,
+        confidence=settings.confidence, mode=settings.mode, target_url=target_url, started=started,
+        ended=time.time(), max_sustainable_rps=best.max_sustainable_rps if best else None,
+        bracket_rps=best.bracket_rps if best else (None, None), summary="; ".join(parts), steps=steps,
+        searches=searches, recommendation=rec, what_if=what_ifs, notes=notes)
+    result.save_file(folder.capacity)
+    return result

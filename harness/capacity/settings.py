@@ -1,0 +1,61 @@
+"""What ``loadgate capacity`` is asked: the mode's budgets, the search's tolerance, the plan's inputs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class CapacitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["quick", "full"] = "quick"
+    # uvicorn worker counts to search (the target is restarted per count); None = as deployed.
+    worker_counts: list[int | None] = Field(default_factory=lambda: [1, 2])
+    tolerance: float | None = Field(None, gt=0, lt=1)  # relative bracket width; mode default
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    strict_errors: bool = False  # demand the error-rate upper bound below the SLO at every pass
+    peak_qps: float | None = Field(None, gt=0)
+    headroom: float = Field(2.0, ge=1)
+    # What-ifs: extra LLM latency (s) injected through the fault API, each searched on the first target.
+    llm_latency_s: list[float] = Field(default_factory=list)
+    arrival: Literal["constant", "poisson"] = "poisson"
+    stream_share: float = Field(0.0, ge=0, le=1)
+    time_budget_s: float | None = Field(None, gt=0)  # the whole command; mode default
+    max_steps: int = Field(12, gt=0)  # per search, re-measurements included
+    min_rate: float = Field(0.2, gt=0)
+    max_rate: float = Field(5000.0, gt=0)
+    load_workers: int = Field(1, ge=1)
+    seed_rps: float | None = Field(None, gt=0)  # skip the probe's estimate and start here
+
+    @model_validator(mode="after")
+    def _rates(self) -> CapacitySettings:
+        if self.min_rate >= self.max_rate:
+            raise ValueError(f"min_rate {self.min_rate} must be below max_rate {self.max_rate}")
+        return self
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "quick"
+
+    @property
+    def tolerance_value(self) -> float:
+        return self.tolerance or (0.1 if self.quick else 0.05)
+
+    @property
+    def budget_s(self) -> float:
+        """Quick mode fits in 10 minutes on 2 cores, with a margin for starting the targets."""
+        return self.time_budget_s or (420.0 if self.quick else 3600.0)
+
+    @property
+    def probe_level_s(self) -> float:
+        return 2.0 if self.quick else 5.0
+
+    @property
+    def min_step_s(self) -> float:
+        return 6.0 if self.quick else 20.0
+
+    @property
+    def max_step_s(self) -> float:
+        return 30.0 if self.quick else 120.0

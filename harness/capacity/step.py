@@ -1,0 +1,122 @@
+"""One open-model step: wait for the target to drain, run a fixed arrival rate through the load
+runner, and turn its request log into a ``CapacityStep`` judged against the SLO."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.capacity.judge import SLO, backlog_growth, judge_step
+from harness.capacity.observe import Observer, wait_drained
+from harness.errors import LoadError
+from harness.grade.requests_log import read_request_log
+from harness.grade.stats import min_samples_for_upper_bound
+from harness.schemas.capacity import CapacityStep, StepOutcome
+from harness.schemas.checklist import Checklist, ScenarioPlan
+from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import ScenarioRun, ScenarioStats
+
+STEADY = "steady"
+# What a user counts as not served: no response, a server error, or a refusal (429 rate limit).
+_NOT_SERVED_MIN_STATUS = 500
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    warmup_s: float = 2.0
+    min_step_s: float = 8.0
+    max_step_s: float = 60.0
+    # An upper 95% bound on P99 exists from 299 samples (min_samples_for(0.95)); a little more.
+    min_samples: int = 330
+    arrival: str = "constant"
+    stream_share: float = 0.0
+    max_in_flight: int = 2000
+    drain_timeout_s: float = 60.0
+    load_workers: int = 1
+
+    def steady_s(self, rate: float, scale: float = 1.0) -> float:
+        """Long enough for ``min_samples`` at ``rate``, within [min_step_s, max_step_s], times scale."""
+        base = min(max(self.min_samples / rate, self.min_step_s), self.max_step_s)
+        return math.ceil(base * scale)
+
+
+def min_samples_for(confidence: float) -> int:
+    """Fewest samples with an upper ``confidence`` bound on P99 (Wilks): what a pass needs."""
+    return min_samples_for_upper_bound(0.99, confidence)
+
+
+@dataclass
+class StepRunner:
+    """Runs steps for one target; ``run_scenario`` is the load runner (harness.load.run_scenario)."""
+
+    run_scenario: Callable[..., ScenarioRun]
+    checklist: Checklist
+    profile: str
+    endpoints: Endpoints
+    folder: RunFolder  # where the runner writes each step's timeline entry and client statistics
+    slo: SLO
+    tolerance: float
+    settings: StepSettings
+    service_pid: int | None = None
+
+    def measure(self, search: str, index: int, rate: float, steady_s: float,
+                remeasure_of: int | None = None) -> CapacityStep:
+        waited, drained, how = wait_drained(self.endpoints.target_url,
+                                            timeout_s=self.settings.drain_timeout_s)
+        name = f"capacity_{_slug(search)}_{index:02d}"
+        plan = ScenarioPlan(warmup_s=self.settings.warmup_s, steady_s=steady_s, rate_x=1.0,
+                            arrival=self.settings.arrival, stream_share=self.settings.stream_share,
+                            max_in_flight=self.settings.max_in_flight)
+        # The runner's rate is rate_x * target_qps: a checklist copy whose target is this step's rate.
+        checklist = self.checklist.model_copy(update={"target_qps": rate})
+        observer = Observer(self.endpoints.target_url, self.service_pid).start()
+        try:
+            run = self.run_scenario(name, checklist=checklist, profile=self.profile,
+                                    endpoints=self.endpoints, run_folder=self.folder,
+                                    workers=self.settings.load_workers, progress=False, plan=plan)
+        finally:
+            observation = observer.stop()
+        window = run.window(STEADY)
+        stats = ScenarioStats.load_file(self.folder.client_stats(name)).phase(STEADY)
+        log = self.folder.request_log(name)
+        frame = read_request_log(log)
+        if frame is None:
+            raise LoadError(f"step {name}: the runner wrote no request log at {log}")
+        rows = frame[frame["phase"] == STEADY]
+        status = rows["status"].to_numpy()
+        failed = int(((status == 0) | (status == 429) | (status >= _NOT_SERVED_MIN_STATUS)).sum())
+        errors = failed + stats.dropped
+        total = len(rows) + stats.dropped
+        latencies = rows["latency"].to_numpy(dtype=float)
+        latencies = latencies[np.isfinite(latencies)]
+        ends = rows["end"].to_numpy(dtype=float)
+        growth = backlog_growth(rows["intended_start"].to_numpy(dtype=float), ends, window)
+        judged = judge_step(latencies, errors, total, self.slo, rate=rate, tolerance=self.tolerance,
+                            growth=growth)
+        outcome, reason = judged.outcome, judged.reason
+        if run.invalid_reasons:
+            # The generator, not the service, limited this step: it says nothing about the SLO.
+            outcome = StepOutcome.inconclusive
+            reason = f"load generator saturated ({'; '.join(run.invalid_reasons)}); {reason}"
+        if not drained:
+            reason += f"; previous backlog not drained ({how})"
+        mean_latency = float(latencies.mean()) if latencies.size else None
+        seen = observation.window(*window)
+        return CapacityStep(
+            search=search, index=index, rate_rps=rate, duration_s=window[1] - window[0],
+            achieved_rps=stats.achieved_rps, requests=total, errors=errors, error_rate=judged.error_rate,
+            error_rate_ci=judged.error_rate_ci, p50_s=judged.p50, p99_s=judged.p99, p99_ci_s=judged.p99_ci,
+            mean_latency_s=mean_latency,
+            in_flight_little=stats.achieved_rps * mean_latency if mean_latency is not None else None,
+            in_flight_observed=seen.mean_in_flight, late_starts=stats.late_starts, dropped=stats.dropped,
+            degraded=stats.degraded, cpu_percent=seen.mean_cpu, rss_bytes_max=observation.max_rss,
+            drain_wait_s=round(waited, 3), drained=drained, outcome=outcome, reason=reason,
+            remeasure_of=remeasure_of)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower() or "search"
+
