@@ -15,7 +15,7 @@ import harness
 from harness.report import charts, fmt, links
 from harness.report.rundata import RunData, load_run
 from harness.report.svg import render_svg
-from harness.schemas import ItemResult, ItemStatus
+from harness.schemas import ItemResult, ItemStatus, RunFolder
 
 STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
 NOT_GRADED = "NOT GRADED"
@@ -114,8 +114,8 @@ def build_context(data: RunData) -> dict[str, Any]:
     }
 
 
-def render_run(run_folder: Path) -> Path:
+def render_run(run_folder: Path | str | RunFolder) -> Path:
     """Write ``<run_folder>/report.html`` from the folder's documents alone; returns its path."""
-    data = load_run(Path(run_folder))
+    data = load_run(run_folder)
     html = environment().get_template("report.html.j2").render(**build_context(data))
     return write_atomic(data.folder.report_html, html)

@@ -68,8 +68,13 @@ def _load(model: type[M], path: Path, problems: list[str], required: bool = True
         return None
 
 
-def load_run(root: Path) -> RunData:
-    folder = RunFolder(Path(root))
+def as_folder(where: Path | str | RunFolder) -> RunFolder:
+    """Callers hold a run folder as a path or as a RunFolder; both are accepted everywhere here."""
+    return where if isinstance(where, RunFolder) else RunFolder(Path(where))
+
+
+def load_run(where: Path | str | RunFolder) -> RunData:
+    folder = as_folder(where)
     if not folder.root.is_dir():
         raise ReportError(f"no run folder at {folder.root}")
     data = RunData(folder=folder)

@@ -7,7 +7,7 @@ from pathlib import Path
 from harness.report.fmt import fmt_value, is_number
 from harness.report.html import outcome_of, sorted_items
 from harness.report.rundata import load_run
-from harness.schemas import ItemStatus
+from harness.schemas import ItemStatus, RunFolder
 
 
 def _clip(text: str, width: int) -> str:
@@ -15,9 +15,9 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def terminal_summary(run_folder: Path) -> str:
+def terminal_summary(run_folder: Path | str | RunFolder) -> str:
     """Verdict, reason, every item that did not pass, counts and the report's path; no colour codes."""
-    data = load_run(Path(run_folder))
+    data = load_run(run_folder)
     outcome, reason = outcome_of(data)
     profile = f"profile {data.run.profile} · " if data.run else ""
     lines = [f"{outcome}  {profile}run {data.run_id}", f"  {_clip(reason, 200)}"]

@@ -45,6 +45,7 @@ CHART_PIXELS = """
 
 
 @pytest.mark.e2e
+@pytest.mark.integration
 def test_report_renders_offline_with_charts_and_no_console_errors(tmp_path: Path, browser) -> None:
     run = shutil.copytree(FIXTURE, tmp_path / "run")
     report = render_run(run)
