@@ -15,8 +15,10 @@ from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 
-# Server and client P99 further apart than this (relative) is reported: one of them is wrong.
+# Server and client P99 further apart than both of these are reported: one of them is wrong. The
+# absolute floor keeps histogram-bucket rounding of millisecond latencies from being called a finding.
 P99_DISAGREEMENT = 0.25
+P99_DISAGREEMENT_S = 0.25
 _STATUS_RANK = {ItemStatus.passed: 0, ItemStatus.warn: 1, ItemStatus.no_data: 2, ItemStatus.failed: 3}
 
 
@@ -98,15 +100,15 @@ def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         return make_result(item, status, f"server P99 {reason} (no client log: no confidence bound)",
                            evidence=evidence, **fields)
     client = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
-    evidence.update(client_p99=client.estimate, client_samples=client.n)
+    evidence.update(client_p99=client.estimate, client_samples=client.n, disagreement=None)
     fields.update(samples=client.n, bound=client.upper, interval=client.interval)
     if client.n < item.min_samples or client.upper is None:
         raise NoData(f"{client.n} client samples, fewer than the {item.min_samples} a P99 bound needs",
                      **fields, evidence=evidence)
     disagreement = abs(server - client.estimate) / max(client.estimate, 1e-9)
     note = ""
-    if disagreement > P99_DISAGREEMENT:
-        evidence["disagreement"] = disagreement
+    if disagreement > P99_DISAGREEMENT and abs(server - client.estimate) > P99_DISAGREEMENT_S:
+        evidence["disagreement"] = round(disagreement, 3)
         note = (f"; server P99 {server:.3g} s and client P99 {client.estimate:.3g} s "
                 f"disagree by {disagreement:.0%}")
     status_server, reason_server = judge(item, server, None)

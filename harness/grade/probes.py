@@ -13,12 +13,14 @@ import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 
 from harness.grade.context import GradeContext
 from harness.grade.queries import Q
+from harness.grade.rawhttp import ConnectionPool
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
@@ -122,26 +124,26 @@ async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple
     statuses: list[int] = []
     retry_after: list[str | None] = []
     queue = iter(range(burst))
-    enough = asyncio.Event()  # stop early: a few 429s prove the limiter, more only load the service
+    body = json.dumps(PROBE_BODY).encode()
+    pool = ConnectionPool(ep.target_url, concurrency)
+    base = urlsplit(ep.target_url).path.rstrip("/")
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         for _ in queue:
-            if enough.is_set():
+            # A few 429s prove the limiter; more would only load the service.
+            if len(retry_after) >= 20:
                 return
             try:
-                response = await client.post(RUN_PATH, json=PROBE_BODY, headers=_bearer(key))
-            except httpx.HTTPError:
+                response = await asyncio.wait_for(pool.post(base + RUN_PATH, body, _bearer(key)), TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
                 statuses.append(0)
                 continue
-            statuses.append(response.status_code)
-            if response.status_code == 429:
+            statuses.append(response.status)
+            if response.status == 429:
                 retry_after.append(response.headers.get("retry-after"))
-                if len(retry_after) >= 20:
-                    enough.set()
 
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=ep.target_url, timeout=TIMEOUT_S, limits=limits) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await pool.close()
     return statuses, retry_after
 
 
@@ -273,6 +275,8 @@ def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     names = list(item.params.get("metrics", []))
     if not names:
         raise NoData("no metric names configured (params.metrics)")
+    if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
+        raise NoData(f"Prometheus never scraped job={ctx.job}: which metrics exist is unknown")
     missing = [m for m in names if not prom.scalar(Q.present(m, ctx.job, at), at)]
     problems = [f"missing from Prometheus (job={ctx.job}): {', '.join(missing)}"] if missing else []
     return _verdict(item, problems,

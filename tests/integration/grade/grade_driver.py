@@ -1,0 +1,77 @@
+"""A small open-model load loop for grading tests: fixed-interval arrivals, one task per request on a
+pool of keep-alive connections (harness.grade.rawhttp: httpx costs more CPU per request than the
+planted service), every request written as a requests.csv row like the load runner's."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.grade.rawhttp import ConnectionPool
+
+COLUMNS = ("intended_start", "start", "end", "latency", "latency_uncorrected", "status", "endpoint", "phase",
+           "cached", "degraded", "ttft")
+PATH = "/v1/agent/run"
+BODY = json.dumps({"input": "planted load", "max_tokens": 1}).encode()
+
+
+@dataclass
+class Target:
+    url: str
+    key: str
+    rows: list[tuple] = field(default_factory=list)
+
+
+async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str) -> None:
+    start = time.time()
+    try:
+        response = await pool.post(PATH, BODY, {"Authorization": f"Bearer {target.key}"})
+        status, body = response.status, json.loads(response.body or b"{}")
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        status, body = 0, {}
+    end = time.time()
+    target.rows.append((intended, start, end, end - intended, end - start, status, PATH, phase,
+                        bool(body.get("cached")), bool(body.get("degraded")), ""))
+
+
+async def _drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
+                 connections: int) -> list[tuple[str, float, float]]:
+    pools = [ConnectionPool(t.url, connections) for t in targets]
+    tasks: set[asyncio.Task] = set()
+    windows = []
+    for phase, seconds in phases:
+        begin = time.time()
+        n = round(seconds * rate)
+        for i in range(n):
+            intended = begin + i / rate
+            delay = intended - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for target, pool in zip(targets, pools, strict=True):
+                task = asyncio.create_task(_one(target, pool, intended, phase))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        windows.append((phase, begin, begin + n / rate))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    for pool in pools:
+        await pool.close()
+    return windows
+
+
+def drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
+          connections: int = 64) -> list[tuple[str, float, float]]:
+    """Send ``rate`` req/s to every target through ``phases`` [(name, seconds)]; returns
+    [(phase, start, end)]."""
+    return asyncio.run(_drive(targets, rate, phases, connections))
+
+
+def write_request_log(path: Path, rows: list[tuple]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(sorted(rows))

@@ -1,0 +1,86 @@
+"""Known truth: each planted fault is NO-GO for its own item and only that item; missing data never GO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import PLANTED, PlantedRun, planted_checklist
+
+from harness.errors import GradeError
+from harness.grade import grade_run, grade_window
+from harness.schemas.run import RunFolder
+from harness.schemas.verdict import ItemStatus, Outcome, SeriesSet, Verdict
+from harness.stack.ports import free_port
+from harness.stack.prometheus import start_prometheus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_planted_fault_fails_exactly_its_item(name: str, planted_runs: dict[str, PlantedRun]) -> None:
+    run = planted_runs[name]
+    verdict = grade_run(run.folder, planted_checklist(), endpoints=run.endpoints, job=name)
+
+    not_passed = {i.id: f"{i.status.value}: {i.reason}" for i in verdict.items
+                  if i.status != ItemStatus.passed}
+    assert verdict.outcome == Outcome.no_go, verdict.reason
+    assert list(not_passed) == [run.expected_failure], not_passed
+    failed = next(i for i in verdict.items if i.id == run.expected_failure)
+    assert failed.status == ItemStatus.failed
+    assert failed.reason and failed.severity == "blocker"
+    # Written beside the run, and readable back.
+    folder = RunFolder(run.folder)
+    assert Verdict.load_file(folder.verdict).outcome == Outcome.no_go
+    assert f'name="{run.expected_failure}"' in folder.junit.read_text()
+    assert SeriesSet.load_file(folder.series).for_scenario("target_2x")
+
+
+def test_metric_items_carry_their_evidence(planted_runs: dict[str, PlantedRun]) -> None:
+    run = planted_runs["leaky"]
+    verdict = grade_run(run.folder, planted_checklist(), endpoints=run.endpoints, job="leaky")
+    items = {i.id: i for i in verdict.items}
+    memory, p99, errors = items["memory_stable"], items["p99_latency"], items["error_rate"]
+    # 2 MB/s planted = 7200 MB/h; RSS shows most of it (the allocator may round).
+    assert memory.value is not None and memory.value > 3000
+    assert memory.unit == "MB/h" and memory.interval and memory.window and memory.window.phase == "steady"
+    assert "@" in (p99.query or "") and "histogram_quantile(0.99" in (p99.query or "")
+    assert p99.samples and p99.samples >= 3000 and p99.bound is not None
+    assert errors.value == 0 and errors.bound is not None and errors.bound < 0.001
+
+
+def test_check_window_grades_metric_items_only(planted_runs: dict[str, PlantedRun], tmp_path: Path) -> None:
+    run = planted_runs["erroring"]
+    start, end = run.windows["steady"]
+    verdict = grade_window(planted_checklist(), prometheus_url=run.endpoints.prometheus_url, since=start,
+                           until=end, out=tmp_path, job="erroring")
+    kinds = {i.kind for i in verdict.items}
+    assert kinds == {"metric"}
+    assert verdict.outcome == Outcome.no_go
+    assert [i.id for i in verdict.items if i.status == ItemStatus.failed] == ["error_rate"]
+    assert (tmp_path / "junit.xml").exists()
+
+
+def test_empty_prometheus_is_never_go(planted_runs: dict[str, PlantedRun], tmp_path: Path) -> None:
+    run = planted_runs["slow_tail"]
+    proc, empty_url = start_prometheus(tmp_path / "empty", {})
+    try:
+        endpoints = run.endpoints.model_copy(update={"prometheus_url": empty_url})
+        verdict = grade_run(run.folder, planted_checklist(), endpoints=endpoints, job="slow_tail")
+    finally:
+        proc.stop()
+    items = {i.id: i for i in verdict.items}
+    assert verdict.outcome == Outcome.invalid, verdict.reason
+    for metric in ("memory_stable", "p99_latency", "error_rate", "load_2x_target", "key_metrics"):
+        assert items[metric].status == ItemStatus.no_data, (metric, items[metric].reason)
+
+
+def test_unreachable_prometheus_is_invalid_and_named(planted_runs: dict[str, PlantedRun]) -> None:
+    run = planted_runs["leaky"]
+    dead = f"http://127.0.0.1:{free_port()}"
+    endpoints = run.endpoints.model_copy(update={"prometheus_url": dead})
+    verdict = grade_run(run.folder, planted_checklist(), endpoints=endpoints, job="leaky")
+    assert verdict.outcome == Outcome.invalid, verdict.reason
+    assert any(dead in reason for reason in verdict.invalid_reasons)
+    with pytest.raises(GradeError, match=dead.replace(".", r"\.")):
+        grade_window(planted_checklist(), prometheus_url=dead, since=0, until=60)
