@@ -70,7 +70,7 @@ class _Clock:
 
 
 @dataclass
-class _Search:
+class SearchLoop:
     """One search's state: its steps and the cost of a step beyond its measured seconds."""
 
     name: str
@@ -82,14 +82,15 @@ class _Search:
     steps: list[CapacityStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     overhead_s: float = 10.0  # runner start-up, drain and reading results; re-estimated per step
+    now: Callable[[], float] = time.monotonic
 
     def _fits(self, steady_s: float) -> bool:
-        return time.monotonic() + self.step_settings.warmup_s + steady_s + self.overhead_s <= self.deadline
+        return self.now() + self.step_settings.warmup_s + steady_s + self.overhead_s <= self.deadline
 
     def _measure(self, rate: float, steady_s: float, remeasure_of: int | None = None) -> CapacityStep:
-        began = time.monotonic()
+        began = self.now()
         step = self.runner.measure(self.name, len(self.steps), rate, steady_s, remeasure_of)
-        self.overhead_s = max(time.monotonic() - began - self.step_settings.warmup_s - steady_s, 1.0)
+        self.overhead_s = max(self.now() - began - self.step_settings.warmup_s - steady_s, 1.0)
         self.steps.append(step)
         self.say(f"  {self.name} step {step.index}: {rate:.3g} req/s for {steady_s:g} s -> "
                  f"{step.outcome.value} ({step.reason}; drain wait {step.drain_wait_s:.1f} s)")
@@ -177,7 +178,7 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
                         settings=step_settings, service_pid=target.service_pid)
     rate_search = RateSearch(seed=seed, tolerance=tolerance, min_rate=settings.min_rate,
                              max_rate=settings.max_rate)
-    state = _Search(name, runner, settings, step_settings, deadline, say)
+    state = SearchLoop(name, runner, settings, step_settings, deadline, say)
     converged = state.run(rate_search)
     usl, usl_error = _usl(levels)
     lo, hi = rate_search.last_pass, rate_search.first_fail
