@@ -31,6 +31,7 @@ class Line:
     step: bool = False  # a state, drawn as steps rather than slopes
     axis: Literal["left", "right"] = "left"
     width: float = 1.6
+    markers: bool = False  # a dot on every point (few, discrete measurements)
 
 
 @dataclass
@@ -60,7 +61,8 @@ class Chart:
     lines: list[Line] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
     refs: list[RefLine] = field(default_factory=list)
-    x: Literal["time", "percentile"] = "time"
+    x: Literal["time", "percentile", "value"] = "time"
+    x_unit: str = ""  # value charts: the x axis's unit
     origin: float = 0.0  # time charts: x labels are offsets from this unix time
     right_unit: str = ""
     left_range: tuple[float, float] | None = None
@@ -184,106 +186,148 @@ def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float
     return " ".join(parts)
 
 
+@dataclass
+class _Frame:
+    """The plot area and the scales of one chart."""
+
+    chart: Chart
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    xlo: float
+    xhi: float
+    left: tuple[float, float]
+    right: tuple[float, float]
+
+    def tx(self, v: float) -> float:
+        return percentile_x(v) if self.chart.x == "percentile" else v
+
+    def sx(self, v: float) -> float:
+        return self.x0 + (self.tx(v) - self.xlo) / (self.xhi - self.xlo) * (self.x1 - self.x0)
+
+    def sy(self, v: float, axis: str = "left") -> float:
+        lo, hi = self.right if axis == "right" else self.left
+        return self.y1 - (v - lo) / (hi - lo) * (self.y1 - self.y0)
+
+
+def _frame(chart: Chart, lines: list[tuple[Line, list[Point]]]) -> _Frame:
+    right = RIGHT_AXIS if any(line.axis == "right" for line, _ in lines) else RIGHT_PLAIN
+    tx = percentile_x if chart.x == "percentile" else (lambda v: v)
+    xs = [tx(x) for _, pts in lines for x, _ in pts]
+    if chart.x == "time":
+        xs += [b.start for b in chart.bands] + [b.end for b in chart.bands]
+    if chart.x == "value":
+        xs.append(0.0)
+    xlo, xhi = min(xs), max(xs)
+    if chart.x == "value":
+        xhi = _y_range([xlo, xhi], None, True, chart.x_unit)[1]
+    if xhi <= xlo:
+        xhi = xlo + 1.0
+    left_vals = [y for line, pts in lines if line.axis == "left" for _, y in pts]
+    left_vals += [r.value for r in chart.refs]
+    right_vals = [y for line, pts in lines if line.axis == "right" for _, y in pts]
+    return _Frame(chart, LEFT, WIDTH - right, TOP, HEIGHT - BOTTOM, xlo, xhi,
+                  _y_range(left_vals, chart.left_range, chart.zero_based, chart.unit),
+                  _y_range(right_vals, chart.right_range, True, chart.right_unit))
+
+
+def _x_label(f: _Frame, px: float, label: str, grid: bool) -> list[str]:
+    anchor = "end" if px > f.x1 - 20 else "middle"
+    mark = (f'<line x1="{_fmt(px)}" y1="{f.y0}" x2="{_fmt(px)}" y2="{f.y1}" stroke="#eaecf0"/>' if grid else
+            f'<line x1="{_fmt(px)}" y1="{f.y1}" x2="{_fmt(px)}" y2="{f.y1 + 4}" stroke="#98a2b3"/>')
+    return [mark, f'<text x="{_fmt(px)}" y="{f.y1 + 15}" font-size="10" text-anchor="{anchor}" '
+                  f'fill="#475467">{escape(label)}</text>']
+
+
+def _bands(f: _Frame) -> list[str]:
+    out = []
+    for band in f.chart.bands:
+        bx0, bx1 = max(f.sx(band.start), f.x0), min(f.sx(band.end), f.x1)
+        if bx1 <= bx0:
+            continue
+        fill, cls, color = (("#fde2e1", "band fault", "#b42318") if band.fault
+                            else ("#f2f4f7", "band", "#667085"))
+        out.append(f'<rect class="{cls}" x="{_fmt(bx0)}" y="{f.y0}" width="{_fmt(bx1 - bx0)}" '
+                   f'height="{f.y1 - f.y0}" fill="{fill}"/>')
+        out.append(f'<line x1="{_fmt(bx0)}" y1="{f.y0}" x2="{_fmt(bx0)}" y2="{f.y1}" stroke="#98a2b3" '
+                   'stroke-dasharray="2 3"/>')
+        out.append(f'<text x="{_fmt(bx0 + 3)}" y="{f.y0 - 5}" font-size="9.5" fill="{color}">'
+                   f'{escape(band.label)}</text>')
+    return out
+
+
+def _x_axis(f: _Frame) -> list[str]:
+    chart, out = f.chart, []
+    if chart.x == "time":
+        ticks = chart.x_ticks or [(t, fmt_clock(t - chart.origin))
+                                  for t in _time_ticks(f.xlo, f.xhi, chart.origin)]
+        for tick, label in ticks:
+            out += _x_label(f, f.sx(tick), label, grid=False)
+    elif chart.x == "percentile":
+        for p, label in _PERCENTILE_TICKS:
+            if percentile_x(p) > f.xhi * 1.001 + 1e-9:
+                break
+            out += _x_label(f, f.sx(p), label, grid=True)
+    else:
+        for tick in _value_ticks(f.xlo, f.xhi, _unit_scale(chart.x_unit, f.xhi)):
+            out += _x_label(f, f.sx(tick), fmt_value(tick, chart.x_unit), grid=True)
+    return out
+
+
+def _y_axes(f: _Frame, has_right: bool) -> list[str]:
+    chart, out = f.chart, []
+    lo, hi = f.left
+    for tick in _value_ticks(lo, hi, _unit_scale(chart.unit, hi)):
+        py = _fmt(f.sy(tick))
+        out.append(f'<line x1="{f.x0}" y1="{py}" x2="{f.x1}" y2="{py}" stroke="#eaecf0"/>')
+        out.append(f'<text x="{f.x0 - 5}" y="{py}" dy="3.5" font-size="10" text-anchor="end" fill="#475467">'
+                   f'{escape(fmt_value(tick, chart.unit))}</text>')
+    if has_right:
+        lo, hi = f.right
+        ticks = (sorted(chart.right_labels) if chart.right_labels
+                 else _value_ticks(lo, hi, _unit_scale(chart.right_unit, hi)))
+        for tick in ticks:
+            label = (chart.right_labels or {}).get(tick) or fmt_value(tick, chart.right_unit)
+            out.append(f'<text x="{f.x1 + 5}" y="{_fmt(f.sy(tick, "right"))}" dy="3.5" font-size="10" '
+                       f'fill="#475467">{escape(label)}</text>')
+    return out
+
+
 def render_svg(chart: Chart) -> Markup | None:
     """The chart as an ``<svg>`` element, or None when no line has a single point."""
     lines = [(line, clean_points(line.points)) for line in chart.lines]
     lines = [(line, pts) for line, pts in lines if pts]
     if not lines:
         return None
-    has_right = any(line.axis == "right" for line, _ in lines)
-    right = RIGHT_AXIS if has_right else RIGHT_PLAIN
-    x0, x1, y0, y1 = LEFT, WIDTH - right, TOP, HEIGHT - BOTTOM
-    tx = percentile_x if chart.x == "percentile" else (lambda v: v)
-
-    xs = [tx(x) for _, pts in lines for x, _ in pts]
-    if chart.x == "time":
-        xs += [b.start for b in chart.bands] + [b.end for b in chart.bands]
-    xlo, xhi = min(xs), max(xs)
-    if xhi <= xlo:
-        xhi = xlo + 1.0
-    left_vals = [y for line, pts in lines if line.axis == "left" for _, y in pts]
-    left_vals += [r.value for r in chart.refs]
-    right_vals = [y for line, pts in lines if line.axis == "right" for _, y in pts]
-    llo, lhi = _y_range(left_vals, chart.left_range, chart.zero_based, chart.unit)
-    rlo, rhi = _y_range(right_vals, chart.right_range, True, chart.right_unit)
-
-    def sx(v: float) -> float:
-        return x0 + (tx(v) - xlo) / (xhi - xlo) * (x1 - x0)
-
-    def sx_raw(v: float) -> float:  # v already on the transformed axis
-        return x0 + (v - xlo) / (xhi - xlo) * (x1 - x0)
-
-    def sy_left(v: float) -> float:
-        return y1 - (v - llo) / (lhi - llo) * (y1 - y0)
-
-    def sy_right(v: float) -> float:
-        return y1 - (v - rlo) / (rhi - rlo) * (y1 - y0)
-
+    f = _frame(chart, lines)
     out = [
         f'<svg class="chart-svg" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" '
         f'role="img" aria-label="{escape(chart.title)}" data-chart="{escape(chart.key)}">',
-        f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" fill="#fff" stroke="#d0d5dd"/>',
+        f'<rect x="{f.x0}" y="{f.y0}" width="{f.x1 - f.x0}" height="{f.y1 - f.y0}" fill="#fff" '
+        'stroke="#d0d5dd"/>',
     ]
     if chart.x == "time":
-        for band in chart.bands:
-            bx0, bx1 = max(sx(band.start), x0), min(sx(band.end), x1)
-            if bx1 <= bx0:
-                continue
-            fill = "#fde2e1" if band.fault else "#f2f4f7"
-            cls = "band fault" if band.fault else "band"
-            out.append(f'<rect class="{cls}" x="{_fmt(bx0)}" y="{y0}" width="{_fmt(bx1 - bx0)}" '
-                       f'height="{y1 - y0}" fill="{fill}"/>')
-            out.append(f'<line x1="{_fmt(bx0)}" y1="{y0}" x2="{_fmt(bx0)}" y2="{y1}" stroke="#98a2b3" '
-                       'stroke-dasharray="2 3"/>')
-            color = "#b42318" if band.fault else "#667085"
-            out.append(f'<text x="{_fmt(bx0 + 3)}" y="{y0 - 5}" font-size="9.5" fill="{color}">'
-                       f'{escape(band.label)}</text>')
-        ticks = chart.x_ticks or [(t, fmt_clock(t - chart.origin))
-                                  for t in _time_ticks(xlo, xhi, chart.origin)]
-        for tick, label in ticks:
-            px = _fmt(sx(tick))
-            out.append(f'<line x1="{px}" y1="{y1}" x2="{px}" y2="{y1 + 4}" stroke="#98a2b3"/>')
-            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="middle" fill="#475467">'
-                       f'{escape(label)}</text>')
-    else:
-        for p, label in _PERCENTILE_TICKS:
-            v = percentile_x(p)
-            if v > xhi * 1.001 + 1e-9:
-                break
-            px = _fmt(sx_raw(v))
-            anchor = "end" if sx_raw(v) > x1 - 20 else "middle"
-            out.append(f'<line x1="{px}" y1="{y0}" x2="{px}" y2="{y1}" stroke="#eaecf0"/>')
-            out.append(f'<text x="{px}" y="{y1 + 15}" font-size="10" text-anchor="{anchor}" fill="#475467">'
-                       f'{label}</text>')
-
-    for tick in _value_ticks(llo, lhi, _unit_scale(chart.unit, lhi)):
-        py = _fmt(sy_left(tick))
-        out.append(f'<line x1="{x0}" y1="{py}" x2="{x1}" y2="{py}" stroke="#eaecf0"/>')
-        out.append(f'<text x="{x0 - 5}" y="{py}" dy="3.5" font-size="10" text-anchor="end" fill="#475467">'
-                   f'{escape(fmt_value(tick, chart.unit))}</text>')
-    if has_right:
-        ticks = (sorted(chart.right_labels) if chart.right_labels
-                 else _value_ticks(rlo, rhi, _unit_scale(chart.right_unit, rhi)))
-        for tick in ticks:
-            label = (chart.right_labels or {}).get(tick) or fmt_value(tick, chart.right_unit)
-            out.append(f'<text x="{x1 + 5}" y="{_fmt(sy_right(tick))}" dy="3.5" font-size="10" '
-                       f'fill="#475467">{escape(label)}</text>')
-
+        out += _bands(f)
+    out += _x_axis(f)
+    out += _y_axes(f, any(line.axis == "right" for line, _ in lines))
     for ref in chart.refs:
-        py = _fmt(sy_left(ref.value))
-        out.append(f'<line class="ref" x1="{x0}" y1="{py}" x2="{x1}" y2="{py}" stroke="{ref.color}" '
+        py = _fmt(f.sy(ref.value))
+        out.append(f'<line class="ref" x1="{f.x0}" y1="{py}" x2="{f.x1}" y2="{py}" stroke="{ref.color}" '
                    'stroke-dasharray="6 3" stroke-width="1.2"/>')
-        out.append(f'<text x="{x1 - 4}" y="{py}" dy="-3" font-size="9.5" text-anchor="end" '
+        out.append(f'<text x="{f.x1 - 4}" y="{py}" dy="-3" font-size="9.5" text-anchor="end" '
                    f'fill="{ref.color}">{escape(ref.label)}</text>')
-
     for line, pts in lines:
-        sy = sy_right if line.axis == "right" else sy_left
+        def sy(v: float, axis: str = line.axis) -> float:
+            return f.sy(v, axis)
+
         dash = ' stroke-dasharray="5 3"' if line.dash else ""
-        out.append(f'<path class="series" d="{_path(pts, sx, sy, line.step, chart.x == "time")}" fill="none" '
-                   f'stroke="{line.color}" stroke-width="{line.width}"{dash} stroke-linejoin="round" '
+        d = _path(pts, f.sx, sy, line.step, chart.x == "time")
+        out.append(f'<path class="series" d="{d}" fill="none" stroke="{line.color}" '
+                   f'stroke-width="{line.width}"{dash} stroke-linejoin="round" '
                    f'data-label="{escape(line.label)}" data-points="{len(pts)}"/>')
-        if len(pts) == 1:  # a lone point draws no path: mark it
-            out.append(f'<circle cx="{_fmt(sx(pts[0][0]))}" cy="{_fmt(sy(pts[0][1]))}" r="2.5" '
-                       f'fill="{line.color}"/>')
+        if len(pts) == 1 or line.markers:  # a lone point draws no path: mark it
+            out += [f'<circle cx="{_fmt(f.sx(x))}" cy="{_fmt(sy(y))}" r="2.5" fill="{line.color}"/>'
+                    for x, y in pts]
     out.append("</svg>")
     return Markup("".join(out))
