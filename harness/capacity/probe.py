@@ -26,7 +26,14 @@ class ProbeLevel:
     throughput_rps: float
     mean_latency_s: float | None
     requests: int
-    errors: int
+    errors: int  # failed, or answered degraded
+
+
+def _degraded(response: httpx.Response) -> bool:
+    try:
+        return bool(response.json().get("degraded"))
+    except (ValueError, AttributeError):
+        return False
 
 
 async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurrency: int,
@@ -44,7 +51,8 @@ async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurre
             try:
                 response = await client.post(f"{endpoints.target_url}{RUN_PATH}", json=body,
                                              headers={"Authorization": f"Bearer {endpoints.api_key}"})
-                ok = response.status_code < 400
+                # A degraded (retrieval-only) answer is the service shedding work, not serving it.
+                ok = response.status_code < 400 and not _degraded(response)
             except httpx.HTTPError:
                 ok = False
             finished = time.monotonic()
@@ -71,8 +79,11 @@ async def _sweep(endpoints: Endpoints, levels: list[int], duration_s: float, tim
     best, flat = 0.0, 0
     limits = httpx.Limits(max_connections=max(levels), max_keepalive_connections=max(levels))
     async with httpx.AsyncClient(limits=limits, timeout=timeout_s) as client:
+        level_s = duration_s
         for n in levels:
-            level = await _closed_loop(client, endpoints, n, duration_s, counter)
+            level = await _closed_loop(client, endpoints, n, level_s, counter)
+            # A level must span several request lifetimes to measure a rate, whatever the latency.
+            level_s = min(max(duration_s, 4 * (level.mean_latency_s or 0.0)), 3 * duration_s)
             out.append(level)
             if level.requests and level.errors > level.requests / 2:
                 break  # the target is refusing more than it serves: further levels say nothing new

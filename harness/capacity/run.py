@@ -171,7 +171,8 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     step_settings = StepSettings(
         min_step_s=settings.min_step_s, max_step_s=settings.max_step_s,
         min_samples=math.ceil(min_samples_for(settings.confidence) * 1.1), arrival=settings.arrival,
-        stream_share=settings.stream_share, load_workers=settings.load_workers)
+        stream_share=settings.stream_share, load_workers=settings.load_workers,
+        degraded_is_error=settings.degraded_is_error)
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
     runner = StepRunner(run_scenario=run_scenario, checklist=checklist, profile=profile,
                         endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,
@@ -203,8 +204,8 @@ def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySet
     return WhatIf(
         llm_extra_latency_s=search.llm_extra_latency_s,
         method=f"fault API: PUT /admin/faults llm_delay_s={search.llm_extra_latency_s:g} on every LLM "
-               f"call of the '{baseline.name}' target (a service that times the LLM out answers degraded "
-               f"instead: see each step's degraded count)",
+               f"call of the '{baseline.name}' target; a delay beyond the service's LLM timeout makes "
+               f"every answer degraded, which counts as an error when degraded_is_error is set",
         baseline_rps=base, max_sustainable_rps=now,
         change=(now - base) / base if base and now is not None else None,
         replicas=replicas_needed(settings.peak_qps, settings.headroom, now)

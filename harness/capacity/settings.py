@@ -16,6 +16,7 @@ class CapacitySettings(BaseModel):
     tolerance: float | None = Field(None, gt=0, lt=1)  # relative bracket width; mode default
     confidence: float = Field(0.95, gt=0.5, lt=1)
     strict_errors: bool = False  # demand the error-rate upper bound below the SLO at every pass
+    degraded_is_error: bool = True  # a degraded (retrieval-only) answer counts against the error SLO
     peak_qps: float | None = Field(None, gt=0)
     headroom: float = Field(2.0, ge=1)
     # What-ifs: extra LLM latency (s) injected through the fault API, each searched on the first target.

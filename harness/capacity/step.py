@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.observe import Observer, wait_drained
@@ -20,8 +21,6 @@ from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun, ScenarioStats
 
 STEADY = "steady"
-# What a user counts as not served: no response, a server error, or a refusal (429 rate limit).
-_NOT_SERVED_MIN_STATUS = 500
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,9 @@ class StepSettings:
     max_in_flight: int = 2000
     drain_timeout_s: float = 60.0
     load_workers: int = 1
+    # A degraded (retrieval-only) answer is the service shedding load: without this, a service that
+    # times its model out under overload would look like it sustains any rate.
+    degraded_is_error: bool = True
 
     def steady_s(self, rate: float, scale: float = 1.0) -> float:
         """Long enough for ``min_samples`` at ``rate``, within [min_step_s, max_step_s], times scale."""
@@ -86,9 +88,7 @@ class StepRunner:
         if frame is None:
             raise LoadError(f"step {name}: the runner wrote no request log at {log}")
         rows = frame[frame["phase"] == STEADY]
-        status = rows["status"].to_numpy()
-        failed = int(((status == 0) | (status == 429) | (status >= _NOT_SERVED_MIN_STATUS)).sum())
-        errors = failed + stats.dropped
+        errors = int(not_served(rows, self.settings.degraded_is_error).sum()) + stats.dropped
         total = len(rows) + stats.dropped
         latencies = rows["latency"].to_numpy(dtype=float)
         latencies = latencies[np.isfinite(latencies)]
@@ -115,6 +115,16 @@ class StepRunner:
             degraded=stats.degraded, cpu_percent=seen.mean_cpu, rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)
+
+
+def not_served(rows: pd.DataFrame, degraded_is_error: bool) -> np.ndarray:
+    """What a user counts as not served: no response, a server error, a refusal (429), and unless
+    told otherwise a degraded answer."""
+    status = rows["status"].to_numpy()
+    bad = (status == 0) | (status == 429) | (status >= 500)
+    if degraded_is_error:
+        bad |= rows["degraded"].to_numpy(dtype=bool)
+    return bad
 
 
 def _slug(text: str) -> str:

@@ -28,7 +28,7 @@ class CapacityStep(Contract):
     duration_s: float  # the measured phase, without warm-up
     achieved_rps: float  # completed requests per second over the phase
     requests: int
-    errors: int  # no response (status 0), 5xx, and arrivals the generator dropped
+    errors: int  # no response (status 0), 5xx, 429, degraded answers, and arrivals the generator dropped
     error_rate: float
     error_rate_ci: tuple[float, float]  # Clopper-Pearson, two-sided at 2 * confidence - 1
     p50_s: float | None
