@@ -56,7 +56,7 @@ class Service:
         self.redis.wait_ready(lambda: bool(client.ping()), 15)
 
 
-def _start(tmp: Path, *, backend: str, workers: int, env: dict[str, str]) -> Service:
+def start(tmp: Path, *, backend: str, workers: int, env: dict[str, str]) -> Service:
     redis_proc, redis_url = start_redis(tmp / "redis")
     try:
         proc, url, access_log = start_service(tmp / "service", redis_url=redis_url, api_keys=KEYS,
@@ -72,7 +72,7 @@ def _start(tmp: Path, *, backend: str, workers: int, env: dict[str, str]) -> Ser
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Local backend: the real tiny Llama, dynamic batching. A short breaker reset keeps tests quick;
     a per-key limit of 50/s (burst 100) makes a 500-request burst hit 429 on any machine speed."""
-    svc = _start(tmp_path_factory.mktemp("svc-local"), backend="local", workers=1,
+    svc = start(tmp_path_factory.mktemp("svc-local"), backend="local", workers=1,
                  env={"AGENT_BREAKER_RESET_S": "1", "AGENT_REDIS_RETRY_AFTER_S": "0.2",
                       "AGENT_KEY_RATE_PER_S": "50", "AGENT_KEY_BURST": "100"})
     yield svc
@@ -83,7 +83,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @pytest.fixture(scope="session")
 def service_2w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Simulated backend under two uvicorn workers (multiprocess metrics, shared faults)."""
-    svc = _start(tmp_path_factory.mktemp("svc-2w"), backend="simulated", workers=2,
+    svc = start(tmp_path_factory.mktemp("svc-2w"), backend="simulated", workers=2,
                  env={"AGENT_SIM_TTFT_S": "0.02", "AGENT_SIM_PER_TOKEN_S": "0.001",
                       "AGENT_LLM_TIMEOUT_S": "3"})
     yield svc
