@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 import harness
 from harness.report import charts, fmt, links
+from harness.report.capacity import capacity_view
 from harness.report.rundata import RunData, load_run
 from harness.report.svg import render_svg
 from harness.schemas import ItemResult, ItemStatus, RunFolder
@@ -62,27 +63,6 @@ def _item_view(item: ItemResult, prom_url: str | None) -> dict[str, Any]:
     }
 
 
-def _capacity_view(capacity: Any) -> dict[str, Any] | None:
-    """A generic view of capacity.json: scalars as facts, lists of records as tables (first 50 rows)."""
-    if capacity is None:
-        return None
-    if not isinstance(capacity, dict):
-        return {"facts": [("value", capacity)], "tables": []}
-    facts, tables = [], []
-    for key, value in capacity.items():
-        if key == "schema_version":
-            continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            columns = list(dict.fromkeys(k for row in value for k in row))
-            more = max(0, len(value) - 50)
-            tables.append({"name": key, "columns": columns, "rows": value[:50], "more": more})
-        elif isinstance(value, dict | list):
-            facts.append((key, json.dumps(value, sort_keys=True, default=str)[:400]))
-        else:
-            facts.append((key, value))
-    return {"facts": facts, "tables": tables}
-
-
 def build_context(data: RunData) -> dict[str, Any]:
     outcome, reason = outcome_of(data)
     items = data.verdict.items if data.verdict else []
@@ -107,7 +87,7 @@ def build_context(data: RunData) -> dict[str, Any]:
         "items": [_item_view(i, data.prometheus_url) for i in sorted_items(items)],
         "counts": counts,
         "scenarios": scenarios,
-        "capacity": _capacity_view(data.capacity),
+        "capacity": capacity_view(data.capacity),
         "has_junit": data.folder.junit.exists(),
         "generated": time.time(),
         "version": harness.__version__,
