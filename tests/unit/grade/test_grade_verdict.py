@@ -1,0 +1,51 @@
+"""Verdict precedence and the JUnit view: missing data is never a pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from harness.grade.verdict import decide, write_junit
+from harness.schemas.verdict import ItemResult, ItemStatus, Outcome
+
+
+def item(id_: str, status: ItemStatus, severity: str = "blocker", **evidence: object) -> ItemResult:
+    return ItemResult(id=id_, title=id_, category="performance", severity=severity, kind="metric",
+                      status=status, reason=f"{id_} is {status.value}", evidence=dict(evidence))
+
+
+def test_go_needs_every_blocker_passing() -> None:
+    verdict = decide("r", [item("a", ItemStatus.passed), item("w", ItemStatus.failed, "warning")], [],
+                     prometheus_url=None)
+    assert verdict.outcome == Outcome.go
+    assert "w" in verdict.reason  # a failing warning is shown, not hidden
+
+
+def test_a_failed_blocker_is_no_go_even_when_the_run_is_shaky() -> None:
+    items = [item("auth", ItemStatus.failed), item("p99", ItemStatus.no_data)]
+    verdict = decide("r", items, ["scrape gap"], prometheus_url=None)
+    assert verdict.outcome == Outcome.no_go
+    assert "auth" in verdict.reason
+
+
+def test_untrusted_failures_and_missing_data_are_invalid() -> None:
+    untrusted = item("p99", ItemStatus.failed, untrusted=["generator saturated"])
+    assert decide("r", [untrusted], ["target_2x: generator saturated"], prometheus_url=None).outcome \
+        == Outcome.invalid
+    no_data = decide("r", [item("p99", ItemStatus.no_data), item("a", ItemStatus.passed)], [],
+                     prometheus_url=None)
+    assert no_data.outcome == Outcome.invalid
+    assert "p99" in no_data.reason
+    assert decide("r", [], [], prometheus_url=None).outcome == Outcome.invalid
+
+
+def test_junit_has_one_case_per_item_and_fails_blockers(tmp_path: Path) -> None:
+    items = [item("a", ItemStatus.passed), item("b", ItemStatus.no_data),
+             item("w", ItemStatus.failed, "warning")]
+    verdict = decide("r", items, [], prometheus_url=None)
+    root = ET.parse(write_junit(verdict, tmp_path / "junit.xml")).getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert list(cases) == ["a", "b", "w"]
+    assert cases["b"].find("failure") is not None and cases["b"].find("failure").get("type") == "no-data"
+    assert cases["a"].find("failure") is None and cases["w"].find("failure") is None
+    assert root.get("failures") == "1"
