@@ -75,8 +75,8 @@ def trend_chart(rows: list[RunRow]) -> Chart:
     chart = Chart(key="trend", title="P99 and error rate by run (oldest left)", unit="s", right_unit="ratio")
     p99 = [(n, r.p99) for n, r in enumerate(oldest_first) if r.p99 is not None]
     errors = [(n, r.error_rate) for n, r in enumerate(oldest_first) if r.error_rate is not None]
-    chart.lines = [Line("client P99", p99, "#d92d20"), Line("error rate", errors, "#1570ef", dash=True,
-                                                              axis="right")]
+    chart.lines = [Line("client P99", p99, "#d92d20", markers=True),
+                   Line("error rate", errors, "#1570ef", dash=True, axis="right", markers=True)]
     every = max(1, len(oldest_first) // 8)
     chart.x_ticks = [(float(n), datetime.fromtimestamp(r.started, UTC).strftime("%m-%d %H:%M") if r.started
                       else r.run_id[:12]) for n, r in enumerate(oldest_first) if n % every == 0]

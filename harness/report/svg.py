@@ -166,6 +166,24 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
+def thin(points: list[Point], sx: Callable[[float], float], max_points: int = 1200) -> list[Point]:
+    """At most a few points per pixel column: the first, lowest, highest and last, so spikes survive.
+
+    A 30-minute soak at 1 s steps has more points than the chart has pixels; drawing them all only
+    makes the file bigger.
+    """
+    if len(points) <= max_points:
+        return points
+    columns: dict[int, list[Point]] = {}
+    for p in points:
+        columns.setdefault(int(sx(p[0])), []).append(p)
+    out: list[Point] = []
+    for col in columns.values():
+        keep = {col[0], min(col, key=lambda p: p[1]), max(col, key=lambda p: p[1]), col[-1]}
+        out += sorted(keep)
+    return out
+
+
 def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float], float], step: bool,
           break_gaps: bool) -> str:
     """SVG path data; on a time axis a gap much wider than the usual spacing (lost scrapes) breaks it."""
@@ -174,7 +192,7 @@ def _path(points: list[Point], sx: Callable[[float], float], sy: Callable[[float
     gaps = sorted(b[0] - a[0] for a, b in zip(points, points[1:], strict=False))
     limit = (gaps[len(gaps) // 2] * 5) if gaps and break_gaps else math.inf
     parts, prev = [], None
-    for x, y in points:
+    for x, y in thin(points, sx):
         px, py = _fmt(sx(x)), _fmt(sy(y))
         if prev is None or (limit > 0 and x - prev[0] > limit):
             parts.append(f"M{px} {py}")

@@ -8,7 +8,7 @@ import pytest
 from report_pages import parse
 
 from harness.report.charts import memory_trend, phase_bands
-from harness.report.svg import Band, Chart, Line, clean_points, nice_step, percentile_x, render_svg
+from harness.report.svg import Band, Chart, Line, clean_points, nice_step, percentile_x, render_svg, thin
 from harness.schemas import ItemResult, Phase, ScenarioRun, ScenarioStatus, Window
 
 
@@ -34,6 +34,14 @@ def test_no_points_no_svg_and_lost_scrapes_break_the_line() -> None:
     svg = parse(str(render_svg(Chart(key="k", title="t", lines=[Line("a", pts, "#000")]))))
     d = svg.find_all("path", cls="series")[0].attrs["d"]
     assert d.count("M") == 2 and d.count("L") == 5
+
+
+def test_long_series_are_thinned_to_pixel_columns_keeping_spikes() -> None:
+    pts = [(float(t), 1.0) for t in range(5000)]
+    pts[2345] = (2345.0, 50.0)
+    kept = thin(pts, lambda x: x / 10)  # 500 pixel columns
+    assert len(kept) <= 4 * 500 and (2345.0, 50.0) in kept and kept[0] == pts[0] and kept[-1] == pts[-1]
+    assert thin(pts[:100], lambda x: x / 10) == pts[:100]
 
 
 def test_labels_and_bands_are_escaped_and_fault_bands_marked() -> None:
