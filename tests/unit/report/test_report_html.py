@@ -207,3 +207,31 @@ def test_an_empty_folder_renders_and_a_missing_one_is_a_report_error(tmp_path: P
     assert "no data (no scenario ran)" in page.text and "run.json is missing" in page.text
     with pytest.raises(ReportError, match="no run folder"):
         render_run(tmp_path / "nope")
+
+
+def test_degenerate_values_render_as_no_data(tmp_path: Path) -> None:
+    """A crashed scenario, a lone point, NaN values, an open phase: the page renders, says what it lacks."""
+    run = copy_fixture(tmp_path)
+    timeline = json.loads((run / "timeline.json").read_text())
+    timeline["scenarios"][0].update(status="failed", reason="target crashed", end=None)
+    timeline["scenarios"][0]["phases"][-1]["end"] = None
+    (run / "timeline.json").write_text(json.dumps(timeline))
+    name = timeline["scenarios"][0]["name"]
+    series = json.loads((run / "series.json").read_text())
+    for s in series["series"]:
+        if s["scenario"] == name:
+            s["points"] = s["points"][:1] if s["name"] == "rps" else [[p[0], "NaN"] for p in s["points"]]
+    (run / "series.json").write_text(json.dumps(series).replace('"NaN"', "NaN"))
+    verdict = json.loads((run / "verdict.json").read_text())
+    verdict["items"][0].update(status="no-data", value=None, bound=None, interval=None, samples=None,
+                               window=None)
+    (run / "verdict.json").write_text(json.dumps(verdict))
+
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    section = page.find_all("section", data_scenario=name)[0]
+    assert "failed" in section.find_all("h2")[0].text and "target crashed" in section.text
+    figures = {f.attrs["data-chart"]: f for f in section.find_all("figure")}
+    assert figures["throughput"].attrs["data-points"] == "1" and figures["throughput"].find_all("circle")
+    assert figures["latency"].find_all(cls="empty") and "no data" in figures["latency"].text
+    row = next(r for r in page.find_all("tr") if r.attrs.get("data-item") == verdict["items"][0]["id"])
+    assert "no data" in row.text
