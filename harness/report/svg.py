@@ -149,7 +149,19 @@ def _y_range(values: list[float], fixed: tuple[float, float] | None, zero_based:
         hi = lo + (abs(lo) or 1.0)
     step = nice_step((hi - lo) / _unit_scale(unit, hi)) * _unit_scale(unit, hi)
     lo = lo if zero_based and lo == 0 else math.floor(lo / step) * step
-    return lo, math.ceil(hi * (1.04 if zero_based else 1.0) / step) * step
+    top = math.ceil(hi * (1.04 if zero_based else 1.0) / step) * step
+    if unit.lower() in ("ratio", "fraction") and max(values) <= 1:
+        top = min(top, 1.0)  # a share never exceeds 100%
+    return lo, top
+
+
+def tick_labels(ticks: list[float], unit: str) -> list[str]:
+    """Labels with as many digits as it takes to tell neighbouring ticks apart (412.5 vs 413 MiB)."""
+    for digits in (3, 4, 5, 6):
+        labels = [fmt_value(t, unit, digits) for t in ticks]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def percentile_x(p: float) -> float:
@@ -288,19 +300,21 @@ def _x_axis(f: _Frame) -> list[str]:
                 break
             out += _x_label(f, f.sx(p), label, grid=True)
     else:
-        for tick in _value_ticks(f.xlo, f.xhi, _unit_scale(chart.x_unit, f.xhi)):
-            out += _x_label(f, f.sx(tick), fmt_value(tick, chart.x_unit), grid=True)
+        ticks = _value_ticks(f.xlo, f.xhi, _unit_scale(chart.x_unit, f.xhi))
+        for tick, label in zip(ticks, tick_labels(ticks, chart.x_unit), strict=True):
+            out += _x_label(f, f.sx(tick), label, grid=True)
     return out
 
 
 def _y_axes(f: _Frame, has_right: bool) -> list[str]:
     chart, out = f.chart, []
     lo, hi = f.left
-    for tick in _value_ticks(lo, hi, _unit_scale(chart.unit, hi)):
+    ticks = _value_ticks(lo, hi, _unit_scale(chart.unit, hi))
+    for tick, label in zip(ticks, tick_labels(ticks, chart.unit), strict=True):
         py = _fmt(f.sy(tick))
         out.append(f'<line x1="{f.x0}" y1="{py}" x2="{f.x1}" y2="{py}" stroke="#eaecf0"/>')
         out.append(f'<text x="{f.x0 - 5}" y="{py}" dy="3.5" font-size="10" text-anchor="end" fill="#475467">'
-                   f'{escape(fmt_value(tick, chart.unit))}</text>')
+                   f'{escape(label)}</text>')
     if has_right:
         lo, hi = f.right
         ticks = (sorted(chart.right_labels) if chart.right_labels
