@@ -240,8 +240,8 @@ def access_log_json(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 
 def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
-    """Requests sent now (valid and refused) must each leave a line, found by request id when the
-    service returns one."""
+    """Requests sent now (valid and refused) must each leave a line, found by the request id the
+    service returns (X-Request-ID header, else the body's request_id)."""
     ep = _endpoints(ctx)
     tail = _LogTail(_access_log(ctx))
     n = int(item.params.get("requests", 20))
@@ -249,10 +249,9 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     with _client() as client:
         for _ in range(n):
             response = _post(client, ep, _bearer(ep.api_key))
-            if response.headers.get("content-type", "").startswith("application/json"):
-                rid = response.json().get("request_id")
-                if rid:
-                    ids.append(str(rid))
+            rid = response.headers.get("x-request-id") or _body_request_id(response)
+            if rid:
+                ids.append(rid)
         _post(client, ep, {})  # a refused request is an access too
     expected = n + 1
     lines = tail.wait_for(lambda got: len(got) >= expected)
@@ -267,6 +266,13 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                     + (f", all {len(ids)} request ids found" if ids else ""),
                     value=len(lines), unit="lines", samples=expected,
                     evidence={"sent": expected, "new_lines": len(lines), "ids_checked": len(ids)})
+
+
+def _body_request_id(response: httpx.Response) -> str | None:
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return None
+    rid = response.json().get("request_id")
+    return str(rid) if rid else None
 
 
 def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -344,8 +350,8 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     closed_at = t[t > last_open][0]
     recovery_s = max(0.0, float(closed_at - fault.end))
     status, reason = judge(item, recovery_s, None)
-    return make_result(item, status, f"opened during the fault, closed {reason} after it", value=recovery_s,
-                       **fields)
+    return make_result(item, status, f"opened during the fault, closed {recovery_s:.1f} s after it ended: "
+                       f"{reason}", value=recovery_s, **fields)
 
 
 def _degraded_recovery(ctx: GradeContext, scenario: str, fault_end: float) -> float | None:

@@ -23,13 +23,16 @@ BODY = json.dumps({"input": "planted load", "max_tokens": 1}).encode()
 class Target:
     url: str
     key: str
+    unique: bool = False  # a new prompt per request, so no answer comes from cache
     rows: list[tuple] = field(default_factory=list)
 
 
 async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str) -> None:
+    body = json.dumps({"input": f"planted load {intended:.6f}", "max_tokens": 4}).encode() if target.unique \
+        else BODY
     start = time.time()
     try:
-        response = await pool.post(PATH, BODY, {"Authorization": f"Bearer {target.key}"})
+        response = await pool.post(PATH, body, {"Authorization": f"Bearer {target.key}"})
         status, body = response.status, json.loads(response.body or b"{}")
     except (OSError, asyncio.IncompleteReadError, ValueError):
         status, body = 0, {}

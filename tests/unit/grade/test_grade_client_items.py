@@ -36,7 +36,7 @@ def test_slowdown_items_from_the_request_log(tmp_path: Path, checklist: Checklis
     rng = np.random.default_rng(3)
     fault = [(float(x), 200, i % 3 == 0, i % 3 != 0) for i, x in enumerate(rng.uniform(0.2, 1.8, 900))]
     fault[10] = (6.0, 200, False, True)  # one request sat out the whole slow LLM: no timeout on its path
-    folder = write_run(tmp_path, "llm_slowdown", {"steady": [(0.3, 200, False, False)] * 100, "fault": fault,
+    folder = write_run(tmp_path, "llm_slowdown", {"before": [(0.3, 200, False, False)] * 100, "fault": fault,
                                                   "recovery": [(0.3, 200, False, False)] * 100})
     ctx = context(checklist, folder)
     by_id = items(checklist)
@@ -54,7 +54,7 @@ def test_slowdown_items_from_the_request_log(tmp_path: Path, checklist: Checklis
 
 
 def test_too_few_samples_is_no_data_never_pass(tmp_path: Path, checklist: Checklist) -> None:
-    folder = write_run(tmp_path, "concurrency_1000", {"steady": [(0.1, 200, False, False)] * 200})
+    folder = write_run(tmp_path, "concurrency_1000", {"hold": [(0.1, 200, False, False)] * 200})
     result = grade_item(context(checklist, folder), items(checklist)["concurrency_1000"], {})
     assert result.status == ItemStatus.no_data
     assert result.samples == 200 and "300" in result.reason
@@ -62,7 +62,7 @@ def test_too_few_samples_is_no_data_never_pass(tmp_path: Path, checklist: Checkl
 
 def test_client_p99_fails_on_a_slow_tail(tmp_path: Path, checklist: Checklist) -> None:
     rows = [(4.0 if i % 40 == 0 else 0.2, 200, False, False) for i in range(2000)]
-    folder = write_run(tmp_path, "concurrency_1000", {"steady": rows})
+    folder = write_run(tmp_path, "concurrency_1000", {"hold": rows})
     result = grade_item(context(checklist, folder), items(checklist)["concurrency_1000"], {})
     assert result.status == ItemStatus.failed
     assert result.value == pytest.approx(4.0) and result.interval is not None
