@@ -26,6 +26,7 @@ class Prom:
         retry = Retry(total=1, backoff_factor=0.2, status_forcelist=[502, 503, 504])
         self._client = PrometheusConnect(url=self.url, retry=retry, timeout=timeout_s)
         self._timeout_s = timeout_s
+        self._intervals: dict[str, float | None] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -66,10 +67,12 @@ class Prom:
 
     def scrape_interval_s(self, job: str) -> float | None:
         """The configured scrape interval of ``job`` (from /api/v1/targets), None when not a target."""
-        for target in self.api("targets?state=active").get("activeTargets", []):
-            if target.get("labels", {}).get("job") == job and target.get("scrapeInterval"):
-                return _duration_s(target["scrapeInterval"])
-        return None
+        if job not in self._intervals:
+            targets = self.api("targets?state=active").get("activeTargets", [])
+            mine = [t["scrapeInterval"] for t in targets
+                    if t.get("labels", {}).get("job") == job and t.get("scrapeInterval")]
+            self._intervals[job] = _duration_s(mine[0]) if mine else None
+        return self._intervals[job]
 
     def _call(self, fn: Any, what: str) -> Any:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from conftest import PLANTED, PlantedRun, planted_checklist
 from harness.errors import GradeError
 from harness.grade import grade_run, grade_window
 from harness.schemas.run import RunFolder
+from harness.schemas.timeline import Timeline
 from harness.schemas.verdict import ItemStatus, Outcome, SeriesSet, Verdict
 from harness.stack.ports import free_port
 from harness.stack.prometheus import start_prometheus
@@ -47,6 +49,8 @@ def test_metric_items_carry_their_evidence(planted_runs: dict[str, PlantedRun]) 
     assert "@" in (p99.query or "") and "histogram_quantile(0.99" in (p99.query or "")
     assert p99.samples and p99.samples >= 3000 and p99.bound is not None
     assert errors.value == 0 and errors.bound is not None and errors.bound < 0.001
+    charted = {s.name for s in SeriesSet.load_file(RunFolder(run.folder).series).for_scenario("target_2x")}
+    assert {"server_p99", "client_p99", "rps", "errors", "rss_bytes", "llm_p95", "breaker_state"} <= charted
 
 
 def test_check_window_grades_metric_items_only(planted_runs: dict[str, PlantedRun], tmp_path: Path) -> None:
@@ -84,3 +88,23 @@ def test_unreachable_prometheus_is_invalid_and_named(planted_runs: dict[str, Pla
     assert any(dead in reason for reason in verdict.invalid_reasons)
     with pytest.raises(GradeError, match=dead.replace(".", r"\.")):
         grade_window(planted_checklist(), prometheus_url=dead, since=0, until=60)
+
+
+def test_missed_scrapes_make_the_run_invalid(planted_runs: dict[str, PlantedRun], tmp_path: Path) -> None:
+    """A window reaching back before Prometheus scraped the service has too few scrapes: its numbers
+    describe half a window, so the run is INVALID even though P99 looks failed."""
+    run = planted_runs["slow_tail"]
+    timeline = Timeline.load_file(RunFolder(run.folder).timeline)
+    scenario = timeline.scenarios[0]
+    steady = scenario.phase("steady")
+    early = steady.model_copy(update={"start": steady.start - 120})
+    shifted = scenario.model_copy(update={"start": early.start, "phases": [early]})
+    folder = RunFolder(tmp_path / "gap").ensure()
+    Timeline(run_id="gap", scenarios=[shifted]).save_file(folder.timeline)
+    shutil.copytree(RunFolder(run.folder).client_dir("target_2x"), folder.client_dir("target_2x"))
+
+    verdict = grade_run(folder.root, planted_checklist(), endpoints=run.endpoints, job="slow_tail")
+    assert verdict.outcome == Outcome.invalid, verdict.reason
+    assert any("scrape gap" in reason for reason in verdict.invalid_reasons)
+    p99 = next(i for i in verdict.items if i.id == "p99_latency")
+    assert p99.evidence.get("untrusted")
