@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from target_service import metrics
+from target_service.batching import MicroBatcher
 from target_service.cache import ResponseCache, cache_key
 from target_service.config import Settings
 from target_service.faults import FaultStore, InjectedLLMError
@@ -37,15 +38,22 @@ class Agent:
                  breaker: CircuitBreaker, faults: FaultStore) -> None:
         self._s = settings
         self.llm, self.index, self.cache, self.breaker, self.faults = llm, index, cache, breaker, faults
-        # Embedding is compute: one thread keeps it off the event loop without fighting the LLM thread.
+        # Embedding is compute: one thread keeps it off the event loop without fighting the LLM thread,
+        # and concurrent queries share one forward pass.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._retriever: MicroBatcher[str, list[Hit]] = MicroBatcher(
+            lambda queries: index.search_many(queries, settings.top_k), self._embed_executor,
+            max_size=32, max_wait_s=0.002)
+
+    def start(self) -> None:
+        self._retriever.start()
 
     def close(self) -> None:
+        self._retriever.stop()
         self._embed_executor.shutdown(wait=True)
 
     async def _retrieve(self, text: str) -> list[Hit]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._embed_executor, self.index.search, text, self._s.top_k)
+        return await self._retriever.submit(text)
 
     async def _generate(self, prompt: str, max_tokens: int) -> AsyncIterator[str]:
         """The guarded LLM call: injected faults and one deadline apply to the whole call.

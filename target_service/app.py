@@ -52,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.breaker = CircuitBreaker(s.breaker_failure_threshold, s.breaker_reset_s,
                                        s.breaker_half_open_max)
     app.state.agent = Agent(s, llm, index, cache, app.state.breaker, faults)
+    app.state.agent.start()
     app.state.limiter = RateLimiter(s.key_rate_per_s, s.key_burst, s.global_rate_per_s, s.global_burst,
                                     s.workers)
     app.state.keys = KeyRing(s.key_values())
@@ -89,6 +90,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if not logging.getLogger().handlers:  # uvicorn configures only its own loggers
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking("uvicorn", "uvicorn.error", "target_service")
     app = FastAPI(title="loadgate reference agent service", version="1.0.0", lifespan=lifespan)
     app.state.settings = settings

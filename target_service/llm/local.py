@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from target_service import metrics
+from target_service.batching import gather_batch
 from target_service.config import Settings
 from target_service.llm.base import LLM, LLMError
 from target_service.llm.build import ensure_model
@@ -82,6 +82,7 @@ class LocalLLM(LLM):
         tokenizer.padding_side = "left"  # decoder-only batches pad on the left
         # Never generate "[unused12]", "[SEP]" and the like: the answer should read as words.
         self._suppress = [i for t, i in tokenizer.get_vocab().items() if t.startswith("[")]
+        self._pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         self.model, self.tokenizer = model, tokenizer
 
     async def start(self) -> None:
@@ -96,21 +97,7 @@ class LocalLLM(LLM):
 
     async def _next_batch(self) -> list[_Pending]:
         assert self._queue is not None
-        batch = [await self._queue.get()]
-        deadline = time.monotonic() + self._s.max_batch_wait_ms / 1000
-        while len(batch) < self._s.max_batch_size:
-            try:
-                batch.append(self._queue.get_nowait())
-                continue
-            except asyncio.QueueEmpty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except TimeoutError:
-                break
+        batch = await gather_batch(self._queue, self._s.max_batch_size, self._s.max_batch_wait_ms / 1000)
         return [r for r in batch if not r.cancelled]
 
     async def _batcher(self) -> None:
@@ -153,8 +140,7 @@ class LocalLLM(LLM):
         assert self._queue is not None, "start() not called"
         req = _Pending(prompt, max_tokens)
         self._queue.put_nowait(req)
-        ids: list[int] = []
-        text = ""
+        first = True
         try:
             while True:
                 item = await req.tokens.get()
@@ -162,11 +148,15 @@ class LocalLLM(LLM):
                     return
                 if isinstance(item, BaseException):
                     raise item
-                ids.append(item)
-                # Decode the whole answer so far: word pieces ("##ing") only render right in context.
-                full = self.tokenizer.decode(ids, skip_special_tokens=True)
-                if len(full) > len(text):
-                    yield full[len(text):]
-                    text = full
+                # WordPiece: "##ing" continues the previous word, anything else starts a new one.
+                # A table lookup per token; re-decoding the whole answer each step costs the event loop
+                # (and the generate thread, through the GIL) far more under a batch.
+                piece = self._pieces[item]
+                if piece.startswith("##"):
+                    piece = piece[2:]
+                elif not first:
+                    piece = " " + piece
+                first = False
+                yield piece
         finally:
             req.cancelled = True  # no-op when finished; frees the batch row on timeout or disconnect

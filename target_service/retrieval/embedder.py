@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -22,8 +23,10 @@ class Embedder:
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
         self._model = AutoModel.from_pretrained(minilm_dir()).eval()
-        # Popular prompts (Zipf) are embedded once; lru_cache is per instance via the closure.
-        self.embed_query = lru_cache(maxsize=cache_size)(self._embed_one)
+        # Popular prompts (Zipf) are embedded once.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
@@ -34,7 +37,19 @@ class Embedder:
         pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=1).numpy()
 
-    def _embed_one(self, text: str) -> np.ndarray:
-        vec = self.embed([text])[0]
-        vec.setflags(write=False)  # shared through the cache: nobody may modify it
-        return vec
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Like embed(), through an LRU cache; the misses are embedded together in one forward pass."""
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self.embed(missing), strict=True))
+            with self._lock:
+                for t, v in fresh.items():
+                    self._cache[t] = v
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            found.update(fresh)
+        return np.stack([found[t] for t in texts])

@@ -81,8 +81,8 @@ class PassageIndex:
             tmp.replace(self.path)
             return True
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """Blocking (embedding is compute): call it from a worker thread."""
-        labels, distances = self._index.knn_query(self.embedder.embed_query(query), k=k)
-        return [Hit(self.passages[int(i)], round(1.0 - float(d), 4))
-                for i, d in zip(labels[0], distances[0], strict=True)]
+    def search_many(self, queries: list[str], k: int) -> list[list[Hit]]:
+        """Blocking (embedding is compute): call it from a worker thread, with a batch of queries."""
+        labels, distances = self._index.knn_query(self.embedder.embed_queries(queries), k=k, num_threads=1)
+        return [[Hit(self.passages[int(i)], round(1.0 - float(d), 4)) for i, d in zip(li, di, strict=True)]
+                for li, di in zip(labels, distances, strict=True)]
