@@ -24,11 +24,16 @@ def _rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]
     return rows, window
 
 
+def source(window: Window) -> str:
+    """Where a client item's numbers come from, for a reader who wants to recompute them."""
+    return f"client/{window.scenario}/requests.csv, rows with phase={window.phase}"
+
+
 def client_p99(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     rows, window = _rows(ctx, item)
     est = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
     fields = {"value": est.estimate, "bound": est.upper, "interval": est.interval, "samples": est.n,
-              "window": window, "evidence": {"users_max": _users(ctx, window)}}
+              "window": window, "evidence": {"users_max": _users(ctx, window), "source": source(window)}}
     if est.n < item.min_samples or est.upper is None or est.estimate is None:
         raise NoData(f"{est.n} requests, fewer than the {item.min_samples} a P99 bound needs", **fields)
     status, reason = judge(item, est.estimate, est.upper)
@@ -58,7 +63,8 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     status, reason = judge(item, value, None)
     return make_result(item, status, f"slowest request {reason} ({over} of {len(rows)} at or over the limit)",
                        value=value, samples=len(rows), window=window,
-                       evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99))})
+                       evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99)),
+                                 "source": source(window) + " (latency_uncorrected)"})
 
 
 def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -73,7 +79,8 @@ def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     status, reason = judge(item, ratio, low)
     return make_result(item, status, f"{degraded} of {len(answered)} uncached answers degraded: {reason}",
                        value=ratio, bound=low, interval=(low, high), samples=len(answered), window=window,
-                       evidence={"cached": int(rows["cached"].sum()), "requests": len(rows)})
+                       evidence={"cached": int(rows["cached"].sum()), "requests": len(rows),
+                                 "source": source(window)})
 
 
 def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -85,4 +92,5 @@ def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
     return make_result(item, status, f"{errors} failed of {n} requests: {reason}", value=errors / n,
                        bound=upper, interval=stats.proportion_interval(errors, n, item.confidence), samples=n,
-                       window=window, evidence={"status_counts": counts})
+                       window=window, evidence={"status_counts": counts, "errors": errors, "requests": n,
+                                                "source": source(window)})

@@ -25,7 +25,7 @@ def make_result(item: ChecklistItem, status: ItemStatus, reason: str, **fields: 
         fields.setdefault("confidence", item.confidence)
     return ItemResult(id=item.id, title=item.title, category=item.category.value,
                       severity=item.severity.value, kind=item.kind.value, status=status,
-                      reason=reason, **fields)
+                      reason=" ".join(reason.split()), **fields)  # one line, whatever an error said
 
 
 def judge(item: ChecklistItem, value: float, bound: float | None) -> tuple[ItemStatus, str]:
