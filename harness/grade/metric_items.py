@@ -113,9 +113,12 @@ def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                 f"disagree by {disagreement:.0%}")
     status_server, reason_server = judge(item, server, None)
     status_client, reason_client = judge(item, client.estimate, client.upper)
+    # The value shown is the side that decided: the client's (with its bound) unless the server's is worse.
     if _STATUS_RANK[status_server] > _STATUS_RANK[status_client]:
+        fields.update(value=server, bound=None, interval=None)
         return make_result(item, status_server, f"server P99 {reason_server}{note}", evidence=evidence,
                            **fields)
+    fields["value"] = client.estimate
     return make_result(item, status_client, f"client P99 {reason_client}{note}", evidence=evidence, **fields)
 
 
