@@ -36,6 +36,7 @@ class Knobs(BaseModel):
     service_time_s: float = 0.0  # every request
     max_concurrency: int = 0  # serve at most this many at once (0: unbounded); the rest queue
     access_log: Path | None = None
+    log_input: bool = False  # write the request's input into the access log unmasked (a PII leak)
 
 
 class Body(BaseModel):
@@ -87,19 +88,21 @@ def create_app(knobs: Knobs) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
 
-    def log(request: Request, status: int, request_id: str | None) -> None:
+    def log(request: Request, status: int, request_id: str | None, text: str | None = None) -> None:
         if knobs.access_log is None:
             return
         line = {"ts": time.time(), "method": request.method, "path": request.url.path, "status": status,
                 "request_id": request_id}
+        if knobs.log_input and text is not None:
+            line["input"] = text
         with knobs.access_log.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 
-    def finish(request: Request, response: Response, started: float,
-               request_id: str | None = None) -> Response:
+    def finish(request: Request, response: Response, started: float, request_id: str | None = None,
+               text: str | None = None) -> Response:
         requests_total.labels("POST", RUN, str(response.status_code)).inc()
         duration.labels(RUN).observe(time.perf_counter() - started)
-        log(request, response.status_code, request_id)
+        log(request, response.status_code, request_id, text)
         return response
 
     @app.post(RUN)
@@ -134,7 +137,7 @@ def create_app(knobs: Knobs) -> FastAPI:
         answer = {"request_id": request_id, "answer": "planted", "sources": [], "cached": False,
                   "degraded": False, "degraded_reason": None, "model": MODEL,
                   "timings": {"total_ms": (time.perf_counter() - started) * 1000}}
-        return finish(request, JSONResponse(answer), started, request_id)
+        return finish(request, JSONResponse(answer), started, request_id, body.input)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

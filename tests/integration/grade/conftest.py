@@ -64,7 +64,7 @@ def planted_checklist() -> Checklist:
         "profiles": {"quick": Profile(scenarios={"target_2x": plan})}})
 
 
-def _start_planted(name: str, args: list[str], workdir: Path) -> tuple[ManagedProcess, int]:
+def start_planted(name: str, args: list[str], workdir: Path) -> tuple[ManagedProcess, int]:
     port = free_port()
     argv = [sys.executable, "-m", "tests.planted", "--port", str(port), *args]
     proc = ManagedProcess(f"planted-{name}", argv, log_path=workdir / f"{name}.log", cwd=REPO).start()
@@ -90,7 +90,7 @@ def planted_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     try:
         ports = {}
         for name, (args, _) in PLANTED.items():
-            proc, ports[name] = _start_planted(name, args, workdir)
+            proc, ports[name] = start_planted(name, args, workdir)
             procs.append(proc)
         prom, prom_url = start_prometheus(workdir / "prometheus",
                                           {name: f"127.0.0.1:{port}" for name, port in ports.items()})

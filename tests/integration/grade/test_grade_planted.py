@@ -6,12 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED, PlantedRun, planted_checklist
+from conftest import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted
 
+from harness.checklist import load_checklist
 from harness.errors import GradeError
 from harness.grade import grade_run, grade_window
-from harness.schemas.run import RunFolder
-from harness.schemas.timeline import Timeline
+from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
 from harness.schemas.verdict import ItemStatus, Outcome, SeriesSet, Verdict
 from harness.stack.ports import free_port
 from harness.stack.prometheus import start_prometheus
@@ -108,3 +109,44 @@ def test_missed_scrapes_make_the_run_invalid(planted_runs: dict[str, PlantedRun]
     assert any("scrape gap" in reason for reason in verdict.invalid_reasons)
     p99 = next(i for i in verdict.items if i.id == "p99_latency")
     assert p99.evidence.get("untrusted")
+
+
+def test_a_breaker_that_never_opens_fails(planted_runs: dict[str, PlantedRun], tmp_path: Path) -> None:
+    run = planted_runs["any_key"]  # its breaker gauge stays 0 (closed) whatever happens
+    steady_start, steady_end = run.windows["steady"]
+    middle = (steady_start + steady_end) / 2
+    phases = [Phase(name="before", start=steady_start - 4, end=steady_start),
+              Phase(name="fault", start=steady_start, end=middle),
+              Phase(name="recovery", start=middle, end=steady_end)]
+    folder = RunFolder(tmp_path / "breaker").ensure()
+    scenario = ScenarioRun(name="llm_slowdown", status=ScenarioStatus.completed, start=phases[0].start,
+                           end=steady_end, phases=phases)
+    Timeline(run_id="breaker", scenarios=[scenario]).save_file(folder.timeline)
+    shipped = load_checklist(REPO / "checklist.yaml")
+    checklist = shipped.model_copy(update={"items": [i for i in shipped.items if i.id == "circuit_breaker"]})
+    verdict = grade_run(folder.root, checklist, endpoints=run.endpoints, job="any_key")
+    (breaker,) = verdict.items
+    assert breaker.status == ItemStatus.failed and "never opened" in breaker.reason
+    assert breaker.query == 'max(agent_circuit_breaker_state{job="any_key"})'
+    assert verdict.outcome == Outcome.no_go
+
+
+@pytest.mark.parametrize("leaks", [False, True])
+def test_pii_in_the_access_log_fails(leaks: bool, planted_prometheus: tuple[str, dict[str, int]],
+                                     tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    args = ["--access-log", str(log)] + (["--log-input"] if leaks else [])
+    proc, port = start_planted("pii", args, tmp_path)
+    try:
+        endpoints = Endpoints(target_url=f"http://127.0.0.1:{port}", prometheus_url=planted_prometheus[0],
+                              api_key=KEYS[0], api_key_2=KEYS[1], access_log=log)
+        shipped = load_checklist(REPO / "checklist.yaml")
+        wanted = ("pii_masked", "access_logs", "logs_collected")
+        checklist = shipped.model_copy(update={"items": [i for i in shipped.items if i.id in wanted]})
+        verdict = grade_run(tmp_path / "run", checklist, endpoints=endpoints)
+    finally:
+        proc.stop()
+    status = {i.id: i.status for i in verdict.items}
+    assert status["access_logs"] == status["logs_collected"] == ItemStatus.passed
+    assert status["pii_masked"] == (ItemStatus.failed if leaks else ItemStatus.passed)
+    assert verdict.outcome == (Outcome.no_go if leaks else Outcome.go)
