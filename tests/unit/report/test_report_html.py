@@ -235,3 +235,15 @@ def test_degenerate_values_render_as_no_data(tmp_path: Path) -> None:
     assert figures["latency"].find_all(cls="empty") and "no data" in figures["latency"].text
     row = next(r for r in page.find_all("tr") if r.attrs.get("data-item") == verdict["items"][0]["id"])
     assert "no data" in row.text
+
+
+def test_an_item_graded_on_untrusted_data_says_why(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    verdict = json.loads((run / "verdict.json").read_text())
+    verdict["items"][2]["evidence"]["untrusted"] = ["3 missed scrapes of job agent", "generator saturated"]
+    (run / "verdict.json").write_text(json.dumps(verdict))
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    rows = {r.attrs["data-item"]: r for r in page.find_all("tr") if "data-item" in r.attrs}
+    flagged = [i for i, r in rows.items() if r.find_all(cls="untrusted")]
+    assert flagged == [verdict["items"][2]["id"]]
+    assert "3 missed scrapes of job agent; generator saturated" in rows[flagged[0]].text
