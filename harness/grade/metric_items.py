@@ -40,8 +40,8 @@ def _client_rows(ctx: GradeContext, window: Window) -> Any:
     return rows if len(rows) else None
 
 
-def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str]:
-    """(requests, server errors, query) between the window's edges, from the service's counter."""
+def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str, str]:
+    """(requests, server errors, their queries) between the window's edges, from the service's counter."""
     prom = ctx.require_prom()
     total_q = Q.counted("agent_requests_total", _agent(ctx), window.start, window.end)
     errors_q = Q.counted("agent_requests_total", f"{_agent(ctx)}, {SERVER_ERROR}", window.start, window.end)
@@ -56,7 +56,7 @@ def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str]:
     # Only here may absence mean zero: prometheus-client creates a status series on its first
     # request, so with requests counted and no 5xx series, no 5xx happened.
     errors = prom.scalar(errors_q, window.end) or 0.0
-    return round(total), round(errors), errors_q + "  /  " + total_q
+    return round(total), round(errors), total_q, errors_q
 
 
 def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -66,7 +66,7 @@ def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if not rate_x:
         raise NoData(f"scenario {item.scenario} promises no arrival rate (rate_x) to compare with")
     promised = rate_x * ctx.checklist.target_qps
-    served, _, query = _server_counts(ctx, window)
+    served, _, query, _ = _server_counts(ctx, window)
     span = window.end - window.start
     ratio = served / span / promised
     evidence: dict[str, Any] = {"served_rps": served / span, "promised_rps": promised}
@@ -124,14 +124,18 @@ def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 def error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
-    total, errors, query = _server_counts(ctx, window)
+    total, errors, total_q, errors_q = _server_counts(ctx, window)
+    query = f"({errors_q}) / ({total_q})"
     if total == 0:
         raise NoData("no agent requests in the window", query=query, window=window)
     results = [_rate_result(item, errors, total, "server", window, query)]
     rows = _client_rows(ctx, window)
     if rows is not None:
         results.append(_rate_result(item, int(is_error(rows).sum()), len(rows), "client", window, query))
-    return max(results, key=lambda r: _STATUS_RANK[r.status])
+    worst = max(results, key=lambda r: _STATUS_RANK[r.status])
+    worst.evidence["sides"] = {r.evidence["side"]: {k: r.evidence[k] for k in ("errors", "requests")}
+                               for r in results}
+    return worst
 
 
 def _rate_result(item: ChecklistItem, errors: int, total: int, side: str, window: Window,
@@ -141,7 +145,7 @@ def _rate_result(item: ChecklistItem, errors: int, total: int, side: str, window
     status, reason = judge(item, rate, upper)
     return make_result(item, status, f"{side}: {errors} errors in {total} requests; {reason}", value=rate,
                        bound=upper, interval=stats.proportion_interval(errors, total, item.confidence),
-                       samples=total, window=window, query=query if side == "server" else None,
+                       samples=total, window=window, query=query,
                        evidence={"errors": errors, "requests": total, "side": side,
                                  "wilson_upper": stats.proportion_upper(errors, total, item.confidence,
                                                                         "wilson")})

@@ -108,6 +108,9 @@ def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                 "key": "api_key_2" if ep.api_key_2 else "api_key (no second key known)",
                 "retry_after": retry_after[:5]}
     fields = {"value": limited, "unit": "429s", "samples": len(statuses), "evidence": evidence}
+    if statuses.count(0) == len(statuses):
+        return make_result(item, ItemStatus.failed,
+                           f"the service answered none of {len(statuses)} burst requests", **fields)
     if not limited:
         return make_result(item, ItemStatus.failed,
                            f"a burst of {len(statuses)} requests in {elapsed:.1f} s from one key got no 429",
