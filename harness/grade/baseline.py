@@ -40,14 +40,19 @@ def compare(verdict: Verdict, run_dir: Path, baseline_dir: Path, tolerances: dic
         if not tolerance or previous is None or item.value is None or previous.value is None:
             continue
         op, allowed = parse_tolerance(tolerance)
-        change = (item.value - previous.value) / abs(previous.value) if previous.value else None
-        beyond = change is not None and (change > allowed if op == "<=" else change < allowed)
+        if previous.value:
+            change = (item.value - previous.value) / abs(previous.value)
+            beyond = change > allowed if op == "<=" else change < allowed
+        else:  # from zero, any move the bad way is beyond a relative tolerance
+            change = None
+            beyond = item.value > 0 if op == "<=" else item.value < 0
         test, significant = _significance(item, previous, measures.get(item.id), Path(run_dir), base_folder)
         item.baseline = BaselineDelta(baseline_run=old.run_id, baseline_value=previous.value, change=change,
                                       regression=bool(beyond and significant), test=test)
         if item.baseline.regression and item.status == ItemStatus.passed:
             item.status = ItemStatus.warn
-            item.reason += f"; regressed {change:+.0%} vs {old.run_id} ({test})"
+            moved = f"{change:+.0%}" if change is not None else f"from {previous.value:g} to {item.value:g}"
+            item.reason += f"; regressed {moved} vs {old.run_id} ({test})"
     verdict.baseline_run = old.run_id
     return verdict
 

@@ -11,6 +11,7 @@ from grade_runs import write_run
 
 from harness.errors import ConfigError
 from harness.grade.baseline import compare, parse_tolerance
+from harness.schemas.run import RunFolder
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict, Window
 
 
@@ -58,3 +59,24 @@ def test_noise_beyond_tolerance_is_not_a_regression(tmp_path: Path) -> None:
     assert item.baseline is not None and not item.baseline.regression
     assert item.baseline.change == pytest.approx(0.2)
     assert item.status == ItemStatus.passed
+
+
+def _error_verdict(root: Path, run_id: str, errors: int, requests: int) -> Path:
+    folder = RunFolder(root / run_id).ensure()
+    item = ItemResult(id="error_rate", title="errors", category="performance", severity="blocker",
+                      kind="metric", status=ItemStatus.passed, reason="ok", value=errors / requests,
+                      evidence={"errors": errors, "requests": requests})
+    verdict = Verdict(run_id=run_id, outcome=Outcome.go, reason="ok", items=[item], graded_at=0)
+    verdict.save_file(folder.verdict)
+    return folder.root
+
+
+@pytest.mark.parametrize(("new_errors", "regression"), [(9, True), (1, False)])
+def test_errors_appearing_from_zero(tmp_path: Path, new_errors: int, regression: bool) -> None:
+    old = _error_verdict(tmp_path, "old", 0, 3000)
+    new = _error_verdict(tmp_path, "new", new_errors, 3000)
+    verdict = compare(Verdict.load_file(new / "verdict.json"), new, old, {"error_rate": "<=+50%"},
+                      {"error_rate": "error_rate"})
+    delta = verdict.items[0].baseline
+    assert delta is not None and delta.change is None and "Fisher" in delta.test
+    assert delta.regression is regression
