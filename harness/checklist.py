@@ -7,6 +7,7 @@ can be walked back to the node it came from and its line reported.
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import ConfigError
-from harness.schemas.checklist import Checklist
+from harness.schemas.checklist import Checklist, ItemKind
+from harness.schemas.verdict import Attestation
 
 # What a user should have written, by pydantic error type; the message pydantic gives is the fallback.
 _EXPECTED = {
@@ -40,6 +42,20 @@ _EXPECTED = {
 def checklist_sha256(path: Path) -> str:
     """Hash of the file's bytes, recorded in run.json so a verdict names the exact checklist."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def parse_attestation(text: str, checklist: Checklist) -> Attestation:
+    """``ITEM=WHO`` or ``ITEM=WHO@WHEN`` (``--attest`` on the command line) for a manual item;
+    WHEN defaults to now (UTC, ISO 8601)."""
+    item, sep, who = text.partition("=")
+    by, _, at = who.partition("@")
+    if not sep or not item.strip() or not by.strip():
+        raise ConfigError(f"attestation {text!r} is not ITEM=WHO or ITEM=WHO@WHEN", field="attest")
+    manual = [i.id for i in checklist.items if i.kind == ItemKind.manual]
+    if item.strip() not in manual:
+        raise ConfigError(f"'{item.strip()}' is not a manual item; expected one of {manual}", field="attest")
+    return Attestation(item=item.strip(), by=by.strip(),
+                       at=at.strip() or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
 def load_checklist(path: Path) -> Checklist:

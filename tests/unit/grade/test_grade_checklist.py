@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.checklist import checklist_sha256, load_checklist
+from harness.checklist import checklist_sha256, load_checklist, parse_attestation
 from harness.errors import ConfigError
 from harness.grade import validate_names
 from harness.grade.stats import proportion_upper
@@ -107,3 +107,15 @@ def test_sha256_changes_with_the_file(tmp_path: Path) -> None:
     path = _broken(tmp_path, "target_qps: 25", "target_qps: 26")
     assert checklist_sha256(path) != checklist_sha256(SHIPPED)
     assert len(checklist_sha256(SHIPPED)) == 64
+
+
+def test_attestation_from_the_command_line() -> None:
+    checklist = load_checklist(SHIPPED)
+    attestation = parse_attestation("oncall_notified=Lee Chen@2026-11-24T15:00:00Z", checklist)
+    assert (attestation.item, attestation.by, attestation.at) == ("oncall_notified", "Lee Chen",
+                                                                  "2026-11-24T15:00:00Z")
+    assert parse_attestation("oncall_notified=lee", checklist).at.endswith("Z")
+    with pytest.raises(ConfigError, match="not a manual item"):
+        parse_attestation("p99_latency=lee", checklist)
+    with pytest.raises(ConfigError, match="ITEM=WHO"):
+        parse_attestation("oncall_notified", checklist)
