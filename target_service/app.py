@@ -40,8 +40,6 @@ def _build_index(settings: Settings) -> PassageIndex:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     s: Settings = app.state.settings
-    if s.tracemalloc:
-        tracemalloc.start(10)
     faults = FaultStore(s.state_dir, s.faults_poll_s)
     cache = ResponseCache(s.redis_url, s.cache_ttl_s, s.redis_max_connections, s.redis_timeout_s,
                           s.redis_retry_after_s, faults)
@@ -56,6 +54,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = RateLimiter(s.key_rate_per_s, s.key_burst, s.global_rate_per_s, s.global_burst,
                                     s.workers)
     app.state.keys = KeyRing(s.key_values())
+    if s.tracemalloc:
+        # Started after loading: tracing torch's import and the weights takes minutes, and what
+        # /admin/memory is for is growth while serving. One frame per site keeps the overhead low.
+        tracemalloc.start(1)
     log.info("ready: backend=%s model=%s passages=%d index_built_now=%s", s.llm_backend, llm.name,
              len(index.passages), index.built_now)
     try:

@@ -77,16 +77,21 @@ def test_faults_reach_every_worker(service_2w: Service) -> None:
 
 @pytest.fixture
 def doomed_2w(tmp_path: Path) -> Iterator[Service]:
-    """A service of its own: the test stops it."""
-    svc = start(tmp_path, backend="simulated", workers=2, env={"AGENT_LLM_TIMEOUT_S": "5"})
+    """A service of its own (the test stops it), with tracemalloc on."""
+    svc = start(tmp_path, backend="simulated", workers=2,
+                env={"AGENT_LLM_TIMEOUT_S": "5", "AGENT_TRACEMALLOC": "1"})
     yield svc
     svc.proc.stop()
     svc.redis.stop()
 
 
-def test_sigterm_finishes_in_flight_requests(doomed_2w: Service) -> None:
+def test_memory_diagnostics_then_sigterm_finishes_in_flight_requests(doomed_2w: Service) -> None:
     service_2w = doomed_2w
     with service_2w.admin() as a:
+        memory = a.get("/admin/memory", params={"top": 5}).json()
+        assert memory["traced_bytes"] > 0 and len(memory["top"]) == 5
+        for site in memory["top"]:  # "file:line" allocation sites
+            assert site["size_bytes"] > 0 and site["where"].rsplit(":", 1)[1].isdigit()
         a.put("/admin/faults", json={"llm_delay_s": 1.5})
     time.sleep(0.4)
     results: list[httpx.Response] = []
