@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted
+from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted
 
 from harness.checklist import load_checklist
 from harness.errors import GradeError
