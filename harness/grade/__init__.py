@@ -1,5 +1,20 @@
-"""Grade: checklist + timeline + Prometheus + probes -> Verdict. Statistics live in ``stats``; this
-package starts no process."""
+"""Grade: checklist + timeline + Prometheus + probes -> Verdict. Starts no process.
+
+    from harness.checklist import load_checklist
+    from harness.grade import grade_run, grade_window, validate_names
+
+    checklist = load_checklist(Path("checklist.yaml"))      # ConfigError: file:line: field: why
+    validate_names(checklist)                                # unknown measure/probe: before any load
+    verdict = grade_run(run_dir, checklist, endpoints=stack.endpoints,
+                        attestations=[parse_attestation("oncall_notified=lee", checklist)],
+                        baseline=Path("reports/<old-run>"))  # writes verdict.json, series.json, junit.xml
+    verdict = grade_window(checklist, prometheus_url=url, since=t0, until=t1, out=folder)  # metric items only
+
+Modules: ``stats`` (bounds), ``prom`` (queries, errors naming the URL), ``queries`` (PromQL templates
+over exact windows with ``@``), ``metric_items`` / ``client_items`` / ``probes`` (one function per
+measure or probe, registered in ``items``), ``verdict`` (GO / NO-GO / INVALID, JUnit), ``series``
+(charts), ``baseline`` (regressions with a significance test), ``run`` (the two entry points).
+"""
 
 from harness.grade.items import MEASURES, PROBES, validate_names
 from harness.grade.run import grade_run, grade_window

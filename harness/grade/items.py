@@ -9,6 +9,7 @@ import httpx
 
 from harness.errors import ConfigError, GradeError
 from harness.grade import client_items, metric_items, probes
+from harness.grade.baseline import parse_tolerance
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
@@ -52,6 +53,11 @@ def validate_names(checklist: Checklist) -> None:
                               field=f"items.{item.id}.measure")
         if item.kind in (ItemKind.metric, ItemKind.client) and item.measure is None and not item.query:
             raise ConfigError("needs a 'measure' or a PromQL 'query'", field=f"items.{item.id}")
+        if item.baseline_tolerance:
+            try:
+                parse_tolerance(item.baseline_tolerance)
+            except ConfigError as exc:
+                raise ConfigError(str(exc), field=f"items.{item.id}.baseline_tolerance") from None
 
 
 def grading_order(items: Iterable[ChecklistItem]) -> list[ChecklistItem]:
