@@ -1,6 +1,6 @@
 """Grade: checklist + timeline + Prometheus + probes -> Verdict. Starts no process.
 
-    from harness.checklist import load_checklist
+    from harness.checklist import load_checklist, parse_attestation
     from harness.grade import grade_run, grade_window, validate_names
 
     checklist = load_checklist(Path("checklist.yaml"))      # ConfigError: file:line: field: why

@@ -10,6 +10,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ class _LogTail:
             fh.seek(self.offset)
             return [line for line in fh.read().decode("utf-8", "replace").splitlines() if line.strip()]
 
-    def wait_for(self, done: Any) -> list[str]:
+    def wait_for(self, done: Callable[[list[str]], bool]) -> list[str]:
         deadline = time.monotonic() + LOG_WAIT_S
         lines = self.new_lines()
         while not done(lines) and time.monotonic() < deadline:
@@ -344,8 +345,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if not (state[t <= fault.end + 5] >= 2).any():
         return make_result(item, ItemStatus.failed, "the breaker never opened while the LLM was slow",
                            **fields)
-    open_after = np.nonzero(state != 0)[0]
-    last_open = t[open_after[-1]]
+    last_open = t[np.nonzero(state != 0)[0][-1]]
     if state[-1] != 0:
         still = "open" if state[-1] >= 2 else "half-open"
         return make_result(item, ItemStatus.failed, f"the breaker was still {still}"
