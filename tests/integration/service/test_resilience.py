@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -151,3 +152,18 @@ def test_rate_limit_429_with_retry_after(service: Service) -> None:
     assert metric(service.metrics(), "agent_rate_limited_total", scope="key") == before + len(limited)
     with service.client(KEYS[0]) as c:  # another key is unaffected
         assert c.post("/v1/agent/run", json={"input": "rate limit probe", "max_tokens": 2}).status_code == 200
+
+
+def test_stream_ends_with_a_degraded_done_event_on_llm_error(service: Service, admin: httpx.Client) -> None:
+    admin.put("/admin/faults", json={"llm_error_rate": 1.0})
+    time.sleep(0.3)
+    with service.client() as c, c.stream("POST", "/v1/agent/stream", json={"input": _q()}) as resp:
+        assert resp.status_code == 200
+        events = [e for e in resp.read().decode().split("\n\n") if e]
+    assert events[-1].startswith("event: done\n")
+    done = json.loads(events[-1].split("data: ", 1)[1])
+    assert done["degraded"] is True and done["degraded_reason"] == "llm_error" and done["sources"]
+    admin.delete("/admin/faults")
+    time.sleep(0.3)
+    with service.client() as c:  # a success resets the breaker's failure count for later tests
+        assert c.post("/v1/agent/run", json={"input": _q()}).json()["degraded"] is False
