@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from harness.grade import stats
@@ -57,7 +58,10 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """The slowest request as the service delivered it (from the actual send: a timeout bounds the
     service, not the generator's scheduling)."""
     rows, window = _rows(ctx, item)
-    latencies = rows["latency_uncorrected"].to_numpy()
+    latencies = rows["latency_uncorrected"].to_numpy(dtype=float)
+    latencies = latencies[np.isfinite(latencies)]
+    if not latencies.size:
+        raise NoData("no request in the window has a measured latency", window=window, samples=0)
     value = float(latencies.max())
     over = int((latencies >= item.threshold.value).sum()) if item.threshold else 0
     status, reason = judge(item, value, None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
+
 from harness.errors import GradeError
 from harness.grade.baseline import compare
 from harness.grade.context import GradeContext
@@ -36,7 +38,7 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         attested = {a.item: a for a in [*checklist.attestations, *attestations]}
         results = [grade_item(ctx, item, attested) for item in grading_order(items)]
         results.sort(key=lambda r: [i.id for i in items].index(r.id))  # report in checklist order
-        logs = {s: ctx.request_log(s) for s in (r.name for r in (timeline.scenarios if timeline else []))}
+        logs = {r.name: _log_or_none(ctx, r.name) for r in (timeline.scenarios if timeline else [])}
         series = collect_series(timeline, prom, logs, job)
     finally:
         if prom is not None:
@@ -85,6 +87,14 @@ def _connect(url: str) -> tuple[Prom | None, str | None]:
         prom.close()
         return None, str(exc)
     return prom, None
+
+
+def _log_or_none(ctx: GradeContext, scenario: str) -> pd.DataFrame | None:
+    """A malformed request log costs its charts, not the verdict (its items already say no-data)."""
+    try:
+        return ctx.request_log(scenario)
+    except GradeError:
+        return None
 
 
 def _run_invalid(timeline: Timeline | None, scenarios: set[str]) -> list[str]:

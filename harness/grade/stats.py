@@ -52,6 +52,7 @@ class QuantileEstimate(BaseModel):
 def quantile_estimate(samples: Sequence[float] | np.ndarray, p: float,
                       confidence: float = 0.95) -> QuantileEstimate:
     x = np.asarray(samples, dtype=float)
+    x = x[np.isfinite(x)]  # a request without a measured latency is not a fast one
     n = int(x.size)
     if n == 0:
         return QuantileEstimate(p=p, n=0, estimate=None, upper=None, interval=None)

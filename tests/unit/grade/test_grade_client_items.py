@@ -9,12 +9,13 @@ import pytest
 from grade_runs import write_run
 
 from harness.checklist import load_checklist
+from harness.grade import grade_run
 from harness.grade.context import GradeContext
 from harness.grade.items import grade_item
 from harness.schemas.checklist import Checklist, ChecklistItem
-from harness.schemas.run import RunFolder
+from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import Timeline
-from harness.schemas.verdict import Attestation, ItemStatus
+from harness.schemas.verdict import Attestation, ItemStatus, Outcome, Verdict
 
 REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture
@@ -88,3 +89,17 @@ def test_manual_item_passes_only_when_attested(tmp_path: Path, checklist: Checkl
     attested = grade_item(ctx, oncall, {"oncall_notified": attestation})
     assert attested.status == ItemStatus.passed
     assert attested.attestation == attestation and "attested by lee" in attested.reason
+
+
+def test_a_malformed_request_log_is_no_data_not_a_crash(tmp_path: Path, checklist: Checklist) -> None:
+    folder = write_run(tmp_path / "run", "concurrency_1000", {"hold": [(0.1, 200, False, False)] * 10})
+    folder.request_log("concurrency_1000").write_text("when,how_long\n1,2\n")
+    only = checklist.model_copy(update={"items": [items(checklist)["concurrency_1000"]]})
+    dead = "http://127.0.0.1:9"  # nothing listens on the discard port
+    endpoints = Endpoints(target_url=dead, prometheus_url=dead, api_key="k")
+    verdict = grade_run(folder.root, only, endpoints=endpoints, profile="quick")
+    (result,) = verdict.items
+    assert result.status == ItemStatus.no_data and "lacks columns" in result.reason
+    assert verdict.outcome == Outcome.invalid
+    assert any(dead in reason for reason in verdict.invalid_reasons)
+    assert Verdict.load_file(folder.verdict).outcome == Outcome.invalid
