@@ -46,18 +46,25 @@ def read_notifications(path: Path) -> list[AlertNotification]:
     path = Path(path)
     if not path.exists():
         return []
-    return [AlertNotification.model_validate_json(line)
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        AlertNotification.model_validate_json(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _records(payload: dict[str, Any], received_at: float) -> list[AlertNotification]:
     # Alertmanager's webhook payload (version 4): common fields plus a list of alerts.
     return [
         AlertNotification(
-            received_at=received_at, status=alert.get("status", payload.get("status", "")),
-            alertname=alert.get("labels", {}).get("alertname", ""), labels=alert.get("labels", {}),
-            annotations=alert.get("annotations", {}), starts_at=alert.get("startsAt", ""),
-            ends_at=alert.get("endsAt", ""), receiver=payload.get("receiver", ""),
+            received_at=received_at,
+            status=alert.get("status", payload.get("status", "")),
+            alertname=alert.get("labels", {}).get("alertname", ""),
+            labels=alert.get("labels", {}),
+            annotations=alert.get("annotations", {}),
+            starts_at=alert.get("startsAt", ""),
+            ends_at=alert.get("endsAt", ""),
+            receiver=payload.get("receiver", ""),
             group_key=payload.get("groupKey", ""),
         )
         for alert in payload.get("alerts", [])
@@ -127,8 +134,9 @@ class WebhookReceiver:
     def __enter__(self) -> WebhookReceiver:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -136,17 +144,19 @@ def alertmanager_config(webhook_url: str, group_wait_s: float) -> dict:
     """Route every alert to one webhook; resolved alerts too, so the record shows when it ended."""
     return {
         "route": {
-            "receiver": "loadgate", "group_by": ["alertname"],
-            "group_wait": f"{group_wait_s:g}s", "group_interval": f"{max(group_wait_s, 1):g}s",
+            "receiver": "loadgate",
+            "group_by": ["alertname"],
+            "group_wait": f"{group_wait_s:g}s",
+            "group_interval": f"{max(group_wait_s, 1):g}s",
             "repeat_interval": "4h",
         },
-        "receivers": [{"name": "loadgate",
-                       "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
+        "receivers": [{"name": "loadgate", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],
     }
 
 
-def start_alertmanager(workdir: Path, webhook_url: str, port: int | None = None, *,
-                       group_wait_s: float = 1.0) -> tuple[ManagedProcess, str]:
+def start_alertmanager(
+    workdir: Path, webhook_url: str, port: int | None = None, *, group_wait_s: float = 1.0
+) -> tuple[ManagedProcess, str]:
     """Start Alertmanager on loopback routing to ``webhook_url``. Returns the process and its URL.
 
     Give Prometheus ``alertmanager=url.removeprefix("http://")``. Clustering is off (it would
@@ -159,8 +169,12 @@ def start_alertmanager(workdir: Path, webhook_url: str, port: int | None = None,
     config_path = workdir / "alertmanager.yml"
     config_path.write_text(yaml.safe_dump(alertmanager_config(webhook_url, group_wait_s), sort_keys=False))
     argv = [
-        binary, f"--config.file={config_path}", f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address={LOOPBACK}:{port}", "--cluster.listen-address=", "--log.level=warn",
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--cluster.listen-address=",
+        "--log.level=warn",
     ]
     proc = ManagedProcess("alertmanager", argv, log_path=workdir / "alertmanager.log").start()
     url = f"http://{LOOPBACK}:{port}"

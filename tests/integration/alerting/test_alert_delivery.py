@@ -34,10 +34,16 @@ def short_rules(path: Path) -> Path:
 def erroring_target() -> Iterator[str]:
     """A planted /metrics target: fast requests, half of them answered 500 (an error burst)."""
     registry = CollectorRegistry()
-    requests = Counter("agent_requests_total", "requests", ["method", "endpoint", "status"],
-                       registry=registry)
-    duration = Histogram("agent_request_duration_seconds", "latency", ["endpoint"], registry=registry,
-                         buckets=(0.5, 1, 2, 3, 5, 10))
+    requests = Counter(
+        "agent_requests_total", "requests", ["method", "endpoint", "status"], registry=registry
+    )
+    duration = Histogram(
+        "agent_request_duration_seconds",
+        "latency",
+        ["endpoint"],
+        registry=registry,
+        buckets=(0.5, 1, 2, 3, 5, 10),
+    )
     port = free_port()
     server, _ = start_http_server(port, addr=LOOPBACK, registry=registry)
     stop = threading.Event()
@@ -61,9 +67,12 @@ def test_error_burst_notification_reaches_the_webhook(tmp_path: Path, erroring_t
         am_proc, am_url = start_alertmanager(tmp_path / "am", receiver.url)
         prom_proc = None
         try:
-            prom_proc, _ = start_prometheus(tmp_path / "prom", {"agent": erroring_target},
-                                            rule_files=[short_rules(tmp_path / "rules.yml")],
-                                            alertmanager=am_url.removeprefix("http://"))
+            prom_proc, _ = start_prometheus(
+                tmp_path / "prom",
+                {"agent": erroring_target},
+                rule_files=[short_rules(tmp_path / "rules.yml")],
+                alertmanager=am_url.removeprefix("http://"),
+            )
             deadline = time.monotonic() + 45
             while time.monotonic() < deadline and not receiver.notifications():
                 time.sleep(0.5)

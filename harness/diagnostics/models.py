@@ -1,0 +1,177 @@
+"""What the diagnostics write to ``<run>/diagnostics/`` (one JSON line per snapshot) and the diagnosis.
+
+Files: ``redis_info.jsonl`` (RedisSnapshot), ``stacks.jsonl`` (StackSample), ``memory_sites.jsonl``
+(MemorySnapshot), ``gpu.jsonl`` (GpuSnapshot), ``summary.json`` (DiagnosticsSummary, with the cost of
+each probe) and ``diagnosis.json`` (Diagnosis, from the verdict and these files).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.schemas.base import Contract, VersionedModel
+
+REDIS_FILE = "redis_info.jsonl"
+STACKS_FILE = "stacks.jsonl"
+MEMORY_FILE = "memory_sites.jsonl"
+GPU_FILE = "gpu.jsonl"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def append_jsonl(path: Path, record: BaseModel) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(record.model_dump_json() + "\n")
+
+
+def read_jsonl(path: Path, model: type[M]) -> list[M]:
+    """Every record of ``path``; [] when the file does not exist (that probe never ran)."""
+    if not path.exists():
+        return []
+    return [
+        model.model_validate_json(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+class RedisSnapshot(Contract):
+    t: float
+    cost_s: float  # wall time of the INFO round trip (the probe's own overhead)
+    error: str | None = None  # Redis unreachable: itself evidence (outage, connection refused)
+    connected_clients: int | None = None
+    blocked_clients: int | None = None
+    maxclients: int | None = None
+    rejected_connections: int | None = None  # cumulative: refused because maxclients was reached
+    total_connections_received: int | None = None
+    used_memory: int | None = None
+    maxmemory: int | None = None
+    evicted_keys: int | None = None
+    keyspace_hits: int | None = None
+    keyspace_misses: int | None = None
+    hit_rate: float | None = None  # cumulative since Redis started
+
+
+class Frame(Contract):
+    model_config = ConfigDict(frozen=True)  # hashable: stacks are counted
+
+    name: str
+    file: str  # short file name as py-spy gives it, e.g. "target_service/agent.py"
+    line: int
+    code: str = ""  # the source line, when the file is readable here
+
+
+class LoopState(StrEnum):
+    idle = "idle"  # waiting for I/O: the event loop is free
+    blocked = "blocked"  # running application code that waits in a sync call (sleep, socket, lock)
+    cpu = "cpu"  # running application code on the CPU (holds the GIL)
+
+
+class ThreadStack(Contract):
+    thread: str
+    active: bool  # py-spy: on the CPU (not waiting in a syscall)
+    loop: LoopState | None = None  # None: not an event-loop thread
+    frames: list[Frame]  # innermost first
+    loop_frames: int = 0  # how many of the innermost frames run on the loop (application work)
+
+
+class StackSample(Contract):
+    t: float
+    label: str  # e.g. the scenario, or "on-demand"
+    pid: int
+    cost_s: float  # wall time of the py-spy dump (the target is paused for part of it)
+    error: str | None = None
+    threads: list[ThreadStack] = Field(default_factory=list)
+
+
+class AllocationSite(Contract):
+    where: str  # "file:line"
+    size_bytes: int
+    count: int
+
+
+class MemorySnapshot(Contract):
+    t: float
+    label: str  # "start" | "end" | ...
+    cost_s: float
+    error: str | None = None  # e.g. tracemalloc off (409)
+    traced_bytes: int | None = None
+    peak_bytes: int | None = None
+    top: list[AllocationSite] = Field(default_factory=list)
+
+
+class GpuDevice(Contract):
+    index: int
+    name: str
+    used_bytes: int  # device-wide, every process (what nvidia-smi shows)
+    total_bytes: int
+
+
+class GpuSnapshot(Contract):
+    t: float
+    label: str
+    available: bool
+    note: str = ""  # "no GPU" when CUDA is not available
+    devices: list[GpuDevice] = Field(default_factory=list)
+
+
+class ProbeCost(Contract):
+    samples: int = 0
+    errors: int = 0
+    mean_s: float | None = None
+    max_s: float | None = None
+
+
+class DiagnosticsSummary(VersionedModel):
+    FILE_NAME = "summary.json"
+
+    started: float
+    ended: float
+    redis: ProbeCost
+    stacks: ProbeCost
+    memory: ProbeCost
+    gpu_available: bool | None = None
+
+
+class Assessment(StrEnum):
+    supported = "supported"
+    ruled_out = "ruled out"
+    inconclusive = "inconclusive"
+
+
+class Evidence(Contract):
+    source: str  # "py-spy", "redis INFO", "tracemalloc", "torch.cuda", "Prometheus series", "verdict"
+    text: str  # one line
+    detail: str = ""  # e.g. the stack, one frame per line, with its source line
+    file: str = ""  # the diagnostics file it came from, relative to the run folder
+
+
+class CauseAssessment(Contract):
+    cause: str  # key: slow_llm | event_loop_blocked | event_loop_cpu | memory_leak | redis_pool | gpu_oom
+    title: str  # e.g. "Blocking call on the event loop"
+    fault_row: str  # the article's fault table row: symptom -> cause -> tool
+    assessment: Assessment
+    summary: str  # one line: why supported / ruled out
+    remedy: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class ItemDiagnosis(Contract):
+    item_id: str
+    title: str
+    status: str  # the item's status (fail, warn, no-data)
+    symptom: str  # latency | throughput | memory | errors
+    causes: list[CauseAssessment]  # supported first, then inconclusive, then ruled out
+
+
+class Diagnosis(VersionedModel):
+    FILE_NAME = "diagnosis.json"
+
+    run_id: str
+    generated_at: float
+    items: list[ItemDiagnosis] = Field(default_factory=list)

@@ -1,0 +1,185 @@
+"""``DiagnosticsRecorder``: a background thread beside each scenario writing evidence to the run folder.
+
+recorder = DiagnosticsRecorder(run_folder.diagnostics_dir, redis_url=..., service_pid=...,
+                               target_url=..., admin_token=...)
+recorder.start()
+with recorder.heavy("target_2x"):        # py-spy every stack_interval_s while this runs
+    run_scenario("target_2x", ...)
+recorder.memory_sites("soak-start")      # tracemalloc top sites via /admin/memory
+recorder.capture_stacks("p99 failed")   # on demand
+recorder.stop()                          # writes summary.json (the probes' own cost)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.diagnostics import probes, stacks
+from harness.diagnostics.models import (
+    GPU_FILE,
+    MEMORY_FILE,
+    REDIS_FILE,
+    STACKS_FILE,
+    DiagnosticsSummary,
+    MemorySnapshot,
+    ProbeCost,
+    RedisSnapshot,
+    StackSample,
+    append_jsonl,
+    read_jsonl,
+)
+from harness.errors import BinaryNotFoundError
+
+
+class DiagnosticsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redis_interval_s: float = Field(5.0, gt=0)
+    # py-spy pauses the service for a few ms per dump: often in the heavy phase, rarely otherwise.
+    stack_interval_s: float = Field(2.0, gt=0, description="py-spy dumps while a heavy phase runs")
+    background_stack_interval_s: float = Field(15.0, ge=0, description="outside heavy phases; 0 = never")
+    nonblocking: bool = False  # py-spy --nonblocking: no pause, but stacks may be torn
+    gpu: bool = True
+
+
+class DiagnosticsRecorder:
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        redis_url: str | None = None,
+        service_pid: int | None = None,
+        target_url: str | None = None,
+        admin_token: str | None = None,
+        settings: DiagnosticsSettings | None = None,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.settings = settings or DiagnosticsSettings()
+        self.service_pid = service_pid
+        self.target_url = target_url
+        self.admin_token = admin_token
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
+        self._heavy: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+        self._py_spy_error: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> DiagnosticsRecorder:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._started = time.time()
+        if self.settings.gpu:
+            append_jsonl(self.out_dir / GPU_FILE, probes.gpu_snapshot("start"))
+        self._thread = threading.Thread(target=self._loop, name="diagnostics", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> DiagnosticsSummary:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._redis is not None:
+            self._record_redis()
+            self._redis.close()
+        gpu_available = None
+        if self.settings.gpu:
+            snapshot = probes.gpu_snapshot("end")
+            append_jsonl(self.out_dir / GPU_FILE, snapshot)
+            gpu_available = snapshot.available
+        summary = self.summary(gpu_available)
+        summary.save_file(self.out_dir)
+        return summary
+
+    def __enter__(self) -> DiagnosticsRecorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what the pipeline calls ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def heavy(self, label: str) -> Iterator[None]:
+        """Sample stacks every ``stack_interval_s`` while the block runs (the heaviest phase)."""
+        self._heavy = label
+        try:
+            yield
+        finally:
+            self._heavy = None
+
+    def capture_stacks(self, label: str = "on-demand", pids: list[int] | None = None) -> list[StackSample]:
+        """Dump the service's Python processes now (or ``pids``); recorded, and returned."""
+        if pids is None:
+            pids = stacks.python_pids(self.service_pid) if self.service_pid else []
+        if self._py_spy_error:
+            return []
+        try:
+            samples = stacks.capture_stacks(pids, label, nonblocking=self.settings.nonblocking)
+        except BinaryNotFoundError as exc:
+            # Recorded once in the summary's error count; the run goes on without stacks.
+            self._py_spy_error = str(exc)
+            samples = [
+                StackSample(t=time.time(), label=label, pid=pid, cost_s=0.0, error=str(exc))
+                for pid in pids[:1]
+            ]
+        for sample in samples:
+            append_jsonl(self.out_dir / STACKS_FILE, sample)
+        return samples
+
+    def memory_sites(self, label: str) -> MemorySnapshot | None:
+        """Top allocation sites of the service (None when there is no service URL to ask)."""
+        if self.target_url is None:
+            return None
+        snapshot = probes.memory_sites(self.target_url, self.admin_token, label)
+        append_jsonl(self.out_dir / MEMORY_FILE, snapshot)
+        return snapshot
+
+    # -- the background thread ----------------------------------------------------------------------
+    def _record_redis(self) -> None:
+        if self._redis is not None:
+            append_jsonl(self.out_dir / REDIS_FILE, probes.redis_snapshot(self._redis))
+
+    def _loop(self) -> None:
+        s = self.settings
+        next_redis = next_stacks = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_redis:
+                self._record_redis()
+                next_redis = now + s.redis_interval_s
+            interval = s.stack_interval_s if self._heavy else s.background_stack_interval_s
+            if self.service_pid and interval and now >= next_stacks:
+                self.capture_stacks(self._heavy or "background")
+                next_stacks = now + interval
+            self._stop.wait(min(0.25, s.stack_interval_s))
+
+    def summary(self, gpu_available: bool | None = None) -> DiagnosticsSummary:
+        def cost(costs: list[tuple[float, bool]]) -> ProbeCost:
+            ok = [c for c, failed in costs if not failed]
+            return ProbeCost(
+                samples=len(costs),
+                errors=sum(failed for _, failed in costs),
+                mean_s=statistics.fmean(ok) if ok else None,
+                max_s=max(ok) if ok else None,
+            )
+
+        redis_rows = read_jsonl(self.out_dir / REDIS_FILE, RedisSnapshot)
+        stack_rows = read_jsonl(self.out_dir / STACKS_FILE, StackSample)
+        memory_rows = read_jsonl(self.out_dir / MEMORY_FILE, MemorySnapshot)
+        return DiagnosticsSummary(
+            started=self._started,
+            ended=time.time(),
+            redis=cost([(r.cost_s, r.error is not None) for r in redis_rows]),
+            stacks=cost([(r.cost_s, r.error is not None) for r in stack_rows]),
+            memory=cost([(r.cost_s, r.error is not None) for r in memory_rows]),
+            gpu_available=gpu_available,
+        )
