@@ -140,7 +140,7 @@ def event_loop(item: ItemResult, ev: Captured) -> CauseAssessment:
                 text=f"{count}/{n} samples on the loop in {innermost}",
             )
         )
-    if blocked >= BLOCKED_SHARE:
+    if blocked >= BLOCKED_SHARE and state == LoopState.blocked:
         top = profile.top(LoopState.blocked, 1)[0][0]
         return CauseAssessment(
             cause="event_loop_blocked",
@@ -151,7 +151,7 @@ def event_loop(item: ItemResult, ev: Captured) -> CauseAssessment:
             evidence=evidence,
             **base,
         )
-    if cpu >= CPU_SHARE:
+    if cpu >= CPU_SHARE or (blocked >= BLOCKED_SHARE and state == LoopState.cpu):
         top = profile.top(LoopState.cpu, 1)[0][0]
         return CauseAssessment(
             cause="event_loop_cpu",

@@ -1,0 +1,73 @@
+"""The recorder against the bundled service (two uvicorn workers, tracemalloc on): allocation sites
+at start and end, stacks of every worker process, the probes' own cost in summary.json."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, python_pids
+from harness.diagnostics.models import MEMORY_FILE, STACKS_FILE, MemorySnapshot, StackSample, read_jsonl
+from harness.diagnostics.probes import memory_sites
+from harness.stack.service import start_service
+
+pytestmark = pytest.mark.integration
+
+
+def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path, redis_url: str) -> None:
+    proc, url, _ = start_service(
+        tmp_path / "svc",
+        redis_url=redis_url,
+        api_keys=["k1"],
+        admin_token="adm",
+        workers=2,
+        backend="simulated",
+        extra_env={"AGENT_TRACEMALLOC": "1"},
+        ready_timeout_s=120,
+    )
+    try:
+        pids = python_pids(proc.pid)
+        assert len(pids) >= 3  # uvicorn's supervisor and its two workers
+        out = tmp_path / "diagnostics"
+        settings = DiagnosticsSettings(redis_interval_s=0.5, stack_interval_s=0.5, gpu=False)
+        with DiagnosticsRecorder(
+            out,
+            redis_url=redis_url,
+            service_pid=proc.pid,
+            target_url=url,
+            admin_token="adm",
+            settings=settings,
+        ) as recorder:
+            recorder.memory_sites("start")
+            with recorder.heavy("steady"), httpx.Client(timeout=30) as client:
+                deadline = time.monotonic() + 2.5
+                statuses = []
+                while time.monotonic() < deadline:
+                    response = client.post(
+                        f"{url}/v1/agent/run",
+                        json={"input": "how do I profile memory?"},
+                        headers={"Authorization": "Bearer k1"},
+                    )
+                    statuses.append(response.status_code)  # 429 too: the service's rate limit
+                    time.sleep(0.05)
+            recorder.memory_sites("end")
+        denied = memory_sites(url, "wrong-token", "denied")
+    finally:
+        proc.stop()
+
+    assert 200 in statuses
+    snapshots = read_jsonl(out / MEMORY_FILE, MemorySnapshot)
+    assert [s.label for s in snapshots] == ["start", "end"]
+    assert all(s.error is None and s.traced_bytes and s.top for s in snapshots)
+    assert denied.error is not None and "401" in denied.error
+    samples = read_jsonl(out / STACKS_FILE, StackSample)
+    assert {s.pid for s in samples} == set(pids) and not [s.error for s in samples if s.error]
+    # Each worker runs an event loop that py-spy recognises.
+    workers = {s.pid for s in samples if any(t.loop is not None for t in s.threads)}
+    assert len(workers) >= 2
+    summary = recorder.summary()
+    assert summary.stacks.samples == len(samples) and summary.redis.samples >= 2
+    assert summary.memory.samples == 2 and summary.memory.errors == 0
