@@ -9,8 +9,8 @@ search's open-model steps (through the load runner) are what the answer rests on
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -37,7 +37,7 @@ def _degraded(response: httpx.Response) -> bool:
 
 
 async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurrency: int,
-                       duration_s: float, counter: itertools.count) -> ProbeLevel:
+                       duration_s: float, prompt: Callable[[], str]) -> ProbeLevel:
     deadline = time.monotonic() + duration_s
     latencies: list[float] = []
     served_at: list[float] = []
@@ -46,7 +46,7 @@ async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurre
     async def user() -> None:
         nonlocal errors
         while time.monotonic() < deadline:
-            body = {"input": f"capacity probe {next(counter)}: how does throughput scale with load?"}
+            body = {"input": prompt()}
             started = time.monotonic()
             try:
                 response = await client.post(f"{endpoints.target_url}{RUN_PATH}", json=body,
@@ -73,15 +73,14 @@ async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurre
 
 
 async def _sweep(endpoints: Endpoints, levels: list[int], duration_s: float, timeout_s: float,
-                 saturation_gain: float) -> list[ProbeLevel]:
+                 saturation_gain: float, prompt: Callable[[], str]) -> list[ProbeLevel]:
     out: list[ProbeLevel] = []
-    counter = itertools.count()
     best, flat = 0.0, 0
     limits = httpx.Limits(max_connections=max(levels), max_keepalive_connections=max(levels))
     async with httpx.AsyncClient(limits=limits, timeout=timeout_s) as client:
         level_s = duration_s
         for n in levels:
-            level = await _closed_loop(client, endpoints, n, level_s, counter)
+            level = await _closed_loop(client, endpoints, n, level_s, prompt)
             # A level must span several request lifetimes to measure a rate, whatever the latency.
             level_s = min(max(duration_s, 4 * (level.mean_latency_s or 0.0)), 3 * duration_s)
             out.append(level)
@@ -95,8 +94,12 @@ async def _sweep(endpoints: Endpoints, levels: list[int], duration_s: float, tim
     return out
 
 
-def concurrency_sweep(endpoints: Endpoints, *, levels: list[int] | None = None, level_s: float = 3.0,
-                      timeout_s: float = 30.0, saturation_gain: float = 0.05) -> list[ProbeLevel]:
-    """Run levels (default 1, 2, 4, ..., 128) for ``level_s`` each, stopping once throughput is flat."""
+def concurrency_sweep(endpoints: Endpoints, prompt: Callable[[], str], *, levels: list[int] | None = None,
+                      level_s: float = 3.0, timeout_s: float = 30.0,
+                      saturation_gain: float = 0.05) -> list[ProbeLevel]:
+    """Run levels (default 1, 2, 4, ..., 128) for ``level_s`` each, stopping once throughput is flat.
+
+    ``prompt`` draws each request's input: the load runner's corpus, so the cache sees the same mix.
+    """
     return asyncio.run(_sweep(endpoints, levels or [2**i for i in range(8)], level_s, timeout_s,
-                              saturation_gain))
+                              saturation_gain, prompt))

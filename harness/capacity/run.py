@@ -25,6 +25,7 @@ from harness.capacity.settings import CapacitySettings
 from harness.capacity.step import StepRunner, StepSettings, min_samples_for
 from harness.capacity.usl import fit_usl
 from harness.errors import LoadError
+from harness.load.corpus import ZipfPicker, load_prompts
 from harness.schemas.capacity import (
     CapacityResult,
     CapacityStep,
@@ -155,8 +156,8 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     tolerance = settings.tolerance_value
     wait_drained(target.endpoints.target_url, timeout_s=30)
     say(f"{name}: concurrency probe")
-    levels = concurrency_sweep(target.endpoints, level_s=settings.probe_level_s,
-                               timeout_s=max(10 * checklist.slo_p99_s, 10.0))
+    levels = concurrency_sweep(target.endpoints, ZipfPicker(load_prompts()).pick,
+                               level_s=settings.probe_level_s, timeout_s=max(10 * checklist.slo_p99_s, 10.0))
     probe_best = max((lv.throughput_rps for lv in levels), default=0.0)
     if settings.seed_rps:
         seed, how = settings.seed_rps, "given (--seed-rps)"
