@@ -67,6 +67,7 @@ def build_context(data: RunData) -> dict[str, Any]:
     outcome, reason = outcome_of(data)
     items = data.verdict.items if data.verdict else []
     counts = {s.value: sum(1 for i in items if i.status == s) for s in ItemStatus}
+    views = [_item_view(i, data.prometheus_url) for i in sorted_items(items)]
     scenarios = []
     for name in data.scenarios:
         scenarios.append({
@@ -84,11 +85,12 @@ def build_context(data: RunData) -> dict[str, Any]:
         "reason": reason,
         "failed": sorted_items(data.verdict.failed_blockers) if data.verdict else [],
         "warnings": [i for i in items if i.severity != "blocker" and i.status != ItemStatus.passed],
-        "items": [_item_view(i, data.prometheus_url) for i in sorted_items(items)],
+        "items": views,
         "counts": counts,
         "scenarios": scenarios,
         "capacity": capacity_view(data.capacity),
         "has_junit": data.folder.junit.exists(),
+        "prometheus_links": any(v["links"] for v in views),
         "generated": time.time(),
         "version": harness.__version__,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -247,3 +248,20 @@ def test_an_item_graded_on_untrusted_data_says_why(tmp_path: Path) -> None:
     flagged = [i for i, r in rows.items() if r.find_all(cls="untrusted")]
     assert flagged == [verdict["items"][2]["id"]]
     assert "3 missed scrapes of job agent; generator saturated" in rows[flagged[0]].text
+
+
+def test_a_scenario_that_never_ran_shows_its_failure_once_not_empty_charts(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    timeline = json.loads((run / "timeline.json").read_text())
+    name = timeline["scenarios"][0]["name"]
+    timeline["scenarios"][0].update(status="failed", phases=[],
+                                    reason="the Locust master ended without results; log:\n  Traceback ...")
+    (run / "timeline.json").write_text(json.dumps(timeline))
+    series = json.loads((run / "series.json").read_text())
+    series["series"] = [s for s in series["series"] if s["scenario"] != name]
+    (run / "series.json").write_text(json.dumps(series))
+    shutil.rmtree(run / "client" / name)
+
+    section = parse(render_run(run).read_text(encoding="utf-8")).find_all("section", data_scenario=name)[0]
+    assert section.find_all("pre", cls="log")[0].text.startswith("the Locust master ended without results")
+    assert not section.find_all("figure") and "no data (no chart series for this scenario)" in section.text
