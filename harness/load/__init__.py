@@ -1,0 +1,10 @@
+"""The load step: scenarios run headless by Locust in subprocesses (gevent never patches the harness).
+
+``run_scenario`` is the API; ``harness.load.users`` is for locustfiles only (it imports Locust).
+"""
+
+from harness.load.idle import target_in_flight, wait_until_idle
+from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec
+from harness.load.runner import run_scenario
+
+__all__ = ["SCENARIOS", "LoadPlan", "PhaseSpec", "run_scenario", "target_in_flight", "wait_until_idle"]

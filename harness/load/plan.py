@@ -1,0 +1,227 @@
+"""Scenario phase plans: a checklist ``ScenarioPlan`` turned into the timed phases Locust runs.
+
+Pure data, no Locust: the runner builds a ``LoadPlan``, the Locust master broadcasts it to every
+worker (so workers on other hosts need no file), and every process derives the current phase from
+the wall clock and the plan's ``t0`` (hosts running workers need synchronised clocks, e.g. NTP).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from harness.errors import LoadError
+from harness.schemas.base import Contract
+from harness.schemas.checklist import FaultSpec, ScenarioPlan
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+class PhaseSpec(Contract):
+    """One planned phase: either an arrival rate (open model) or a user count (closed model)."""
+
+    name: str
+    duration_s: float = Field(gt=0)
+    rate_rps: float | None = None  # open model: total arrivals per second over all workers
+    users: int | None = None  # closed model: concurrent users over all workers
+    spawn_rate: float | None = None
+    think_time_s: float = 0.0
+    fault: FaultSpec | None = None  # applied for the phase through PUT /admin/faults
+
+    def params(self) -> dict[str, object]:
+        out: dict[str, object] = {"duration_s": self.duration_s}
+        for key in ("rate_rps", "users", "spawn_rate"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.users is not None:
+            out["think_time_s"] = self.think_time_s
+        if self.fault is not None:
+            out["fault"] = self.fault.model_dump()
+        return out
+
+
+class LoadPlan(Contract):
+    """Everything a Locust process needs to run one scenario, broadcast by the master."""
+
+    scenario: str
+    phases: list[PhaseSpec]
+    arrival: Literal["constant", "poisson"] = "poisson"
+    stream_share: float = Field(0.2, ge=0, le=1)
+    max_in_flight: int = Field(2000, gt=0)
+    late_ms: float = Field(50.0, gt=0)  # a request that starts this much after its schedule is late
+    drain_s: float = Field(15.0, ge=0)  # after the last phase: no new requests, wait for in-flight ones
+    zipf_s: float = Field(1.1, gt=0)
+    max_tokens: int | None = None
+    api_key: str = ""
+    admin_token: str | None = None
+    stop_window_s: float = Field(30.0, gt=0)
+    # (phase, measure, threshold value) of blocker limits a sliding window may prove hopeless.
+    stop_limits: list[tuple[str, str, float]] = Field(default_factory=list)
+    t0: float | None = None  # wall-clock start of the first phase, set by the master
+    workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
+
+    @property
+    def total_s(self) -> float:
+        return sum(p.duration_s for p in self.phases)
+
+    def phase_at(self, now: float) -> tuple[int, PhaseSpec | None]:
+        """(index, phase) running at ``now``; index == len(phases) and None once the plan is over."""
+        if self.t0 is None or now < self.t0:
+            return 0, None
+        edge = self.t0
+        for i, phase in enumerate(self.phases):
+            edge += phase.duration_s
+            if now < edge:
+                return i, phase
+        return len(self.phases), None
+
+    def phase_bounds(self) -> list[tuple[PhaseSpec, float, float]]:
+        t = self.t0 if self.t0 is not None else time.time()
+        out = []
+        for phase in self.phases:
+            out.append((phase, t, t + phase.duration_s))
+            t += phase.duration_s
+        return out
+
+    @property
+    def open_model(self) -> bool:
+        return any(p.rate_rps is not None for p in self.phases)
+
+
+def arrivals(plan: LoadPlan, rng: random.Random) -> Iterator[tuple[float, PhaseSpec]]:
+    """One worker's schedule: (intended start, phase), whatever the responses do.
+
+    Each phase restarts the process at its own edge, so a long gap at a low rate never eats into
+    the next phase. Constant arrivals start at a random offset so several workers interleave.
+    """
+    for spec, start, end in plan.phase_bounds():
+        if not spec.rate_rps:
+            continue
+        rate = spec.rate_rps / plan.workers
+        poisson = plan.arrival == "poisson"
+        t = start + (rng.expovariate(rate) if poisson else rng.uniform(0, 1 / rate))
+        while t < end:
+            yield t, spec
+            t += rng.expovariate(rate) if poisson else 1 / rate
+
+
+def _rate(plan: ScenarioPlan, target_qps: float, x: float | None = None) -> float:
+    return (x if x is not None else (plan.rate_x or 1.0)) * target_qps
+
+
+def _warmup(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    # Warm caches and the model at the promised rate or less, so steady starts warm, not shocked.
+    if plan.warmup_s <= 0:
+        return []
+    return [
+        PhaseSpec(name="warmup", duration_s=plan.warmup_s, rate_rps=min(target_qps, _rate(plan, target_qps)))
+    ]
+
+
+def _steady(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    return [
+        *_warmup(plan, target_qps),
+        PhaseSpec(name="steady", duration_s=plan.steady_s, rate_rps=_rate(plan, target_qps)),
+    ]
+
+
+def _concurrency(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    if plan.users is None:
+        raise LoadError("a concurrency scenario needs 'users' in its plan")
+    spawn = plan.spawn_rate or max(plan.users / max(plan.warmup_s, 1.0), 1.0)
+    think = plan.think_time_s if plan.think_time_s is not None else 1.0
+    ramp_s = plan.warmup_s or plan.users / spawn
+    common = {"users": plan.users, "spawn_rate": spawn, "think_time_s": think}
+    return [
+        PhaseSpec(name="ramp", duration_s=ramp_s, **common),
+        PhaseSpec(name="hold", duration_s=plan.steady_s, **common),
+    ]
+
+
+def _faulted(default_fault: FaultSpec) -> Callable[[ScenarioPlan, float], list[PhaseSpec]]:
+    def build(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+        rate = _rate(plan, target_qps)
+        return [
+            *_warmup(plan, target_qps),
+            PhaseSpec(name="before", duration_s=plan.steady_s, rate_rps=rate),
+            PhaseSpec(
+                name="fault",
+                duration_s=plan.fault_s or plan.steady_s,
+                rate_rps=rate,
+                fault=plan.fault or default_fault,
+            ),
+            PhaseSpec(name="recovery", duration_s=plan.recovery_s or plan.steady_s, rate_rps=rate),
+        ]
+
+    return build
+
+
+def _spike(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    base = _rate(plan, target_qps)
+    return [
+        *_warmup(plan, target_qps),
+        PhaseSpec(name="base", duration_s=plan.steady_s, rate_rps=base),
+        PhaseSpec(
+            name="spike",
+            duration_s=plan.fault_s or plan.steady_s,
+            rate_rps=_rate(plan, target_qps, plan.spike_x or 4.0),
+        ),
+        PhaseSpec(name="after", duration_s=plan.recovery_s or plan.steady_s, rate_rps=base),
+    ]
+
+
+# name -> (locustfile in scenarios/, phase builder, the graded phase)
+SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]]] = {
+    "target_2x": ("target_2x.py", _steady),
+    "concurrency_1000": ("concurrency_1000.py", _concurrency),
+    "llm_slowdown": ("llm_slowdown.py", _faulted(FaultSpec(llm_delay_s=5.0))),
+    "redis_outage": ("redis_outage.py", _faulted(FaultSpec(redis_down=True))),
+    "soak": ("soak.py", _steady),
+    "spike": ("spike.py", _spike),
+}
+# A name the registry does not know runs as a plain open-model step when the caller gives a plan
+# (capacity planning: "capacity_step_3" with rate_x, warmup_s, steady_s).
+STEP_SCENARIO = "target_2x"
+
+
+def resolve(
+    name: str, plan: ScenarioPlan | None, checklist_plan: Callable[[], ScenarioPlan]
+) -> tuple[Path, Callable[[ScenarioPlan, float], list[PhaseSpec]], ScenarioPlan]:
+    """(locustfile, phase builder, plan) for a scenario name; LoadError naming the valid ones."""
+    if name in SCENARIOS:
+        file, build = SCENARIOS[name]
+    elif plan is not None:
+        file, build = SCENARIOS[STEP_SCENARIO]
+    else:
+        raise LoadError(
+            f"unknown scenario {name!r}; valid scenarios: {', '.join(SCENARIOS)} "
+            f"(or any name with an explicit plan, run as an open-model rate step)"
+        )
+    if plan is None:
+        try:
+            plan = checklist_plan()
+        except KeyError as exc:
+            raise LoadError(f"scenario {name!r}: {exc.args[0]}") from None
+    return SCENARIO_DIR / file, build, plan
+
+
+def build_plan(
+    name: str,
+    plan: ScenarioPlan,
+    target_qps: float,
+    build: Callable[[ScenarioPlan, float], list[PhaseSpec]],
+    **extra: object,
+) -> LoadPlan:
+    return LoadPlan(
+        scenario=name,
+        phases=build(plan, target_qps),
+        arrival=plan.arrival,
+        stream_share=plan.stream_share,
+        max_in_flight=plan.max_in_flight,
+        **extra,
+    )

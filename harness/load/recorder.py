@@ -1,0 +1,188 @@
+"""The master's side of the measurement: every request row from every worker lands here once.
+
+Writes the raw request log, feeds the per-phase HdrHistograms and the exporter, keeps a sliding
+window for the live line and the stop conditions, and writes ``live.jsonl`` (one sample a second)
+and, at the end, ``stats.json`` and ``generator.json`` for the runner. No Locust import: it is fed
+plain tuples, so it is tested without a load test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from harness.load.exporter import Exporter
+from harness.load.plan import LoadPlan
+from harness.load.stats import PhaseAccumulator, is_failure, new_histogram, record, spectrum
+from harness.schemas.timeline import ScenarioStats
+
+COLUMNS = (
+    "intended_start",
+    "start",
+    "end",
+    "latency",
+    "latency_uncorrected",
+    "status",
+    "endpoint",
+    "phase",
+    "cached",
+    "degraded",
+    "ttft",
+    "itl",
+)
+LIVE_FILE = "live.jsonl"
+RESULT_FILE = "generator.json"
+REQUEST_LOG = "requests.csv"
+
+
+def _f(x: float | None) -> str:
+    return "" if x is None else f"{x:.6f}"
+
+
+class Recorder:
+    def __init__(self, plan: LoadPlan, out_dir: Path, exporter: Exporter | None = None) -> None:
+        self.plan = plan
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.exporter = exporter
+        self._log_file = open(self.out / REQUEST_LOG, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._log = csv.writer(self._log_file)
+        self._log.writerow(COLUMNS)
+        self._live_file = open(self.out / LIVE_FILE, "w", encoding="utf-8")  # noqa: SIM115
+        self.phases: dict[str, PhaseAccumulator] = {}
+        self.overall = new_histogram()
+        self.window: deque[tuple[float, float, bool]] = deque()  # (end, latency, failed)
+        self.workers: dict[str, dict[str, float]] = {}
+        self.total = 0
+        self.errors = 0
+        self.dropped = 0
+        self.fault_events: list[dict[str, Any]] = []
+
+    def _acc(self, phase: str) -> PhaseAccumulator:
+        if phase not in self.phases:
+            self.phases[phase] = PhaseAccumulator(phase, late_s=self.plan.late_ms / 1000)
+        return self.phases[phase]
+
+    def add_rows(self, rows: list[list[Any]]) -> None:
+        late_s = self.plan.late_ms / 1000
+        for intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl in rows:
+            latency = end - intended
+            self._log.writerow(
+                (
+                    _f(intended),
+                    _f(start),
+                    _f(end),
+                    _f(latency),
+                    _f(end - start),
+                    status,
+                    endpoint,
+                    phase,
+                    int(cached),
+                    int(degraded),
+                    _f(ttft),
+                    _f(itl),
+                )
+            )
+            self._acc(phase).add(
+                intended=intended,
+                start=start,
+                end=end,
+                status=status,
+                cached=cached,
+                degraded=degraded,
+                ttft=ttft,
+            )
+            record(self.overall, latency)
+            failed = is_failure(status)
+            self.total += 1
+            self.errors += failed
+            self.window.append((end, latency, failed))
+            if self.exporter:
+                self.exporter.request(phase, endpoint, status, latency, ttft, start - intended > late_s)
+
+    def add_dropped(self, dropped: dict[str, int]) -> None:
+        for phase, n in dropped.items():
+            self._acc(phase).dropped += n
+            self.dropped += n
+            if self.exporter:
+                self.exporter.drop(phase, n)
+
+    def worker_state(self, worker: str, users: int, in_flight: int, cpu: float) -> None:
+        self.workers[worker] = {"users": users, "in_flight": in_flight, "cpu": cpu}
+
+    @property
+    def users(self) -> int:
+        return int(sum(w["users"] for w in self.workers.values()))
+
+    @property
+    def in_flight(self) -> int:
+        return int(sum(w["in_flight"] for w in self.workers.values()))
+
+    def sample(self, now: float, master_cpu: float) -> dict[str, Any]:
+        """One live sample: also the moment per-phase user and CPU maxima are taken."""
+        while self.window and self.window[0][0] < now - self.plan.stop_window_s:
+            self.window.popleft()
+        _, phase = self.plan.phase_at(now)
+        cpu = max([master_cpu, *(w["cpu"] for w in self.workers.values())])
+        if phase is not None:
+            acc = self._acc(phase.name)
+            acc.max_users = max(acc.max_users, self.users)
+            acc.cpu_max = max(acc.cpu_max or 0.0, cpu)
+        if self.exporter:
+            self.exporter.gauges(
+                self.users, self.in_flight, phase.name if phase else None, phase.rate_rps if phase else None
+            )
+        recent = [w for w in self.window if w[0] >= now - 5]
+        lat = sorted(w[1] for w in self.window)
+        out = {
+            "t": now,
+            "phase": phase.name if phase else None,
+            "elapsed": now - self.plan.t0 if self.plan.t0 else 0.0,
+            "total_s": self.plan.total_s,
+            "rps": len(recent) / 5.0,
+            "requests": self.total,
+            "errors": self.errors,
+            "dropped": self.dropped,
+            "users": self.users,
+            "in_flight": self.in_flight,
+            "cpu_max": cpu,
+            "window_n": len(lat),
+            "window_p99": lat[max(math.ceil(0.99 * len(lat)) - 1, 0)] if lat else None,
+            "window_error_rate": (sum(w[2] for w in self.window) / len(lat)) if lat else None,
+        }
+        self._live_file.write(json.dumps(out) + "\n")
+        self._live_file.flush()
+        return out
+
+    def finish(self, ended: float) -> None:
+        """Write stats.json and generator.json; the request log is closed."""
+        self._log_file.close()
+        self._live_file.close()
+        stats = []
+        for spec, start, end in self.plan.phase_bounds():
+            acc = self.phases.get(spec.name) or PhaseAccumulator(spec.name, self.plan.late_ms / 1000)
+            stats.append(acc.to_stats(start, min(end, ended), spec.rate_rps))
+        ScenarioStats(scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall)).save_file(
+            self.out / ScenarioStats.FILE_NAME
+        )
+        result = {
+            "t0": self.plan.t0,
+            "ended": ended,
+            "requests": self.total,
+            "errors": self.errors,
+            "dropped": self.dropped,
+            "in_flight_at_end": self.in_flight,
+            "fault_events": self.fault_events,
+            "phases": [
+                {"name": s.name, "start": a, "end": min(b, ended), "params": s.params()}
+                for s, a, b in self.plan.phase_bounds()
+                if a < ended
+            ],
+            "finished": time.time(),
+        }
+        (self.out / RESULT_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -1,0 +1,271 @@
+"""``run_scenario``: one scenario, headless, as a Locust master and N worker subprocesses.
+
+The harness never imports Locust: the master (``locust -f scenarios/<file>.py --master``) owns the
+plan, the faults, the recorder and the exporter; workers only send requests. Workers on other hosts
+run the same command the runner uses here, pointed at this master::
+
+    locust -f scenarios/target_2x.py --worker --master-host MASTER --master-port PORT
+
+(same code, same ``harness`` installed, clocks synchronised by NTP), and the master is started with
+``--expect-workers`` counting them. This module reads the master's ``live.jsonl`` for the progress
+line and the stop conditions, and its ``stats.json``/``generator.json`` at the end, and writes the
+scenario into ``timeline.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.errors import LoadError
+from harness.load.guard import GuardSettings, hopeless, invalid_reasons, rate_floor, stop_limits
+from harness.load.idle import target_in_flight
+from harness.load.plan import LoadPlan, build_plan, resolve
+from harness.load.progress import Progress, progress_line
+from harness.load.recorder import LIVE_FILE, RESULT_FILE
+from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
+from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
+
+# These two live in harness.stack but are process plumbing, not stack policy (see the report).
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.process import ManagedProcess
+
+START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
+
+
+def _save(folder: RunFolder, run: ScenarioRun) -> None:
+    timeline = (
+        Timeline.load_file(folder.timeline) if folder.timeline.exists() else Timeline(run_id=folder.run_id)
+    )
+    timeline.upsert(run)
+    timeline.save_file(folder.timeline)
+
+
+def _fail(folder: RunFolder, run: ScenarioRun, reason: str) -> LoadError:
+    run.status, run.reason, run.end = ScenarioStatus.failed, reason, time.time()
+    _save(folder, run)
+    return LoadError(f"scenario {run.name}: {reason}")
+
+
+def _check_reachable(url: str) -> None:
+    try:
+        httpx.get(f"{url.rstrip('/')}/healthz", timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise LoadError(f"target {url} is not reachable ({type(exc).__name__}: {exc})") from None
+
+
+def _locust(locustfile: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--loglevel", "INFO", *extra]
+
+
+class _Live:
+    """Tails the master's live.jsonl."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.samples = path, 0, []
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with open(self.path, encoding="utf-8") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind("\n") + 1]
+        self.offset += len(complete.encode())
+        new = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        self.samples.extend(new)
+        return new
+
+
+def _watch(
+    master: ManagedProcess,
+    live: _Live,
+    plan: LoadPlan,
+    run: ScenarioRun,
+    progress: Progress,
+    guard: GuardSettings,
+) -> None:
+    """Until the master exits: progress line, stop conditions, and a hard deadline."""
+    deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
+    while master.alive():
+        for sample in live.read():
+            progress.show(progress_line(run.name, sample))
+            t0 = sample["t"] - sample["elapsed"]
+            phase_start = next(
+                (
+                    a
+                    for s, a, _ in plan.model_copy(update={"t0": t0}).phase_bounds()
+                    if s.name == sample.get("phase")
+                ),
+                None,
+            )
+            reason = hopeless(sample, plan.stop_limits, phase_start, guard)
+            if reason and run.status == ScenarioStatus.running:
+                run.status, run.reason = ScenarioStatus.aborted, reason
+                master.stop(grace_s=30)  # SIGTERM: Locust quits cleanly, the recorder writes its files
+        if time.monotonic() > deadline:
+            master.stop(grace_s=10)
+            raise LoadError(
+                f"the Locust master did not finish within {deadline:.0f} s; log: {master.log_path}"
+            )
+        time.sleep(0.5)
+    live.read()
+
+
+def _phases(result: dict[str, Any]) -> list[Phase]:
+    return [
+        Phase(name=p["name"], start=p["start"], end=p["end"], params=p["params"]) for p in result["phases"]
+    ]
+
+
+def run_scenario(
+    name: str,
+    *,
+    checklist: Checklist,
+    profile: str,
+    endpoints: Endpoints,
+    run_folder: RunFolder | Path,
+    workers: int = 1,
+    progress: bool | None = None,
+    plan: ScenarioPlan | None = None,
+) -> ScenarioRun:
+    """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
+
+    Writes timeline.json (upserted; also on failure), client/<name>/{stats.json, requests.csv,
+    locust_*.csv, live.jsonl, generator.json, logs}. Raises LoadError when it could not run.
+    """
+    folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
+    folder.ensure()
+    run = ScenarioRun(name=name, status=ScenarioStatus.running, start=time.time())
+    guard = GuardSettings()
+    try:
+        locustfile, build, scenario_plan = resolve(name, plan, lambda: checklist.plan(profile, name))
+    except LoadError as exc:
+        raise _fail(folder, run, str(exc)) from None
+    load_plan = build_plan(
+        name,
+        scenario_plan,
+        checklist.target_qps,
+        build,
+        late_ms=guard.late_ms,
+        admin_token=None,
+        stop_window_s=guard.stop_window_s,
+        stop_limits=stop_limits(checklist, profile, name),
+    )
+    run.params = {
+        "profile": profile,
+        "workers": workers,
+        "locustfile": str(locustfile),
+        "plan": load_plan.model_dump(mode="json", exclude={"api_key", "admin_token", "t0"}),
+    }
+    run.phases = [
+        Phase(name=s.name, start=a, end=b, params=s.params()) for s, a, b in load_plan.phase_bounds()
+    ]
+    _save(folder, run)
+    if any(p.fault for p in load_plan.phases) and not endpoints.admin_token:
+        raise _fail(folder, run, "this scenario injects faults but no admin token is known for the target")
+    try:
+        _check_reachable(endpoints.target_url)
+    except LoadError as exc:
+        raise _fail(folder, run, str(exc)) from None
+
+    out = folder.client_dir(name)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (LIVE_FILE, RESULT_FILE, ScenarioStats.FILE_NAME):
+        (out / stale).unlink(missing_ok=True)
+    plan_path = out / "plan.json"
+    plan_path.write_text(load_plan.model_dump_json(indent=2), encoding="utf-8")
+    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or ""}
+    port = free_port()
+    master_args = [
+        "--headless",
+        "--master",
+        "--master-bind-host",
+        LOOPBACK,
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(workers),
+        "--host",
+        endpoints.target_url,
+        "--loadgate-plan",
+        str(plan_path),
+        "--loadgate-out",
+        str(out),
+        "--csv",
+        str(out / "locust"),
+        "--only-summary",
+    ]
+    if endpoints.exporter_address:
+        master_args += ["--loadgate-exporter", endpoints.exporter_address]
+    master = ManagedProcess(
+        f"locust master ({name})",
+        _locust(locustfile, *master_args),
+        log_path=out / "locust-master.log",
+        env=secrets,
+    )
+    worker_procs = [
+        ManagedProcess(
+            f"locust worker {i} ({name})",
+            _locust(locustfile, "--worker", "--master-host", LOOPBACK, "--master-port", str(port)),
+            log_path=out / f"locust-worker{i}.log",
+            env=secrets,
+        )
+        for i in range(workers)
+    ]
+    shown = Progress(progress)
+    live = _Live(out / LIVE_FILE)
+    try:
+        master.start()
+        for w in worker_procs:
+            w.start()
+        _watch(master, live, load_plan, run, shown, guard)
+    except LoadError as exc:
+        raise _fail(folder, run, str(exc)) from None
+    finally:
+        shown.close()
+        for proc in (master, *worker_procs):
+            proc.stop(grace_s=5)
+
+    result_path = out / RESULT_FILE
+    if not result_path.exists():
+        raise _fail(
+            folder,
+            run,
+            f"the Locust master ended without results; log {master.log_path}:\n" + master.log_tail(),
+        )
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    stats = ScenarioStats.load_file(out / ScenarioStats.FILE_NAME)
+    run.phases = _phases(result)
+    run.end = result["ended"]
+    run.params.update(
+        {k: result[k] for k in ("requests", "errors", "dropped", "in_flight_at_end", "fault_events")}
+    )
+    run.params["target_in_flight_at_end"] = target_in_flight(endpoints.target_url)
+    run.params["max_users"] = max((p.max_users for p in stats.phases), default=0)
+    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, load_plan.arrival == "poisson")
+    if result["requests"] == 0:
+        raise _fail(
+            folder,
+            run,
+            "zero requests completed: check the target URL, the API key and the service "
+            f"log (generator log: {master.log_path})",
+        )
+    short = [
+        f"{p.phase} {p.achieved_rps:.1f}/{p.target_rps:.1f} req/s"
+        for p in stats.phases
+        if p.target_rps
+        and p.achieved_rps
+        < rate_floor(p.target_rps, p.end - p.start, guard.issued_min, load_plan.arrival == "poisson")
+    ]
+    if run.status == ScenarioStatus.running:
+        run.status = ScenarioStatus.completed
+        if short:
+            run.reason = "completed below the promised rate: " + ", ".join(short)
+    _save(folder, run)
+    return run

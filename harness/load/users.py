@@ -1,0 +1,417 @@
+"""The Locust side of loadgate: agent users, the open-model arrival user, the plan shape, the wiring.
+
+Imported only by the locustfiles in ``scenarios/`` (gevent patches the process that imports Locust).
+A scenario file is a few lines::
+
+    from harness.load.users import ArrivalUser, PlanShape, setup
+    setup("target_2x")
+    class Arrivals(ArrivalUser): pass
+    class Shape(PlanShape): pass
+
+and runs alone (``locust -f scenarios/target_2x.py --headless --host URL``), under ``--processes``,
+or as master and workers on several hosts; the master owns the plan, the faults, the recorder and
+the exporter, and broadcasts the plan to workers every second (workers need no file, only the same
+code and a synchronised clock). Workers send request rows back every half second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+import orjson
+import psutil
+from locust import LoadTestShape, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.errors import LoadError
+from harness.load.corpus import ZipfPicker, load_prompts
+from harness.load.exporter import Exporter
+from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
+from harness.load.recorder import Recorder
+from harness.schemas.checklist import ScenarioPlan
+
+FLUSH_S = 0.5
+RUN_PATH = "/v1/agent/run"
+STREAM_PATH = "/v1/agent/stream"
+
+
+@dataclass
+class _State:
+    """Per process. ``plan`` is the master's copy on the master and the latest broadcast on workers."""
+
+    scenario: str = ""
+    default_plan: ScenarioPlan | None = None
+    plan: LoadPlan | None = None
+    recorder: Recorder | None = None
+    rows: list[list[Any]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    done: bool = False  # master: plan and drain are over, the shape may stop
+    fault_on: bool = False
+    picker: ZipfPicker | None = None
+
+
+STATE = _State()
+
+
+# ---------------------------------------------------------------- one request
+
+
+def _final_flags(body: dict[str, Any]) -> tuple[bool, bool]:
+    return bool(body.get("cached")), bool(body.get("degraded"))
+
+
+def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool]:
+    """(ttft from start, mean inter-token gap, cached, degraded) from the service's SSE stream.
+
+    Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
+    waits for n bytes, which would date the first token at the end of the stream.
+    """
+    raw = response._response
+    first = last = None
+    gaps: list[float] = []
+    cached = degraded = False
+    event = "message"
+    while raw_line := raw.readline(b"\n"):
+        line = raw_line.decode("utf-8", "replace").strip()
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            now = time.time()
+            if event == "done":
+                with contextlib.suppress(ValueError):
+                    cached, degraded = _final_flags(orjson.loads(line[5:]))
+            else:
+                if first is None:
+                    first = now - start
+                elif last is not None:
+                    gaps.append(now - last)
+                last = now
+        elif not line:
+            event = "message"
+    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded
+
+
+def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> list[Any]:
+    """One agent request; the row the recorder takes (see recorder.COLUMNS)."""
+    assert STATE.picker is not None
+    stream = random.random() < plan.stream_share
+    path = STREAM_PATH if stream else RUN_PATH
+    body: dict[str, Any] = {"input": STATE.picker.pick(), "session_id": session_id}
+    if plan.max_tokens:
+        body["max_tokens"] = plan.max_tokens
+    headers = {"Authorization": f"Bearer {plan.api_key}"}
+    ttft = itl = None
+    cached = degraded = False
+    STATE.in_flight += 1
+    start = time.time()
+    try:
+        response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
+        status = int(response.status_code or 0)
+        if status == 200 and stream:
+            ttft, itl, cached, degraded = _read_stream(response, intended)
+        elif status == 200:
+            with contextlib.suppress(ValueError, TypeError):
+                cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
+    except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
+        status = 0
+    finally:
+        STATE.in_flight -= 1
+    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
+
+
+# ---------------------------------------------------------------- users
+
+
+class ArrivalUser(FastHttpUser):
+    """Open model: one per worker, starting each request in its own greenlet at its scheduled time.
+
+    Arrivals follow the plan's rate (constant or Poisson) whatever the responses do; latency is
+    measured from the intended start, a request starting more than ``late_ms`` after it is late,
+    and an arrival finding ``max_in_flight`` requests outstanding is dropped and counted.
+    """
+
+    abstract = True
+    concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+
+    @task
+    def schedule(self) -> None:
+        while STATE.plan is None or STATE.plan.t0 is None:
+            gevent.sleep(0.05)
+        for t, phase in arrivals(STATE.plan, random.Random()):
+            gevent.sleep(max(t - time.time(), 0))
+            plan = STATE.plan
+            if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
+                STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
+                continue
+            gevent.spawn(self._one, plan, t, phase.name)
+        while True:  # the plan is over; the shape stops the test once in-flight requests drained
+            gevent.sleep(1)
+
+    def _one(self, plan: LoadPlan, intended: float, phase: str) -> None:
+        STATE.rows.append(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
+
+
+class ThinkingUser(FastHttpUser):
+    """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
+
+    abstract = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session_id = uuid.uuid4().hex[:12]
+
+    def wait_time(self) -> float:
+        phase = self._phase()
+        return random.uniform(0.5, 1.5) * (phase.think_time_s if phase else 0.5)
+
+    def _phase(self) -> PhaseSpec | None:
+        return STATE.plan.phase_at(time.time())[1] if STATE.plan else None
+
+    @task
+    def ask(self) -> None:
+        phase = self._phase()
+        if phase is None:  # before t0 or draining: no new requests
+            return
+        STATE.rows.append(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
+
+
+class PlanShape(LoadTestShape):
+    """Users per phase: one arrival user per worker (open model) or the phase's users (closed)."""
+
+    abstract = True
+    start_lead_s = 1.0  # users are spawned before t0, so the first arrivals are not late
+
+    def tick(self) -> tuple[int, float] | None:
+        plan = STATE.plan
+        if plan is None or STATE.done:
+            return None
+        workers = self.runner.worker_count if isinstance(self.runner, MasterRunner) else 1
+        if plan.t0 is None:
+            plan.workers = max(workers, 1)
+            plan.t0 = time.time() + self.start_lead_s
+            gevent.spawn(_conduct, self.runner)
+        _, phase = plan.phase_at(max(time.time(), plan.t0))
+        if plan.open_model:
+            return plan.workers, 100.0
+        if phase is None:  # draining: keep the users, they send nothing
+            return self.runner.user_count or 1, 100.0
+        return phase.users or 0, phase.spawn_rate or 100.0
+
+
+# ---------------------------------------------------------------- master: conductor and faults
+
+
+def _admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> str:
+    data = json.dumps(spec).encode() if spec is not None else None
+    req = urllib.request.Request(
+        f"{host.rstrip('/')}/admin/faults",
+        data=data,
+        method="PUT" if spec is not None else "DELETE",
+        headers={"Authorization": f"Bearer {token or ''}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the target the user gave
+            return str(resp.status)
+    except Exception as exc:  # noqa: BLE001 - recorded, the grader sees a fault that never applied
+        return f"error: {exc}"
+
+
+def _set_fault(host: str, phase: PhaseSpec | None) -> None:
+    plan, rec = STATE.plan, STATE.recorder
+    want = phase.fault.model_dump() if phase is not None and phase.fault is not None else None
+    if (want is not None) == STATE.fault_on:
+        return
+    STATE.fault_on = want is not None
+    at = time.time()
+    result = _admin_faults(host, plan.admin_token, want)
+    rec.fault_events.append(
+        {"at": at, "phase": phase.name if phase else None, "fault": want, "result": result}
+    )
+
+
+def _conduct(runner: Any) -> None:
+    """Once a second: broadcast the plan, switch faults at phase edges, take a live sample."""
+    plan, rec = STATE.plan, STATE.recorder
+    proc = psutil.Process()
+    proc.cpu_percent(None)
+    host = runner.environment.host or ""
+    end = plan.t0 + plan.total_s
+    drain_until = None
+    while True:
+        now = time.time()
+        runner.send_message("loadgate_plan", plan.model_dump(mode="json"))
+        _, phase = plan.phase_at(now)
+        if plan.t0 <= now:
+            gevent.spawn(_set_fault, host, phase)
+        rec.sample(now, proc.cpu_percent(None))
+        if now >= end:
+            drain_until = drain_until or now + plan.drain_s
+            if rec.in_flight == 0 or now >= drain_until:
+                break
+        gevent.sleep(1.0)
+    gevent.sleep(FLUSH_S * 2)  # the last rows from workers
+    STATE.done = True
+
+
+# ---------------------------------------------------------------- workers: rows to the master
+
+
+def _flush(runner: Any, proc: psutil.Process) -> None:
+    rows, STATE.rows = STATE.rows, []
+    dropped, STATE.dropped = STATE.dropped, {}
+    worker = runner.client_id if isinstance(runner, WorkerRunner) else "local"
+    runner.send_message(
+        "loadgate_rows",
+        {
+            "worker": worker,
+            "rows": rows,
+            "dropped": dropped,
+            "users": runner.user_count,
+            "in_flight": STATE.in_flight,
+            "cpu": proc.cpu_percent(None),
+        },
+    )
+
+
+def _flusher(runner: Any) -> None:
+    proc = psutil.Process()
+    proc.cpu_percent(None)
+    while True:
+        gevent.sleep(FLUSH_S)
+        if STATE.plan is not None:
+            _flush(runner, proc)
+
+
+# ---------------------------------------------------------------- wiring
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    group = parser  # Locust's own parser: an argparse group would not take is_secret
+    group.add_argument(
+        "--loadgate-plan",
+        default=os.environ.get("LOADGATE_PLAN", ""),
+        help="JSON LoadPlan written by `loadgate run` (default: from the checklist)",
+    )
+    group.add_argument("--loadgate-checklist", default=os.environ.get("LOADGATE_CHECKLIST", "checklist.yaml"))
+    group.add_argument("--loadgate-profile", default=os.environ.get("LOADGATE_PROFILE", ""))
+    group.add_argument(
+        "--loadgate-out",
+        default=os.environ.get("LOADGATE_OUT", ""),
+        help="where requests.csv and stats.json go (default loadgate-out/<scenario>)",
+    )
+    group.add_argument(
+        "--loadgate-exporter",
+        default=os.environ.get("LOADGATE_EXPORTER", ""),
+        help="host:port for the Prometheus exporter (master only)",
+    )
+    group.add_argument("--loadgate-api-key", default=os.environ.get("LOADGATE_API_KEY", ""), is_secret=True)
+    group.add_argument(
+        "--loadgate-admin-token", default=os.environ.get("LOADGATE_ADMIN_TOKEN", ""), is_secret=True
+    )
+
+
+def _plan_from_options(options: Any) -> LoadPlan:
+    if options.loadgate_plan:
+        # Secrets travel by environment, never in the plan file the run folder keeps.
+        plan = LoadPlan.model_validate_json(Path(options.loadgate_plan).read_text(encoding="utf-8"))
+        return plan.model_copy(
+            update={
+                "api_key": plan.api_key or options.loadgate_api_key,
+                "admin_token": plan.admin_token or options.loadgate_admin_token or None,
+            }
+        )
+    from harness.checklist import load_checklist  # only plain `locust -f` reads the checklist
+
+    path = Path(options.loadgate_checklist)
+    if path.exists():
+        checklist = load_checklist(path)
+        profile = options.loadgate_profile or checklist.default_profile
+        target_qps, get = checklist.target_qps, (lambda: checklist.plan(profile, STATE.scenario))
+    else:
+        target_qps = float(os.environ.get("LOADGATE_TARGET_QPS", "10"))
+        get = lambda: STATE.default_plan or ScenarioPlan()  # noqa: E731
+    _, build, plan = resolve(STATE.scenario, None, get)
+    return build_plan(
+        STATE.scenario,
+        plan,
+        target_qps,
+        build,
+        api_key=options.loadgate_api_key,
+        admin_token=options.loadgate_admin_token or None,
+    )
+
+
+def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        return  # local mode: the master's plan object is already this process's plan
+    if STATE.plan is None or STATE.plan.t0 != msg.data.get("t0"):
+        STATE.plan = LoadPlan.model_validate(msg.data)
+
+
+def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
+    data, rec = msg.data, STATE.recorder
+    rec.add_rows(data["rows"])
+    rec.add_dropped(data["dropped"])
+    rec.worker_state(data["worker"], data["users"], data["in_flight"], data["cpu"])
+
+
+@events.init.add_listener
+def _init(environment: Any, **_: Any) -> None:
+    runner, options = environment.runner, environment.parsed_options
+    if runner is None or options is None:
+        return
+    STATE.picker = ZipfPicker(load_prompts())
+    runner.register_message("loadgate_plan", _on_plan)
+    if not isinstance(runner, WorkerRunner):
+        STATE.plan = _plan_from_options(options)
+        if STATE.plan.zipf_s != 1.1:
+            STATE.picker = ZipfPicker(STATE.picker.items, STATE.plan.zipf_s)
+        exporter = Exporter(STATE.plan.scenario)
+        if options.loadgate_exporter:
+            exporter.serve(options.loadgate_exporter)
+        out = Path(options.loadgate_out or Path("loadgate-out") / STATE.plan.scenario)
+        STATE.recorder = Recorder(STATE.plan, out, exporter)
+        runner.register_message("loadgate_rows", _on_rows)
+    if not isinstance(runner, MasterRunner):
+        gevent.spawn(_flusher, runner)
+
+
+@events.quitting.add_listener
+def _quitting(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner) and STATE.plan is not None:
+        _flush(runner, psutil.Process())
+    if STATE.recorder is None:
+        return
+    if STATE.fault_on:  # an early stop must not leave the target slowed down
+        STATE.fault_on = False
+        STATE.recorder.fault_events.append(
+            {
+                "at": time.time(),
+                "phase": None,
+                "fault": None,
+                "result": _admin_faults(environment.host or "", STATE.plan.admin_token, None),
+            }
+        )
+    STATE.recorder.finish(time.time())
+
+
+def setup(scenario: str, default_plan: ScenarioPlan | None = None) -> None:
+    """Called by each scenario file: which scenario it is, and its plan when no checklist is at hand."""
+    if scenario not in SCENARIOS:
+        raise LoadError(f"unknown scenario {scenario!r}; valid: {', '.join(SCENARIOS)}")
+    STATE.scenario = scenario
+    STATE.default_plan = default_plan
