@@ -23,10 +23,20 @@ _WINDOW_MEASURES = {
 }
 
 
-class GuardSettings(BaseSettings):
-    """Environment ``LOADGATE_GUARD_*``: when a run is invalid, and when it stops early."""
+class LoadSettings(BaseSettings):
+    """Environment ``LOADGATE_*``: generator knobs, when a run is invalid, and when it stops early."""
 
-    model_config = SettingsConfigDict(env_prefix="LOADGATE_GUARD_")
+    model_config = SettingsConfigDict(env_prefix="LOADGATE_")
+
+    connections: int | None = Field(
+        None,
+        gt=0,
+        description="connections per worker (None: one per request in flight); requests "
+        "waiting for one start late, as behind a real client's pool",
+    )
+    drain_s: float = Field(
+        15.0, ge=0, description="after the last phase, wait this long for in-flight requests"
+    )
 
     cpu_max: float = Field(90.0, description="generator CPU percent of one core")
     cpu_sustained_s: int = Field(10, description="consecutive seconds above cpu_max that invalidate")
@@ -60,7 +70,7 @@ def hopeless(
     sample: dict[str, Any],
     limits: list[tuple[str, str, float]],
     phase_start: float | None,
-    settings: GuardSettings,
+    settings: LoadSettings,
 ) -> str | None:
     """The reason to abort now, or None. Judged only on a window lying wholly inside the phase."""
     if not settings.stop or (sample.get("window_n") or 0) < settings.stop_min_samples:
@@ -94,7 +104,7 @@ def rate_floor(promised_rps: float, duration_s: float, share: float, poisson: bo
 
 
 def invalid_reasons(
-    samples: list[dict[str, Any]], stats: ScenarioStats, settings: GuardSettings, poisson: bool
+    samples: list[dict[str, Any]], stats: ScenarioStats, settings: LoadSettings, poisson: bool
 ) -> list[str]:
     """Why this scenario's numbers describe the generator rather than the service."""
     reasons = []

@@ -55,6 +55,7 @@ class LoadPlan(Contract):
     max_in_flight: int = Field(2000, gt=0)
     late_ms: float = Field(50.0, gt=0)  # a request that starts this much after its schedule is late
     drain_s: float = Field(15.0, ge=0)  # after the last phase: no new requests, wait for in-flight ones
+    connections: int | None = None  # per worker; None: as many as requests in flight
     zipf_s: float = Field(1.1, gt=0)
     max_tokens: int | None = None
     api_key: str = ""

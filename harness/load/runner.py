@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from harness.errors import LoadError
-from harness.load.guard import GuardSettings, hopeless, invalid_reasons, rate_floor, stop_limits
+from harness.load.guard import LoadSettings, hopeless, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
 from harness.load.plan import LoadPlan, build_plan, resolve
 from harness.load.progress import Progress, progress_line
@@ -88,7 +88,7 @@ def _watch(
     plan: LoadPlan,
     run: ScenarioRun,
     progress: Progress,
-    guard: GuardSettings,
+    guard: LoadSettings,
 ) -> None:
     """Until the master exits: progress line, stop conditions, and a hard deadline."""
     deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
@@ -142,7 +142,7 @@ def run_scenario(
     folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
     folder.ensure()
     run = ScenarioRun(name=name, status=ScenarioStatus.running, start=time.time())
-    guard = GuardSettings()
+    guard = LoadSettings()
     try:
         locustfile, build, scenario_plan = resolve(name, plan, lambda: checklist.plan(profile, name))
     except LoadError as exc:
@@ -153,6 +153,8 @@ def run_scenario(
         checklist.target_qps,
         build,
         late_ms=guard.late_ms,
+        drain_s=guard.drain_s,
+        connections=guard.connections,
         admin_token=None,
         stop_window_s=guard.stop_window_s,
         stop_limits=stop_limits(checklist, profile, name),

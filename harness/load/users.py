@@ -23,11 +23,13 @@ import random
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.lock
 import orjson
 import psutil
 from locust import LoadTestShape, events, task
@@ -114,7 +116,6 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
     headers = {"Authorization": f"Bearer {plan.api_key}"}
     ttft = itl = None
     cached = degraded = False
-    STATE.in_flight += 1
     start = time.time()
     try:
         response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
@@ -126,12 +127,26 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
                 cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    finally:
-        STATE.in_flight -= 1
     return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
 
 
 # ---------------------------------------------------------------- users
+
+
+def _keep(row: list[Any]) -> None:
+    # Not ``STATE.rows.append(send_one(...))``: that binds the list before the request yields, and the
+    # flusher may swap it out meanwhile, losing the row.
+    STATE.rows.append(row)
+
+
+@contextlib.contextmanager
+def _outstanding() -> Iterator[None]:
+    """Count a request in flight from its arrival (waiting for a connection included) to its end."""
+    STATE.in_flight += 1
+    try:
+        yield
+    finally:
+        STATE.in_flight -= 1
 
 
 class ArrivalUser(FastHttpUser):
@@ -144,6 +159,7 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
     def schedule(self) -> None:
@@ -160,7 +176,11 @@ class ArrivalUser(FastHttpUser):
             gevent.sleep(1)
 
     def _one(self, plan: LoadPlan, intended: float, phase: str) -> None:
-        STATE.rows.append(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
+        if self._pool is None and plan.connections is not None:
+            self._pool = gevent.lock.BoundedSemaphore(plan.connections)
+        # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
+        with _outstanding(), self._pool or contextlib.nullcontext():
+            _keep(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
 
 
 class ThinkingUser(FastHttpUser):
@@ -184,7 +204,8 @@ class ThinkingUser(FastHttpUser):
         phase = self._phase()
         if phase is None:  # before t0 or draining: no new requests
             return
-        STATE.rows.append(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
+        with _outstanding():
+            _keep(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
 
 
 class PlanShape(LoadTestShape):
