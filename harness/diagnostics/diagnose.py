@@ -250,7 +250,7 @@ def redis_pool(item: ItemResult, ev: Captured) -> CauseAssessment:
     return CauseAssessment(
         assessment=Assessment.ruled_out,
         evidence=evidence,
-        summary=f"Redis answered every snapshot with {peak} clients and nothing rejected",
+        summary=f"Redis answered every snapshot, at most {peak} connected clients, none rejected",
         **base,
     )
 
