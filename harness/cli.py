@@ -21,7 +21,6 @@ from pydantic import ValidationError
 
 from harness import __version__
 from harness.errors import ConfigError, LoadgateError
-from harness.schemas import Attestation, Endpoints
 from harness.stack import StackSettings
 
 EXIT_USAGE = 3
@@ -82,17 +81,6 @@ def _timestamp(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a time: use unix seconds, ISO 8601 or -15m/-2h") from None
-
-
-def _attestation(text: str) -> Attestation:
-    """ITEM=WHO[@WHEN]"""
-    item, sep, rest = text.partition("=")
-    if not sep or not item or not rest:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not ITEM=WHO[@WHEN], e.g. oncall_notified=alice@2026-11-24")
-    who, _, when = rest.partition("@")
-    now = datetime.now().astimezone().isoformat(timespec="seconds")
-    return Attestation(item=item, by=who, at=when or now)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -160,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this scenario (repeatable); items reading others get no-data")
     p.add_argument("--baseline", type=Path, metavar="RUN_DIR",
                    help="an earlier run folder: flag regressions beyond each item's tolerance")
-    p.add_argument("--attest", action="append", type=_attestation, default=[], metavar="ITEM=WHO[@WHEN]",
+    p.add_argument("--attest", action="append", default=[], metavar="ITEM=WHO[@WHEN]",
                    help="a human's word for a manual item, e.g. oncall_notified=alice@2026-11-24")
 
     p = command("run", "run one load scenario (no grading)",
@@ -172,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(p)
 
     p = command("check", "grade an existing window of any Prometheus (no load)",
-                "Grade the checklist's metric items over [--since, --until] in a Prometheus you run;\n"
-                "probe items run too when --target-url is given.\n"
+                "Grade the checklist's metric items over [--since, --until] in a Prometheus you run\n"
+                "(probe and client items need a run: use `gate`).\n"
                 "Example: loadgate check --prometheus-url http://127.0.0.1:9090 --since -15m --until -1m")
     p.add_argument("--prometheus-url", required=True)
     p.add_argument("--since", type=_timestamp, required=True, help="unix seconds, ISO 8601, or -15m")
@@ -181,9 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
-    p.add_argument("--target-url", help="also run the probe items against this service")
-    p.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"))
-    p.add_argument("--access-log", type=Path)
+    p.add_argument("--job", default="agent",
+                   help="the Prometheus job label of your service's scrape (default: %(default)s)")
 
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
@@ -215,7 +202,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from harness.report import terminal_summary
 
     settings = pipeline.GateSettings(**_run_settings(args), scenarios=args.scenarios,
-                                     baseline=args.baseline, attestations=args.attest)
+                                     baseline=args.baseline, attest=args.attest)
     folder, verdict = pipeline.gate(settings, _say)
     print(terminal_summary(folder))
     return verdict.outcome.exit_code
@@ -236,15 +223,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness import pipeline
     from harness.report import terminal_summary
 
-    endpoints = None
-    if args.target_url:
-        endpoints = Endpoints(target_url=args.target_url, prometheus_url=args.prometheus_url,
-                              api_key=args.api_key or "", access_log=args.access_log)
-    stack = StackSettings(prometheus_url=args.prometheus_url, target_url=args.target_url)
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id, stack=stack)
-    folder, verdict = pipeline.check(settings, prometheus_url=args.prometheus_url, since=args.since,
-                                     until=args.until, endpoints=endpoints, say=_say)
+                                    run_id=args.run_id,
+                                    stack=StackSettings(prometheus_url=args.prometheus_url))
+    folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
     return verdict.outcome.exit_code
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.checklist import load_checklist
+from harness.checklist import load_checklist, parse_attestation
 from harness.errors import ConfigError, LoadError
-from harness.grade import grade_run, grade_window
+from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
 from harness.report import render_index, render_run
 from harness.runinfo import file_sha256, git_commit, machine_info, new_run_id
-from harness.schemas import Attestation, Checklist, Endpoints, RunFolder, RunInfo, Verdict
+from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
 from harness.schemas.timeline import ScenarioRun
 from harness.stack import Stack, StackSettings
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
@@ -43,11 +43,12 @@ class RunSettings(BaseModel):
 class GateSettings(RunSettings):
     scenarios: list[str] | None = None  # a subset of what the checklist needs
     baseline: Path | None = None
-    attestations: list[Attestation] = Field(default_factory=list)
+    attest: list[str] = Field(default_factory=list, description="ITEM=WHO[@WHEN] for manual items")
 
 
 def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunFolder, RunInfo]:
     checklist = load_checklist(settings.checklist)
+    validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
     profile = settings.profile or checklist.default_profile
     if profile not in checklist.profiles:
         raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
@@ -93,6 +94,7 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoin
 def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
     """Stack up, every scenario the checklist needs, grade (with probes), stack down, report."""
     checklist, profile, folder, info = _open_run(settings, "gate")
+    attestations = [parse_attestation(text, checklist) for text in settings.attest]
     names = settings.scenarios or checklist.scenarios_needed(profile)
     unknown = sorted(set(names) - set(checklist.profiles[profile].scenarios))
     if unknown:
@@ -105,9 +107,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, say)
         _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
         say("grading the checklist")
-        verdict = grade_run(folder, checklist, endpoints=endpoints,
-                            attestations=[*checklist.attestations, *settings.attestations],
-                            baseline=settings.baseline)
+        verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
+                            baseline=settings.baseline, profile=profile)
     info.ended = time.time()
     info.save_file(folder.run_info)
     render_run(folder)
@@ -128,16 +129,19 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     return folder, result
 
 
-def check(settings: RunSettings, *, prometheus_url: str, since: float, until: float,
-          endpoints: Endpoints | None, say: Say) -> tuple[RunFolder, Verdict]:
-    """Grade an existing window of any Prometheus, without running load."""
+def check(settings: RunSettings, *, since: float, until: float, job: str,
+          say: Say) -> tuple[RunFolder, Verdict]:
+    """Grade the metric items over an existing window of any Prometheus, without running load."""
     if until <= since:
         raise ConfigError(f"--until ({until}) must be after --since ({since})", field="until")
+    prometheus_url = settings.stack.prometheus_url
+    if prometheus_url is None:
+        raise ConfigError("check needs --prometheus-url", field="prometheus_url")
     checklist, _, folder, info = _open_run(settings, "check")
     say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
         f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
-    verdict = grade_window(folder, checklist, prometheus_url=prometheus_url, since=since, until=until,
-                           endpoints=endpoints)
+    verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
+                           out=folder.root, job=job, run_id=folder.run_id)
     info.ended = time.time()
     info.save_file(folder.run_info)
     render_run(folder)

@@ -18,6 +18,8 @@ def free_port(host: str = LOOPBACK) -> int:
 
 def ensure_free(port: int, owner: str, host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Servers bind with SO_REUSEADDR, so a port in TIME_WAIT after a restart is free for them.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

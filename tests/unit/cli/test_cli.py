@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cli import EXIT_USAGE, build_parser, main
+from harness.cli import EXIT_USAGE, main
 
 SUBCOMMANDS = ["gate", "run", "check", "report", "up", "down", "status"]
 
@@ -50,12 +50,6 @@ def test_remote_target_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err.strip()
     assert err == "loadgate: error: option --target-url: http://10.1.2.3:8000 is not a loopback address " \
                   "(127.0.0.0/8, localhost or [::1])"
-
-
-def test_attestation_parses_who_and_when() -> None:
-    args = build_parser().parse_args(["gate", "--attest", "oncall_notified=alice@2026-11-24"])
-    (att,) = args.attest
-    assert (att.item, att.by, att.at) == ("oncall_notified", "alice", "2026-11-24")
 
 
 def test_status_without_a_running_stack_says_so(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
