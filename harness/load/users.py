@@ -281,7 +281,8 @@ def _conduct(runner: Any) -> None:
             drain_until = drain_until or now + plan.drain_s
             if rec.in_flight == 0 or now >= drain_until:
                 break
-        gevent.sleep(1.0)
+        edges = [b for _, a, b in plan.phase_bounds() if b > now] + [plan.t0] * (now < plan.t0)
+        gevent.sleep(min([1.0, *(e - now + 0.001 for e in edges if e > now)]))  # faults switch on the edge
     gevent.sleep(FLUSH_S * 2)  # the last rows from workers
     STATE.done = True
 
