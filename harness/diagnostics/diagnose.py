@@ -140,6 +140,13 @@ def event_loop(item: ItemResult, ev: Captured) -> CauseAssessment:
                 text=f"{count}/{n} samples on the loop in {innermost}",
             )
         )
+    if profile.hot_frames:
+        hot = ", ".join(f"{format_frame(f)} ×{c}" for f, c in profile.hot_frames.most_common(3))
+        evidence.append(
+            Evidence(
+                source="py-spy", text=f"where the CPU went (any thread): {hot}", file=ev.file(STACKS_FILE)
+            )
+        )
     if blocked >= BLOCKED_SHARE and state == LoopState.blocked:
         top = profile.top(LoopState.blocked, 1)[0][0]
         return CauseAssessment(

@@ -174,6 +174,7 @@ class LoopProfile:
     errors: list[str] = field(default_factory=list)
     states: Counter = field(default_factory=Counter)  # LoopState -> thread samples
     busy_stacks: Counter = field(default_factory=Counter)  # (state, tuple(frames on the loop)) -> count
+    hot_frames: Counter = field(default_factory=Counter)  # innermost frame of any thread on the CPU
 
     @property
     def loop_samples(self) -> int:
@@ -194,6 +195,8 @@ def loop_profile(samples: Iterable[StackSample]) -> LoopProfile:
             continue
         profile.dumps += 1
         for thread in sample.threads:
+            if thread.active and thread.frames:
+                profile.hot_frames[thread.frames[0]] += 1
             if thread.loop is None:
                 continue
             profile.states[thread.loop] += 1

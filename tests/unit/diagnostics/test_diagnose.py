@@ -83,6 +83,7 @@ def test_cpu_bound_loop_is_told_apart_from_a_blocking_call(tmp_path: Path) -> No
     found = causes(diagnose(verdict(item("p99_latency")), tmp_path), "p99_latency")
     assert found["event_loop_cpu"].assessment == Assessment.supported
     assert "tokenize (svc/text.py:42)" in found["event_loop_cpu"].summary
+    assert any("tokenize (svc/text.py:42) ×7" in e.text for e in found["event_loop_cpu"].evidence)
 
 
 def test_free_loop_is_ruled_out_and_samples_outside_the_window_are_ignored(tmp_path: Path) -> None:
