@@ -5,6 +5,7 @@ Latencies are recorded in integer microseconds with 3 significant digits (relati
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,7 +28,14 @@ def record(hist: HdrHistogram, seconds: float) -> None:
 
 
 def percentile(hist: HdrHistogram, p: float) -> float:
-    return hist.get_value_at_percentile(p) / _US
+    """Nearest-rank percentile (the value of rank ceil(p/100 * n)), as from the sorted raw log.
+
+    hdrh rounds the rank half-up instead; asking it for a percentile that rounds to our rank
+    keeps one definition across the histogram and the request log.
+    """
+    n = hist.get_total_count()
+    rank = min(max(math.ceil(p / 100 * n - 1e-9), 1), n)
+    return hist.get_value_at_percentile((rank - 0.25) * 100 / n) / _US
 
 
 def summary(hist: HdrHistogram) -> LatencySummary:

@@ -1,0 +1,111 @@
+"""The recorder alone: rows in, request log and HdrHistogram statistics out."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pandas as pd
+
+from harness.load.plan import LoadPlan, PhaseSpec
+from harness.load.recorder import RESULT_FILE, Recorder
+from harness.schemas.timeline import ScenarioStats
+
+
+def _plan() -> LoadPlan:
+    return LoadPlan(
+        scenario="s",
+        phases=[
+            PhaseSpec(name="warmup", duration_s=10, rate_rps=5),
+            PhaseSpec(name="steady", duration_s=100, rate_rps=50),
+        ],
+        t0=1000.0,
+        late_ms=50,
+    )
+
+
+def _rows(n: int, rng: random.Random) -> list[list[object]]:
+    rows = []
+    for i in range(n):
+        intended = 1010 + 100 * i / n
+        start = intended + (0.2 if i % 50 == 0 else rng.uniform(0, 0.01))  # 2% late
+        end = start + rng.lognormvariate(-1.5, 0.8)
+        status = 500 if i % 100 == 0 else 200
+        stream = i % 5 == 0
+        rows.append(
+            [
+                intended,
+                start,
+                end,
+                status,
+                "/v1/agent/stream" if stream else "/v1/agent/run",
+                "steady",
+                i % 3 == 0,
+                False,
+                (end - intended) / 2 if stream else None,
+                0.01 if stream else None,
+            ]
+        )
+    return rows
+
+
+def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent(tmp_path) -> None:
+    rec = Recorder(_plan(), tmp_path)
+    rows = _rows(5000, random.Random(1))
+    for i in range(0, len(rows), 37):
+        rec.add_rows(rows[i : i + 37])
+    rec.add_dropped({"steady": 3})
+    rec.finish(ended=1110.0)
+    stats = ScenarioStats.load_file(tmp_path / "stats.json")
+    log = pd.read_csv(tmp_path / "requests.csv")
+    steady = stats.phase("steady")
+    assert steady.requests == len(log) == 5000
+    for column, summary in (("latency", steady.latency), ("latency_uncorrected", steady.latency_uncorrected)):
+        values = sorted(log[column])
+        for p, got in ((50, summary.p50), (90, summary.p90), (99, summary.p99), (99.9, summary.p999)):
+            exact = values[math.ceil(p / 100 * len(values) - 1e-9) - 1]
+            assert abs(got - exact) <= 0.001 * exact + 2e-6, (column, p, got, exact)
+        assert abs(summary.max - values[-1]) <= 0.001 * values[-1]
+    assert steady.failures == 50 and steady.status_counts == {"200": 4950, "500": 50}
+    assert steady.late_starts == 100  # exactly the rows started 200 ms after schedule
+    assert steady.dropped == 3
+    assert steady.ttft.count == 1000 and steady.cached == 1667
+    assert steady.achieved_rps == 50.0 and steady.target_rps == 50
+    assert stats.phase("warmup").requests == 0
+    assert [p for p, _ in stats.spectrum][-1] == 100
+    result = json.loads((tmp_path / RESULT_FILE).read_text())
+    assert [p["name"] for p in result["phases"]] == ["warmup", "steady"] and result["dropped"] == 3
+
+
+def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
+    plan = _plan()
+    plan.stop_window_s = 10
+    rec = Recorder(plan, tmp_path)
+    rec.add_rows(
+        [
+            [
+                1020.0 + i / 10,
+                1020.0 + i / 10,
+                1020.5 + i / 10,
+                500 if i < 50 else 200,
+                "/v1/agent/run",
+                "steady",
+                False,
+                False,
+                None,
+                None,
+            ]
+            for i in range(200)
+        ]
+    )
+    rec.worker_state("w1", users=3, in_flight=2, cpu=40.0)
+    rec.worker_state("w2", users=4, in_flight=1, cpu=95.0)
+    sample = rec.sample(1040.0, master_cpu=10.0)
+    assert sample["window_n"] == 105  # ends in the last 10 s: 1030.0 .. 1040.4 (rows 95..199)
+    assert sample["window_error_rate"] == 0 and sample["errors"] == 50
+    assert sample["users"] == 7 and sample["in_flight"] == 3 and sample["cpu_max"] == 95.0
+    assert sample["phase"] == "steady"
+    rec.finish(1110.0)
+    stats = ScenarioStats.load_file(tmp_path / "stats.json")
+    assert stats.phase("steady").max_users == 7 and stats.phase("steady").generator_cpu_max == 95.0
