@@ -6,6 +6,7 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checklist import load_checklist, parse_attestation
+from harness.diagnostics import DiagnosticsRecorder, write_diagnosis
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
@@ -24,6 +26,9 @@ from harness.stack import Stack, StackSettings
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 
 Say = Callable[[str], None]
+
+# Where the service works hardest: py-spy samples its stacks often there, rarely elsewhere.
+HEAVY_SCENARIOS = {"target_2x", "concurrency_1000", "spike"}
 
 
 class RunSettings(BaseModel):
@@ -76,18 +81,33 @@ def _wait_for_last_scrape(until: float) -> None:
         time.sleep(delay)
 
 
+def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
+    endpoints = stack.endpoints
+    return DiagnosticsRecorder(
+        folder.diagnostics_dir, redis_url=endpoints.redis_url,
+        service_pid=stack.service_process.pid if stack.service_process else None,
+        target_url=endpoints.target_url, admin_token=endpoints.admin_token)
+
+
 def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoints: Endpoints,
-                   folder: RunFolder, settings: RunSettings, say: Say) -> list[ScenarioRun]:
+                   folder: RunFolder, settings: RunSettings, recorder: DiagnosticsRecorder,
+                   say: Say) -> list[ScenarioRun]:
     runs = []
     for name in names:
         say(f"scenario {name} ({profile} profile)")
+        heavy = recorder.heavy(name) if name in HEAVY_SCENARIOS else contextlib.nullcontext()
+        if name == "soak":
+            recorder.memory_sites("soak-start")
         try:
-            runs.append(run_scenario(name, checklist=checklist, profile=profile, endpoints=endpoints,
-                                     run_folder=folder, workers=settings.load_workers,
-                                     progress=settings.progress))
+            with heavy:
+                runs.append(run_scenario(name, checklist=checklist, profile=profile, endpoints=endpoints,
+                                         run_folder=folder, workers=settings.load_workers,
+                                         progress=settings.progress))
         except LoadError as exc:
             # The timeline already records the failure; its items will grade as no-data.
             say(f"scenario {name} failed: {exc}")
+        if name == "soak":
+            recorder.memory_sites("soak-end")
     return runs
 
 
@@ -104,11 +124,13 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
     with Stack(_stack_settings(settings, folder)) as stack:
         endpoints = stack.endpoints
         say(f"target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
-        runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, say)
+        with _recorder(stack, folder) as recorder:
+            runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
         _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
         say("grading the checklist")
         verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
                             baseline=settings.baseline, profile=profile)
+    write_diagnosis(folder, checklist)
     info.ended = time.time()
     info.save_file(folder.run_info)
     render_run(folder)

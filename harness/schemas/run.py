@@ -114,3 +114,12 @@ class RunFolder:
     @property
     def diagnostics_dir(self) -> Path:
         return self.root / "diagnostics"
+
+    @property
+    def diagnosis(self) -> Path:
+        return self.diagnostics_dir / "diagnosis.json"
+
+    @property
+    def alerts(self) -> Path:
+        """Alert notifications the embedded Alertmanager delivered to the harness (JSON lines)."""
+        return self.root / "alerts.jsonl"

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import ConfigError
-from harness.schemas.run import Endpoints
+from harness.schemas.run import Endpoints, RunFolder
+from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.process import ManagedProcess
@@ -71,6 +72,8 @@ class Stack:
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.processes: list[ManagedProcess] = []
+        self.service_process: ManagedProcess | None = None  # the bundled service, when we started it
+        self.alert_receiver: WebhookReceiver | None = None
         self._endpoints: Endpoints | None = None
 
     @property
@@ -97,7 +100,8 @@ class Stack:
 
     def start(self) -> Endpoints:
         s = self.settings
-        stack_dir = Path(s.run_dir or tempfile.mkdtemp(prefix="loadgate-")) / "stack"
+        folder = RunFolder(Path(s.run_dir or tempfile.mkdtemp(prefix="loadgate-")))
+        stack_dir = folder.stack_dir
         redis_url = s.redis_url
         if redis_url is None and s.target_url is None:
             (redis_url,) = self._own(start_redis(stack_dir / "redis"))
@@ -109,6 +113,7 @@ class Stack:
                 stack_dir / "service", redis_url=redis_url, api_keys=[api_key, api_key_2],
                 admin_token=admin_token, workers=s.workers, backend=s.backend,
                 extra_env=s.service_env, ready_timeout_s=s.ready_timeout_s))
+            self.service_process = self.processes[-1]
             spawned = True
         else:
             if not s.api_key:
@@ -120,10 +125,16 @@ class Stack:
 
         exporter_address = f"{LOOPBACK}:{free_port()}"
         prometheus_url = s.prometheus_url
+        alertmanager_url = None
         if prometheus_url is None:
+            # Alerts go to a receiver inside the harness, so delivery itself can be graded.
+            self.alert_receiver = WebhookReceiver(folder.alerts).start()
+            (alertmanager_url,) = self._own(start_alertmanager(stack_dir / "alertmanager",
+                                                               self.alert_receiver.url))
             target_address = urlsplit(target_url).netloc
             (prometheus_url,) = self._own(start_prometheus(
-                stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address}))
+                stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address},
+                alertmanager=alertmanager_url.removeprefix("http://")))
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
 
@@ -131,6 +142,7 @@ class Stack:
             target_url=target_url, prometheus_url=prometheus_url, redis_url=redis_url,
             api_key=api_key, api_key_2=api_key_2, admin_token=admin_token,
             exporter_address=exporter_address, access_log=access_log, spawned_target=spawned,
+            alertmanager_url=alertmanager_url,
         )
         return self._endpoints
 
@@ -138,3 +150,6 @@ class Stack:
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
+        if self.alert_receiver is not None:
+            self.alert_receiver.stop()
+            self.alert_receiver = None
