@@ -108,7 +108,9 @@ class SearchLoop:
                 self.notes.append(f"time budget ran out before measuring {rate:.3g} req/s")
                 return False
             step = self._measure(rate, steady_s)
-            if step.outcome == StepOutcome.inconclusive and not step.reason.startswith(_GENERATOR):
+            if step.outcome == StepOutcome.inconclusive:
+                # Longer gives a straddling interval more samples, and a generator that was briefly
+                # starved of CPU by a neighbour a second chance.
                 longer = self.step_settings.steady_s(rate, scale=2.0)
                 if self._fits(longer):
                     step = self._measure(rate, longer, remeasure_of=step.index)

@@ -66,8 +66,8 @@ def test_finds_the_planted_capacity_within_5_percent(tmp_path: Path) -> None:
     assert high is not None and high > CAPACITY * 0.97, "a failing rate well below the capacity"
     search = result.searches[0]
     assert search.converged and search.bracket_width <= 0.04 + 1e-9
-    # The search probed above its own throughput estimate.
-    assert max(s.rate_rps for s in result.steps) > search.seed_rps
+    # The search measured its own throughput estimate (never capped below it).
+    assert max(s.rate_rps for s in result.steps) >= search.seed_rps
     # Steps are independent: each one started with the target idle, and says how long that took.
     assert all(s.drained for s in result.steps)
     passing = [s for s in result.steps if s.outcome == StepOutcome.passed]
