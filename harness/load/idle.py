@@ -23,8 +23,9 @@ def target_in_flight(target_url: str, timeout_s: float = 5.0) -> float | None:
     return sum(values) if values else None
 
 
-def wait_until_idle(target_url: str, timeout_s: float = 60.0, interval_s: float = 0.5,
-                    idle_at: float = 1.0) -> float:
+def wait_until_idle(
+    target_url: str, timeout_s: float = 60.0, interval_s: float = 0.5, idle_at: float = 1.0
+) -> float:
     """Block until the target reports no request in progress; LoadError after ``timeout_s``.
 
     ``idle_at`` is 1 because a service whose middleware counts every route (the bundled one does)

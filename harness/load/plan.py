@@ -65,6 +65,7 @@ class LoadPlan(Contract):
     stop_limits: list[tuple[str, str, float]] = Field(default_factory=list)
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
+    stop_at: float | None = None  # set by the master when a stop condition ends the plan early
 
     @property
     def total_s(self) -> float:
@@ -74,6 +75,8 @@ class LoadPlan(Contract):
         """(index, phase) running at ``now``; index == len(phases) and None once the plan is over."""
         if self.t0 is None or now < self.t0:
             return 0, None
+        if self.stop_at is not None and now >= self.stop_at:
+            return len(self.phases), None
         edge = self.t0
         for i, phase in enumerate(self.phases):
             edge += phase.duration_s
@@ -82,12 +85,21 @@ class LoadPlan(Contract):
         return len(self.phases), None
 
     def phase_bounds(self) -> list[tuple[PhaseSpec, float, float]]:
+        """(phase, start, end) in wall-clock seconds; an early stop cuts the plan short."""
         t = self.t0 if self.t0 is not None else time.time()
+        stop = self.stop_at if self.stop_at is not None else float("inf")
         out = []
         for phase in self.phases:
-            out.append((phase, t, t + phase.duration_s))
+            if t >= stop:
+                break
+            out.append((phase, t, min(t + phase.duration_s, stop)))
             t += phase.duration_s
         return out
+
+    @property
+    def end(self) -> float | None:
+        bounds = self.phase_bounds() if self.t0 is not None else []
+        return bounds[-1][2] if bounds else self.t0
 
     @property
     def open_model(self) -> bool:

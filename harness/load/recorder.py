@@ -38,6 +38,7 @@ COLUMNS = (
 LIVE_FILE = "live.jsonl"
 RESULT_FILE = "generator.json"
 REQUEST_LOG = "requests.csv"
+STOP_FILE = "stop"  # written by the runner: the master ends the plan early at its next tick
 
 
 def _f(x: float | None) -> str:
@@ -172,6 +173,7 @@ class Recorder:
         )
         result = {
             "t0": self.plan.t0,
+            "stopped_at": self.plan.stop_at,
             "ended": ended,
             "requests": self.total,
             "errors": self.errors,

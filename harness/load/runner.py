@@ -27,7 +27,7 @@ from harness.load.guard import LoadSettings, hopeless, invalid_reasons, rate_flo
 from harness.load.idle import target_in_flight
 from harness.load.plan import LoadPlan, build_plan, resolve
 from harness.load.progress import Progress, progress_line
-from harness.load.recorder import LIVE_FILE, RESULT_FILE
+from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
 from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 
@@ -107,7 +107,9 @@ def _watch(
             reason = hopeless(sample, plan.stop_limits, phase_start, guard)
             if reason and run.status == ScenarioStatus.running:
                 run.status, run.reason = ScenarioStatus.aborted, reason
-                master.stop(grace_s=30)  # SIGTERM: Locust quits cleanly, the recorder writes its files
+                # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
+                # ends the plan, drains, and writes its results as at a normal end.
+                (live.path.parent / STOP_FILE).write_text(reason, encoding="utf-8")
         if time.monotonic() > deadline:
             master.stop(grace_s=10)
             raise LoadError(
@@ -178,7 +180,7 @@ def run_scenario(
 
     out = folder.client_dir(name)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (LIVE_FILE, RESULT_FILE, ScenarioStats.FILE_NAME):
+    for stale in (LIVE_FILE, RESULT_FILE, STOP_FILE, ScenarioStats.FILE_NAME):
         (out / stale).unlink(missing_ok=True)
     plan_path = out / "plan.json"
     plan_path.write_text(load_plan.model_dump_json(indent=2), encoding="utf-8")

@@ -40,7 +40,7 @@ from harness.errors import LoadError
 from harness.load.corpus import ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
-from harness.load.recorder import Recorder
+from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
 
 FLUSH_S = 0.5
@@ -168,6 +168,8 @@ class ArrivalUser(FastHttpUser):
         for t, phase in arrivals(STATE.plan, random.Random()):
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
+            if plan.phase_at(t)[1] is None:  # stopped early
+                break
             if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
                 STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
                 continue
@@ -268,10 +270,12 @@ def _conduct(runner: Any) -> None:
     proc = psutil.Process()
     proc.cpu_percent(None)
     host = runner.environment.host or ""
-    end = plan.t0 + plan.total_s
     drain_until = None
     while True:
         now = time.time()
+        if plan.stop_at is None and (rec.out / STOP_FILE).exists():
+            plan.stop_at = now  # workers stop scheduling at the next broadcast
+        end = plan.end
         runner.send_message("loadgate_plan", plan.model_dump(mode="json"))
         _, phase = plan.phase_at(now)
         if plan.t0 <= now:
@@ -379,7 +383,7 @@ def _plan_from_options(options: Any) -> LoadPlan:
 def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
-    if STATE.plan is None or STATE.plan.t0 != msg.data.get("t0"):
+    if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
         STATE.plan = LoadPlan.model_validate(msg.data)
 
 

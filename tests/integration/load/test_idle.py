@@ -18,8 +18,9 @@ def test_wait_until_idle_waits_for_in_flight_requests(fast_target) -> None:
     url = fast_target("--stall-every", "1", "--stall-s", "3")
 
     def call() -> None:
-        httpx.post(url + "/v1/agent/run", json={"input": "x"}, headers={"Authorization": f"Bearer {KEY}"},
-                   timeout=10)
+        httpx.post(
+            url + "/v1/agent/run", json={"input": "x"}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+        )
 
     threads = [threading.Thread(target=call) for _ in range(3)]
     for t in threads:

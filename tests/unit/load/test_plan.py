@@ -86,3 +86,10 @@ def test_phase_at_walks_the_plan() -> None:
     assert plan.phase_at(104.9)[1].name == "warmup"
     assert plan.phase_at(105)[1].name == "steady"
     assert plan.phase_at(115) == (2, None)
+
+
+def test_an_early_stop_cuts_the_plan_short() -> None:
+    plan = _plan("llm_slowdown", ScenarioPlan(warmup_s=0, steady_s=10, fault_s=10, recovery_s=10))
+    plan.t0, plan.stop_at = 100.0, 115.0
+    assert [(s.name, a, b) for s, a, b in plan.phase_bounds()] == [("before", 100, 110), ("fault", 110, 115)]
+    assert plan.end == 115 and plan.phase_at(114.9)[1].name == "fault" and plan.phase_at(115)[1] is None
