@@ -91,6 +91,7 @@ def build_context(data: RunData) -> dict[str, Any]:
         "capacity": capacity_view(data.capacity),
         "has_junit": data.folder.junit.exists(),
         "prometheus_links": any(v["links"] for v in views),
+        "has_baseline": any(i.baseline for i in items),
         "generated": time.time(),
         "version": harness.__version__,
     }

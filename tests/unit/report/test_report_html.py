@@ -143,6 +143,19 @@ def test_capacity_section_only_when_capacity_json_exists(tmp_path: Path) -> None
     assert len(chart.find_all("circle")) == 3 and "SLO P99 3 s" in chart.text
 
 
+def test_baseline_column_only_when_a_baseline_was_given(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    assert "Baseline" in [th.text for th in parse(render_run(run).read_text()).find_all("th")]
+    verdict = json.loads((run / "verdict.json").read_text())
+    for item in verdict["items"]:
+        item["baseline"] = None
+    verdict["baseline_run"] = None
+    (run / "verdict.json").write_text(json.dumps(verdict))
+    page = parse(render_run(run).read_text())
+    assert "Baseline" not in [th.text for th in page.find_all("th")]
+    assert {len(r.find_all("td")) for r in page.find_all("tr") if "data-item" in r.attrs} == {7}
+
+
 def test_manual_item_without_attestation_says_so(tmp_path: Path) -> None:
     run = copy_fixture(tmp_path)
     verdict = json.loads((run / "verdict.json").read_text())
