@@ -49,6 +49,9 @@ def _header(res: Results) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run just this one (repeatable)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not the published table")
