@@ -130,6 +130,13 @@ class Observer:
                 self.observation.samples.append(Sample(time.time(), values.get(ACTIVE_TASKS), cpu, rss))
 
 
+def idle_level(target_url: str) -> float:
+    """The gauge's reading with no load: 1 on a target whose gauge counts the /metrics request itself
+    (the bundled service's middleware does), else 0. Read before any load is sent."""
+    with httpx.Client() as client:
+        return scrape(client, target_url).get(ACTIVE_TASKS, 0.0)
+
+
 def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
                  interval_s: float = 0.25) -> tuple[float, bool, str]:
     """Wait until the target's requests in flight are back to ``idle``: (waited s, drained, how).
@@ -144,10 +151,9 @@ def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
             waited = time.monotonic() - started
             if ACTIVE_TASKS not in values:
                 return waited, False, f"target exports no {ACTIVE_TASKS}: drain not verified"
-            # The scrape itself may be counted as a task in flight by some targets; allow for it.
-            if values[ACTIVE_TASKS] <= idle + 1:
+            if values[ACTIVE_TASKS] <= idle:
                 return waited, True, f"{ACTIVE_TASKS} = {values[ACTIVE_TASKS]:g}"
             if waited >= timeout_s:
                 return waited, False, (f"{ACTIVE_TASKS} still {values[ACTIVE_TASKS]:g} after "
-                                       f"{timeout_s:g} s")
+                                       f"{timeout_s:g} s (idle is {idle:g})")
             time.sleep(interval_s)

@@ -17,7 +17,7 @@ import httpx
 
 from harness.capacity.judge import SLO
 from harness.capacity.knee import find_knee
-from harness.capacity.observe import wait_drained
+from harness.capacity.observe import idle_level, wait_drained
 from harness.capacity.plan import recommend, replicas_needed
 from harness.capacity.probe import ProbeLevel, concurrency_sweep
 from harness.capacity.search import RateSearch
@@ -43,10 +43,11 @@ STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statis
 _GENERATOR = "load generator saturated"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Target:
     endpoints: Endpoints
     service_pid: int | None = None  # known when loadgate started the service: psutil reads CPU and RSS
+    idle_in_flight: float = 0.0  # read by run_capacity before any load (observe.idle_level)
 
 
 TargetFactory = Callable[[int | None], AbstractContextManager[Target]]
@@ -156,7 +157,8 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     began = time.monotonic()
     deadline = clock.share()
     tolerance = settings.tolerance_value
-    wait_drained(target.endpoints.target_url, timeout_s=30)
+    # A what-if search follows another on the same target: let that one's last requests finish first.
+    wait_drained(target.endpoints.target_url, idle=target.idle_in_flight, timeout_s=30)
     say(f"{name}: concurrency probe")
     levels = concurrency_sweep(target.endpoints, ZipfPicker(load_prompts()).pick,
                                level_s=settings.probe_level_s, timeout_s=max(10 * checklist.slo_p99_s, 10.0))
@@ -179,7 +181,8 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
     runner = StepRunner(run_scenario=run_scenario, checklist=checklist, profile=profile,
                         endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,
-                        settings=step_settings, service_pid=target.service_pid)
+                        settings=step_settings, service_pid=target.service_pid,
+                        idle_in_flight=target.idle_in_flight)
     rate_search = RateSearch(seed=seed, tolerance=tolerance, min_rate=settings.min_rate,
                              max_rate=settings.max_rate)
     state = SearchLoop(name, runner, settings, step_settings, deadline, say)
@@ -236,6 +239,7 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
         say(f"{label}: starting the target")
         with targets(workers) as target:
             target_url = target.endpoints.target_url
+            target.idle_in_flight = idle_level(target_url)
             result, found = _one_search(label, target, workers=workers, llm_extra_s=0.0, seed_hint=None,
                                         **common)
             searches.append(result)

@@ -63,10 +63,11 @@ class StepRunner:
     tolerance: float
     settings: StepSettings
     service_pid: int | None = None
+    idle_in_flight: float = 0.0  # the target's in-flight gauge with no load (see observe.idle_level)
 
     def measure(self, search: str, index: int, rate: float, steady_s: float,
                 remeasure_of: int | None = None) -> CapacityStep:
-        waited, drained, how = wait_drained(self.endpoints.target_url,
+        waited, drained, how = wait_drained(self.endpoints.target_url, idle=self.idle_in_flight,
                                             timeout_s=self.settings.drain_timeout_s)
         name = f"capacity_{_slug(search)}_{index:02d}"
         plan = ScenarioPlan(warmup_s=self.settings.warmup_s, steady_s=steady_s, rate_x=1.0,

@@ -3,14 +3,19 @@ time, 0.1 s each, so it holds 4 / 0.1 = 40 req/s and no more. Real load runner, 
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.capacity import CapacitySettings, Target, run_capacity
+from harness.capacity.observe import ACTIVE_TASKS, idle_level, scrape, wait_drained
 from harness.schemas.capacity import CapacityResult, StepOutcome
 from harness.schemas.checklist import Checklist, Profile
 from harness.schemas.run import Endpoints, RunFolder
@@ -80,3 +85,35 @@ def test_finds_the_planted_capacity_within_5_percent(tmp_path: Path) -> None:
     assert result.recommendation is not None
     # 100 req/s at 2x headroom over ~40 req/s per replica.
     assert result.recommendation.replicas in (5, 6)
+
+
+@pytest.mark.integration
+def test_drain_waits_for_a_backlog(tmp_path: Path) -> None:
+    with planted_target(tmp_path) as target:
+        url = target.endpoints.target_url
+        assert idle_level(url) == 0
+        # 40 requests at once on 4 slots of 0.1 s: a backlog of about a second.
+        burst = threading.Thread(target=_burst, args=(url, 40))
+        burst.start()
+        try:
+            deadline = time.monotonic() + 5
+            while (scrape_in_flight(url) or 0) < 10 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert (scrape_in_flight(url) or 0) >= 10, "the burst never queued"
+            waited, drained, how = wait_drained(url, idle=0, timeout_s=30)
+        finally:
+            burst.join()
+        assert drained and waited > 0, how
+        assert scrape_in_flight(url) == 0
+
+
+def scrape_in_flight(url: str) -> float | None:
+    with httpx.Client() as client:
+        return scrape(client, url).get(ACTIVE_TASKS)
+
+
+def _burst(url: str, n: int) -> None:
+    async def go() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            await asyncio.gather(*(client.post(f"{url}/v1/agent/run", json={"input": "x"}) for _ in range(n)))
+    asyncio.run(go())
