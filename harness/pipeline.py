@@ -74,6 +74,15 @@ def _stack_settings(settings: RunSettings, folder: RunFolder) -> StackSettings:
     return settings.stack.model_copy(update={"run_dir": folder.root})
 
 
+def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) -> Endpoints:
+    """The URLs the run really used (spawned ones are only known once the stack is up)."""
+    endpoints = stack.endpoints
+    info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.save_file(folder.run_info)
+    say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
+    return endpoints
+
+
 def _wait_for_last_scrape(until: float) -> None:
     """Give Prometheus two scrapes past the last phase, so the graded windows are complete."""
     delay = until + 2 * SCRAPE_INTERVAL_S + 0.5 - time.time()
@@ -122,8 +131,7 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
     info.scenarios = names
     say(f"run {folder.run_id}: starting the stack")
     with Stack(_stack_settings(settings, folder)) as stack:
-        endpoints = stack.endpoints
-        say(f"target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
+        endpoints = _record_endpoints(stack, info, folder, say)
         with _recorder(stack, folder) as recorder:
             runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
         _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
@@ -143,8 +151,8 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     checklist, profile, folder, info = _open_run(settings, f"run {scenario}")
     info.scenarios = [scenario]
     with Stack(_stack_settings(settings, folder)) as stack:
-        say(f"run {folder.run_id}: target {stack.endpoints.target_url}")
-        result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=stack.endpoints,
+        endpoints = _record_endpoints(stack, info, folder, say)
+        result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                               run_folder=folder, workers=settings.load_workers, progress=settings.progress)
     info.ended = time.time()
     info.save_file(folder.run_info)
