@@ -260,6 +260,12 @@ def run_scenario(
             "zero requests completed: check the target URL, the API key and the service "
             f"log (generator log: {master.log_path})",
         )
+    statuses: dict[str, int] = {}
+    for p in stats.phases:
+        for code, n in p.status_counts.items():
+            statuses[code] = statuses.get(code, 0) + n
+    if set(statuses) <= {"401", "403"}:  # all-5xx is the service's verdict to grade, not ours to fail
+        raise _fail(folder, run, f"every request was rejected (HTTP statuses {statuses}): check the API key")
     short = [
         f"{p.phase} {p.achieved_rps:.1f}/{p.target_rps:.1f} req/s"
         for p in stats.phases

@@ -78,3 +78,14 @@ def test_zero_requests(tmp_path, fast_target, monkeypatch) -> None:
         )
     assert "zero requests" in _failed(folder, "step")
     assert [p.name for p in Timeline.load_file(folder.timeline).scenario("step").phases] == ["steady"]
+
+
+def test_a_rejected_api_key_fails_the_scenario(tmp_path, fast_target) -> None:
+    url = fast_target()
+    folder = RunFolder(tmp_path)
+    wrong = endpoints(url).model_copy(update={"api_key": "wrong"})
+    with pytest.raises(LoadError, match="every request was rejected.*401.*API key"):
+        run_scenario(
+            "step", checklist=checklist(), profile="quick", endpoints=wrong, run_folder=folder, plan=STEP
+        )
+    assert "401" in _failed(folder, "step")
