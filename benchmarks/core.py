@@ -68,7 +68,7 @@ def gain(baseline: Sample, optimized: Sample) -> float:
 @dataclass
 class Variant:
     label: str
-    run: Callable[[], float | None]  # returns its own measurement, or None to be timed by the caller
+    run: Callable[[], float]  # one repetition; returns its measurement (see ``clock`` and ``per_op``)
 
 
 def interleave(variants: Sequence[Variant], reps: int, unit: str = "s") -> list[Sample]:
@@ -77,10 +77,19 @@ def interleave(variants: Sequence[Variant], reps: int, unit: str = "s") -> list[
     order = list(range(len(variants)))
     for rep in range(reps):
         for i in order if rep % 2 == 0 else reversed(order):
-            t0 = time.perf_counter()
-            measured = variants[i].run()
-            values[i].append(time.perf_counter() - t0 if measured is None else measured)
+            values[i].append(variants[i].run())
     return [Sample.of(v.label, unit, vals) for v, vals in zip(variants, values, strict=True)]
+
+
+def clock(fn: Callable[[], object]) -> Callable[[], float]:
+    """A variant that times one call of ``fn`` (its result is dropped)."""
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    return run
 
 
 def per_op(fn: Callable[[], object], ops: int) -> Callable[[], float]:
