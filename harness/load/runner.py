@@ -28,12 +28,12 @@ from harness.load.idle import target_in_flight
 from harness.load.plan import LoadPlan, build_plan, resolve
 from harness.load.progress import Progress, progress_line
 from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
-from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
-from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 
 # These two live in harness.stack but are process plumbing, not stack policy (see the report).
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import ManagedProcess
+from harness.ports import LOOPBACK, free_port
+from harness.process import ManagedProcess
+from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
+from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 
 START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
 

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import ConfigError
+from harness.ports import LOOPBACK, free_port
+from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import ManagedProcess
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service

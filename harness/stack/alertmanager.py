@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.ports import LOOPBACK, pick_port
+from harness.process import ManagedProcess, require_binary
 from harness.stack.http import answers
-from harness.stack.ports import LOOPBACK, pick_port
-from harness.stack.process import ManagedProcess, require_binary
 
 READY_TIMEOUT_S = 30.0
 WEBHOOK_PATH = "/alerts"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from harness.ports import LOOPBACK, pick_port
+from harness.process import ManagedProcess, require_binary
 from harness.stack.http import answers
-from harness.stack.ports import LOOPBACK, pick_port
-from harness.stack.process import ManagedProcess, require_binary
 
 READY_TIMEOUT_S = 30.0
 SCRAPE_INTERVAL_S = 1

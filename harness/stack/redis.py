@@ -6,8 +6,8 @@ from pathlib import Path
 
 import redis
 
-from harness.stack.ports import LOOPBACK, pick_port
-from harness.stack.process import ManagedProcess, require_binary
+from harness.ports import LOOPBACK, pick_port
+from harness.process import ManagedProcess, require_binary
 
 READY_TIMEOUT_S = 15.0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from harness.ports import LOOPBACK, pick_port
+from harness.process import ManagedProcess
 from harness.stack.http import answers
-from harness.stack.ports import LOOPBACK, pick_port
-from harness.stack.process import ManagedProcess
 
 
 def start_service(workdir: Path, *, redis_url: str, api_keys: list[str], admin_token: str,

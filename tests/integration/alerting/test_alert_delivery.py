@@ -12,8 +12,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from harness.ports import LOOPBACK, free_port
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
-from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.prometheus import alert_rules_path, start_prometheus
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness.stack.process import require_binary
+from harness.process import require_binary
 from harness.stack.prometheus import alert_rules_path
 
 pytestmark = pytest.mark.integration

@@ -16,12 +16,12 @@ import pytest
 
 from harness.capacity import CapacitySettings, Target, run_capacity
 from harness.capacity.observe import ACTIVE_TASKS, idle_level, scrape, wait_drained
+from harness.ports import free_port
+from harness.process import ManagedProcess
 from harness.schemas.capacity import CapacityResult, StepOutcome
 from harness.schemas.checklist import Checklist, Profile
 from harness.schemas.run import Endpoints, RunFolder
 from harness.stack.http import answers
-from harness.stack.ports import free_port
-from harness.stack.process import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[3]
 CONCURRENCY, SERVICE_TIME_S = 4, 0.1

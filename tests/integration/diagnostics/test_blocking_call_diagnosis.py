@@ -21,10 +21,10 @@ from harness.diagnostics.models import (
     StackSample,
     read_jsonl,
 )
+from harness.ports import LOOPBACK, free_port
+from harness.process import ManagedProcess
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict, Window
 from harness.stack.http import answers
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import pytest
 from grade_driver import Target, drive, write_request_log
 from grade_planted import KEYS, PHASES, PLANTED, RATE, PlantedRun, start_planted, wait_scraped
 
+from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
-from harness.stack.process import ManagedProcess
 from harness.stack.prometheus import start_prometheus
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 
 from harness.checklist import load_checklist
+from harness.ports import free_port
+from harness.process import ManagedProcess
 from harness.schemas.checklist import Checklist, Profile, ScenarioPlan
 from harness.schemas.run import Endpoints
 from harness.stack.http import answers
-from harness.stack.ports import free_port
-from harness.stack.process import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[3]
 KEYS = ("planted-key", "planted-key-2")

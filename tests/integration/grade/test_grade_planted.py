@@ -11,10 +11,10 @@ from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, st
 from harness.checklist import load_checklist
 from harness.errors import GradeError
 from harness.grade import grade_run, grade_window
+from harness.ports import free_port
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
 from harness.schemas.verdict import ItemStatus, Outcome, SeriesSet, Verdict
-from harness.stack.ports import free_port
 from harness.stack.prometheus import start_prometheus
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.ports import free_port
 from harness.schemas import Checklist, Endpoints, Profile, ScenarioPlan
-from harness.stack.ports import free_port
 
 FAST_TARGET = Path(__file__).with_name("fast_target.py")
 KEY = "test-key"

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from harness.load import run_scenario
+from harness.ports import free_port
 from harness.schemas import RunFolder, ScenarioPlan, Timeline
 from harness.schemas.timeline import ScenarioStats
-from harness.stack.ports import free_port
 from tests.integration.load.conftest import checklist, endpoints, start_target
 
 pytestmark = pytest.mark.integration

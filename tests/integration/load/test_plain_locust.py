@@ -12,9 +12,9 @@ import httpx
 import pytest
 import yaml
 
+from harness.ports import free_port
 from harness.schemas import ScenarioPlan
 from harness.schemas.timeline import ScenarioStats
-from harness.stack.ports import free_port
 from tests.integration.load.conftest import KEY, checklist
 
 pytestmark = pytest.mark.integration

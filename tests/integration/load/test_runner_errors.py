@@ -6,8 +6,8 @@ import pytest
 
 from harness.errors import LoadError
 from harness.load import SCENARIOS, run_scenario
+from harness.ports import free_port
 from harness.schemas import RunFolder, ScenarioPlan, Timeline
-from harness.stack.ports import free_port
 from tests.integration.load.conftest import checklist, endpoints
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.stack.process import ManagedProcess
+from harness.process import ManagedProcess
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
 

@@ -9,7 +9,7 @@ import httpx
 from harness.load.corpus import CORPUS_PATH, ZipfPicker, load_prompts
 from harness.load.exporter import LATENCY_BUCKETS, Exporter
 from harness.load.progress import Progress, progress_line
-from harness.stack.ports import free_port
+from harness.ports import free_port
 from scenarios.make_corpus import prompts
 from target_service.metrics import LATENCY_BUCKETS as SERVICE_BUCKETS
 

@@ -1,4 +1,4 @@
-"""A child process that never outlives the harness.
+"""A child process that never outlives the harness (shared by the stack and the load runner).
 
 Each child gets its own session (process group) so stopping it stops its children too (uvicorn
 workers), and a parent-death signal so it is terminated even when the harness is SIGKILLed.
