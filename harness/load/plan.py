@@ -52,6 +52,7 @@ class LoadPlan(Contract):
     phases: list[PhaseSpec]
     arrival: Literal["constant", "poisson"] = "poisson"
     stream_share: float = Field(0.2, ge=0, le=1)
+    fresh_share: float = Field(0.0, ge=0, le=1)  # see ScenarioPlan.fresh_share
     max_in_flight: int = Field(2000, gt=0)
     late_ms: float = Field(50.0, gt=0)  # a request that starts this much after its schedule is late
     drain_s: float = Field(15.0, ge=0)  # after the last phase: no new requests, wait for in-flight ones
@@ -235,6 +236,7 @@ def build_plan(
         phases=build(plan, target_qps),
         arrival=plan.arrival,
         stream_share=plan.stream_share,
+        fresh_share=plan.fresh_share,
         max_in_flight=plan.max_in_flight,
         **extra,
     )

@@ -110,7 +110,10 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
     assert STATE.picker is not None
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
-    body: dict[str, Any] = {"input": STATE.picker.pick(), "session_id": session_id}
+    prompt = STATE.picker.pick()
+    if plan.fresh_share and random.random() < plan.fresh_share:
+        prompt = f"{prompt} (ref {uuid.uuid4().hex[:12]})"
+    body: dict[str, Any] = {"input": prompt, "session_id": session_id}
     if plan.max_tokens:
         body["max_tokens"] = plan.max_tokens
     headers = {"Authorization": f"Bearer {plan.api_key}"}

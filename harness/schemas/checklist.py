@@ -34,6 +34,9 @@ class ScenarioPlan(Contract):
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)
     stream_share: float = Field(0.2, ge=0, le=1)
+    # Share of requests whose prompt is made unique, so they miss any response cache and take the
+    # LLM path: a fault in the LLM must meet enough requests to show how the service degrades.
+    fresh_share: float = Field(0.0, ge=0, le=1)
     max_in_flight: int = Field(2000, gt=0)
     fault: FaultSpec | None = None
     fault_s: float | None = Field(None, gt=0)
