@@ -188,6 +188,11 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     state = SearchLoop(name, runner, settings, step_settings, deadline, say)
     converged = state.run(rate_search)
     usl, usl_error = _usl(levels)
+    cached = [s.cached_fraction for s in state.steps if s.cached_fraction is not None]
+    if cached and max(cached) - min(cached) > 0.05:
+        state.notes.append(f"the response cache answered {min(cached):.0%}-{max(cached):.0%} of a step's "
+                           f"requests: cached answers are cheap, so capacity depends on the hit ratio and "
+                           f"rises as the cache warms during the search")
     lo, hi = rate_search.last_pass, rate_search.first_fail
     rss = [s.rss_bytes_max for s in state.steps if s.rss_bytes_max]
     result = SearchResult(

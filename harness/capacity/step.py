@@ -89,7 +89,10 @@ class StepRunner:
         if frame is None:
             raise LoadError(f"step {name}: the runner wrote no request log at {log}")
         rows = frame[frame["phase"] == STEADY]
-        errors = int(not_served(rows, self.settings.degraded_is_error).sum()) + stats.dropped
+        kinds = error_kinds(rows, self.settings.degraded_is_error)
+        if stats.dropped:
+            kinds["dropped"] = stats.dropped
+        errors = sum(kinds.values())
         total = len(rows) + stats.dropped
         latencies = rows["latency"].to_numpy(dtype=float)
         latencies = latencies[np.isfinite(latencies)]
@@ -102,30 +105,40 @@ class StepRunner:
             # The generator, not the service, limited this step: it says nothing about the SLO.
             outcome = StepOutcome.inconclusive
             reason = f"load generator saturated ({'; '.join(run.invalid_reasons)}); {reason}"
+        if kinds:
+            reason += "; errors: " + ", ".join(f"{k} x{v}" for k, v in kinds.items())
         if not drained:
             reason += f"; previous backlog not drained ({how})"
         mean_latency = float(latencies.mean()) if latencies.size else None
         seen = observation.window(*window)
         return CapacityStep(
             search=search, index=index, rate_rps=rate, duration_s=window[1] - window[0],
-            achieved_rps=stats.achieved_rps, requests=total, errors=errors, error_rate=judged.error_rate,
+            achieved_rps=stats.achieved_rps, requests=total, errors=errors, error_kinds=kinds,
+            error_rate=judged.error_rate,
             error_rate_ci=judged.error_rate_ci, p50_s=judged.p50, p99_s=judged.p99, p99_ci_s=judged.p99_ci,
             mean_latency_s=mean_latency,
             in_flight_little=stats.achieved_rps * mean_latency if mean_latency is not None else None,
             in_flight_observed=seen.mean_in_flight, late_starts=stats.late_starts, dropped=stats.dropped,
-            degraded=stats.degraded, cpu_percent=seen.mean_cpu, rss_bytes_max=observation.max_rss,
+            degraded=stats.degraded, cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
+            cpu_percent=seen.mean_cpu, rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)
 
 
-def not_served(rows: pd.DataFrame, degraded_is_error: bool) -> np.ndarray:
-    """What a user counts as not served: no response, a server error, a refusal (429), and unless
-    told otherwise a degraded answer."""
+def error_kinds(rows: pd.DataFrame, degraded_is_error: bool) -> dict[str, int]:
+    """What a user counts as not served, by kind: no response ("no response"), a server error or a
+    refusal (by status: "503", "429"), and unless told otherwise a degraded answer ("degraded")."""
     status = rows["status"].to_numpy()
-    bad = (status == 0) | (status == 429) | (status >= 500)
+    kinds: dict[str, int] = {}
+    if (none := int((status == 0).sum())):
+        kinds["no response"] = none
+    for code in sorted(set(status[(status == 429) | (status >= 500)].tolist())):
+        kinds[str(code)] = int((status == code).sum())
     if degraded_is_error:
-        bad |= rows["degraded"].to_numpy(dtype=bool)
-    return bad
+        degraded = rows["degraded"].to_numpy(dtype=bool) & (status == 200)
+        if degraded.any():
+            kinds["degraded"] = int(degraded.sum())
+    return kinds
 
 
 def _slug(text: str) -> str:

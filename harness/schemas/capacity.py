@@ -29,6 +29,7 @@ class CapacityStep(Contract):
     achieved_rps: float  # completed requests per second over the phase
     requests: int
     errors: int  # no response (status 0), 5xx, 429, degraded answers, and arrivals the generator dropped
+    error_kinds: dict[str, int] = Field(default_factory=dict)  # the errors by kind, e.g. {"429": 12}
     error_rate: float
     error_rate_ci: tuple[float, float]  # Clopper-Pearson, two-sided at 2 * confidence - 1
     p50_s: float | None
@@ -41,6 +42,8 @@ class CapacityStep(Contract):
     late_starts: int = 0
     dropped: int = 0
     degraded: int = 0
+    # Answers served from the response cache: cheap, so capacity rises as the cache warms.
+    cached_fraction: float | None = None
     cpu_percent: float | None = None  # service, percent of one core, mean over the step
     rss_bytes_max: int | None = None  # service resident memory, all workers
     drain_wait_s: float  # how long this step waited for the previous backlog to drain before starting

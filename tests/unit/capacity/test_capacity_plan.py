@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.knee import find_knee
 from harness.capacity.plan import recommend, replicas_needed
+from harness.capacity.step import error_kinds
 from harness.errors import ConfigError
 from harness.schemas.capacity import SearchResult, StepOutcome
 
@@ -87,3 +89,10 @@ def test_backlog_growth_fails_a_step_that_does_not_keep_up() -> None:
     arrivals = np.arange(0, 20, 1 / 38)
     steady = backlog_growth(arrivals, arrivals + 0.1, (0.0, 20.0))
     assert abs(steady[0]) < 0.1
+
+
+def test_error_kinds() -> None:
+    rows = pd.DataFrame({"status": [200, 200, 0, 429, 429, 503, 200, 404],
+                         "degraded": [False, True, False, False, False, False, False, False]})
+    assert error_kinds(rows, degraded_is_error=True) == {"no response": 1, "429": 2, "503": 1, "degraded": 1}
+    assert error_kinds(rows, degraded_is_error=False) == {"no response": 1, "429": 2, "503": 1}
