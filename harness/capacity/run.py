@@ -176,8 +176,8 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     step_settings = StepSettings(
         min_step_s=settings.min_step_s, max_step_s=settings.max_step_s,
         min_samples=math.ceil(min_samples_for(settings.confidence) * 1.1), arrival=settings.arrival,
-        stream_share=settings.stream_share, load_workers=settings.load_workers,
-        degraded_is_error=settings.degraded_is_error)
+        stream_share=settings.stream_share, fresh_share=settings.fresh_share,
+        load_workers=settings.load_workers, degraded_is_error=settings.degraded_is_error)
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
     runner = StepRunner(run_scenario=run_scenario, checklist=checklist, profile=profile,
                         endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,

@@ -23,6 +23,9 @@ class CapacitySettings(BaseModel):
     llm_latency_s: list[float] = Field(default_factory=list)
     arrival: Literal["constant", "poisson"] = "poisson"
     stream_share: float = Field(0.0, ge=0, le=1)
+    # Share of requests made to miss the response cache: pins the hit ratio's floor, so the answer
+    # depends less on how warm the cache happened to be (0: the corpus mix as it comes).
+    fresh_share: float = Field(0.0, ge=0, le=1)
     time_budget_s: float | None = Field(None, gt=0)  # the whole command; mode default
     max_steps: int = Field(12, gt=0)  # per search, re-measurements included
     min_rate: float = Field(0.2, gt=0)

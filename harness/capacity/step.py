@@ -32,6 +32,7 @@ class StepSettings:
     min_samples: int = 330
     arrival: str = "constant"
     stream_share: float = 0.0
+    fresh_share: float = 0.0
     max_in_flight: int = 2000
     drain_timeout_s: float = 60.0
     load_workers: int = 1
@@ -72,6 +73,7 @@ class StepRunner:
         name = f"capacity_{_slug(search)}_{index:02d}"
         plan = ScenarioPlan(warmup_s=self.settings.warmup_s, steady_s=steady_s, rate_x=1.0,
                             arrival=self.settings.arrival, stream_share=self.settings.stream_share,
+                            fresh_share=self.settings.fresh_share,
                             max_in_flight=self.settings.max_in_flight)
         # The runner's rate is rate_x * target_qps: a checklist copy whose target is this step's rate.
         checklist = self.checklist.model_copy(update={"target_qps": rate})
