@@ -32,20 +32,26 @@ class Results(BaseModel):
 
 
 def _machine() -> dict[str, str | int | float]:
-    return {"cores": os.cpu_count() or 0, "platform": platform.platform(), "python": platform.python_version(),
-            "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}
+    return {
+        "cores": os.cpu_count() or 0,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+    }
 
 
 def _header(res: Results) -> str:
     m = res.machine
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(res.started))
     took = res.ended - res.started
-    return (f"Measured {when} on {m['cores']} cores ({m['platform']}, Python {m['python']}), "
-            f"load average {m['load_avg_1m_at_start']} at start (the machine is shared), "
-            f"{'quick sizes, ' if res.quick else ''}{took / 60:.1f} min in all. "
-            f"Reproduce: `make bench` (`python -m benchmarks`). Ratio > 1 means the optimized side is better; "
-            f"spreads are interquartile ranges (n >= 4) or min–max.")
+    return (
+        f"Measured {when} on {m['cores']} cores ({m['platform']}, Python {m['python']}), "
+        f"load average {m['load_avg_1m_at_start']} at start (the machine is shared), "
+        f"{'quick sizes, ' if res.quick else ''}{took / 60:.1f} min in all. "
+        f"Reproduce: `make bench` (`python -m benchmarks`). Ratio > 1 means the optimized side is better; "
+        f"spreads are interquartile ranges (n >= 4) or min–max."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run just this one (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not the published table")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(BENCHMARKS), help="run just this one (repeatable)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes: a smoke run, not the published table"
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="where results.json and RESULTS.md go")
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
@@ -76,8 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         for row in found:
             print(f"    {row.benchmark} [{row.size}]: {row.ratio_text}", file=sys.stderr, flush=True)
         rows += [r.model_copy(update={"source": name}) for r in found]
-    res = Results(started=started, ended=time.time(), quick=args.quick, machine=load0, elapsed_s=elapsed,
-                  failures=failures, rows=rows)
+    res = Results(
+        started=started,
+        ended=time.time(),
+        quick=args.quick,
+        machine=load0,
+        elapsed_s=elapsed,
+        failures=failures,
+        rows=rows,
+    )
     if args.only:  # keep the other benchmarks' rows from the last full run
         res = _merge(args.out / "results.json", res)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -98,8 +115,9 @@ def _merge(path: Path, new: Results) -> Results:
     order = list(BENCHMARKS)
     rows = sorted(kept + new.rows, key=lambda r: order.index(r.source) if r.source in order else len(order))
     failures = {k: v for k, v in old.failures.items() if k not in new.elapsed_s} | new.failures
-    return new.model_copy(update={"rows": rows, "elapsed_s": {**old.elapsed_s, **new.elapsed_s},
-                                  "failures": failures})
+    return new.model_copy(
+        update={"rows": rows, "elapsed_s": {**old.elapsed_s, **new.elapsed_s}, "failures": failures}
+    )
 
 
 if __name__ == "__main__":

@@ -27,18 +27,30 @@ def run(quick: bool = False) -> list[Row]:
                 runner.run(answer_all(llm, work, tokens))
                 return len(work) / (time.perf_counter() - t0)
 
-            base, opt = interleave([
-                Variant("batch size 1", lambda: throughput(single)),
-                Variant(f"dynamic batch <= {batched._s.max_batch_size}", lambda: throughput(batched)),  # noqa: SLF001
-            ], reps=2 if quick else 3, unit="req/s")
+            base, opt = interleave(
+                [
+                    Variant("batch size 1", lambda: throughput(single)),
+                    Variant(f"dynamic batch <= {batched._s.max_batch_size}", lambda: throughput(batched)),  # noqa: SLF001
+                ],
+                reps=2 if quick else 3,
+                unit="req/s",
+            )
             ratio = gain(base, opt)
-            rows.append(Row(
-                benchmark="dynamic batching vs one at a time", size=f"{concurrency} concurrent, {tokens} tokens",
-                baseline=base, optimized=opt, ratio=ratio, ratio_text=f"{ratio:.1f}x throughput",
-                claim="(no figure)", holds=None,
-                note="One torch thread per worker, as the service runs. A decode step of the tiny model costs "
-                     "nearly the same for 1 or 32 rows, so throughput grows almost with the batch size; "
-                     "64 requests make two batches of 32."))
+            rows.append(
+                Row(
+                    benchmark="dynamic batching vs one at a time",
+                    size=f"{concurrency} concurrent, {tokens} tokens",
+                    baseline=base,
+                    optimized=opt,
+                    ratio=ratio,
+                    ratio_text=f"{ratio:.1f}x throughput",
+                    claim="(no figure)",
+                    holds=None,
+                    note="One torch thread per worker, as the service runs. A decode step of the tiny model costs"
+                    " nearly the same for 1 or 32 rows, so throughput grows almost with the batch size; "
+                    "64 requests make two batches of 32.",
+                )
+            )
         runner.run(batched.close())
         runner.run(single.close())
     return rows

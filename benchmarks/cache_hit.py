@@ -24,13 +24,21 @@ KEY_ID = "bench"
 async def _build(redis_url: str, state_dir: Path) -> Agent:
     s = local_settings(redis_url=redis_url, state_dir=state_dir)
     faults = FaultStore(state_dir, s.faults_poll_s)
-    cache = ResponseCache(s.redis_url, s.cache_ttl_s, s.redis_max_connections, s.redis_timeout_s,
-                          s.redis_retry_after_s, faults)
+    cache = ResponseCache(
+        s.redis_url, s.cache_ttl_s, s.redis_max_connections, s.redis_timeout_s, s.redis_retry_after_s, faults
+    )
     index = await asyncio.to_thread(
-        lambda: PassageIndex(Embedder(s.embedding_cache_size, s.torch_threads), s.cache_dir, s.hnsw_ef))
+        lambda: PassageIndex(Embedder(s.embedding_cache_size, s.torch_threads), s.cache_dir, s.hnsw_ef)
+    )
     llm = await started(s)
-    agent = Agent(s, llm, index, cache, CircuitBreaker(s.breaker_failure_threshold, s.breaker_reset_s,
-                                                       s.breaker_half_open_max), faults)
+    agent = Agent(
+        s,
+        llm,
+        index,
+        cache,
+        CircuitBreaker(s.breaker_failure_threshold, s.breaker_reset_s, s.breaker_half_open_max),
+        faults,
+    )
     agent.start()
     return agent
 
@@ -65,10 +73,13 @@ def run(quick: bool = False) -> list[Row]:
                     body = runner.run(_ask(agent, text_of()))
                     outcomes.append((bool(body["cached"]), bool(body["degraded"])))
 
-                base, opt = interleave([
-                    Variant("full answer (miss)", clock(lambda: ask(lambda: next(fresh)))),
-                    Variant("Redis cache hit", clock(lambda: ask(lambda: popular))),
-                ], reps)
+                base, opt = interleave(
+                    [
+                        Variant("full answer (miss)", clock(lambda: ask(lambda: next(fresh)))),
+                        Variant("Redis cache hit", clock(lambda: ask(lambda: popular))),
+                    ],
+                    reps,
+                )
                 runner.run(_close(agent))
         finally:
             redis.stop()
@@ -76,8 +87,17 @@ def run(quick: bool = False) -> list[Row]:
     if hits != reps or any(d for _, d in outcomes) or first["degraded"]:
         raise RuntimeError(f"expected {reps} hits and no degraded answers, got {outcomes}")
     ratio = speedup(base, opt)
-    return [Row(benchmark="Redis cache hit vs full answer", size="Agent.answer, local backend, 32 tokens",
-                baseline=base, optimized=opt, ratio=ratio, ratio_text=f"{ratio:.0f}x faster",
-                claim="(no figure)", holds=None,
-                note="Both sides run the service's request path in-process (no HTTP); the hit is one Redis "
-                     "GET over the pooled asyncio client plus orjson.")]
+    return [
+        Row(
+            benchmark="Redis cache hit vs full answer",
+            size="Agent.answer, local backend, 32 tokens",
+            baseline=base,
+            optimized=opt,
+            ratio=ratio,
+            ratio_text=f"{ratio:.0f}x faster",
+            claim="(no figure)",
+            holds=None,
+            note="Both sides run the service's request path in-process (no HTTP); the hit is one Redis "
+            "GET over the pooled asyncio client plus orjson.",
+        )
+    ]

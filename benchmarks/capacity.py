@@ -29,8 +29,16 @@ BACKENDS = ("simulated", "local")
 def _sample(search: SearchResult) -> Sample:
     lo, hi = search.bracket_rps
     best = search.max_sustainable_rps or 0.0
-    return Sample(label=search.name, unit="req/s", n=1, median=best, q1=best, q3=best, min=lo or 0.0,
-                  max=hi if hi is not None else best)
+    return Sample(
+        label=search.name,
+        unit="req/s",
+        n=1,
+        median=best,
+        q1=best,
+        q3=best,
+        min=lo or 0.0,
+        max=hi if hi is not None else best,
+    )
 
 
 def _search(backend: str, workdir: Path, redis_url: str, budget_s: float) -> list[SearchResult]:
@@ -38,19 +46,36 @@ def _search(backend: str, workdir: Path, redis_url: str, budget_s: float) -> lis
 
     @contextmanager
     def targets(workers: int | None) -> Iterator[Target]:
-        proc, url, log = start_service(workdir / f"{backend}-w{workers}", redis_url=redis_url, api_keys=[key],
-                                       admin_token=admin, workers=workers or 1, backend=backend)
+        proc, url, log = start_service(
+            workdir / f"{backend}-w{workers}",
+            redis_url=redis_url,
+            api_keys=[key],
+            admin_token=admin,
+            workers=workers or 1,
+            backend=backend,
+        )
         try:
-            yield Target(Endpoints(target_url=url, prometheus_url="", redis_url=redis_url, api_key=key,
-                                   admin_token=admin, access_log=log, spawned_target=True), service_pid=proc.pid)
+            yield Target(
+                Endpoints(
+                    target_url=url,
+                    prometheus_url="",
+                    redis_url=redis_url,
+                    api_key=key,
+                    admin_token=admin,
+                    access_log=log,
+                    spawned_target=True,
+                ),
+                service_pid=proc.pid,
+            )
         finally:
             proc.stop()
 
     checklist = load_checklist(ROOT / "checklist.yaml")
     settings = CapacitySettings(mode="quick", worker_counts=[1, 2], time_budget_s=budget_s, tolerance=0.2)
     folder = RunFolder(workdir / f"capacity-{backend}").ensure()
-    result = run_capacity(settings, checklist=checklist, profile=checklist.default_profile, folder=folder,
-                          targets=targets)
+    result = run_capacity(
+        settings, checklist=checklist, profile=checklist.default_profile, folder=folder, targets=targets
+    )
     return result.searches
 
 
@@ -67,16 +92,22 @@ def run(quick: bool = False) -> list[Row]:
                 base, opt = _sample(one), _sample(two)
                 ratio = opt.median / base.median if base.median else 0.0
                 converged = "converged" if one.converged and two.converged else "not converged within budget"
-                rows.append(Row(
-                    benchmark=f"capacity under the SLO: {backend} backend, 2 workers vs 1",
-                    size=f"P99 < {load_checklist(ROOT / 'checklist.yaml').slo_p99_s:g} s, Zipf prompts, "
-                         f"{budget:.0f} s search budget",
-                    baseline=base.model_copy(update={"label": "1 worker"}),
-                    optimized=opt.model_copy(update={"label": "2 workers"}),
-                    ratio=ratio, ratio_text=f"{ratio:.2f}x", claim="(no figure)", holds=None,
-                    extra={"w1_converged": one.converged, "w2_converged": two.converged},
-                    note=f"Spread = bracket [last pass, first fail]; {converged}. Two workers share 2 cores with "
-                         f"the load generator; notes: {'; '.join((one.notes + two.notes)[:3]) or 'none'}."))
+                rows.append(
+                    Row(
+                        benchmark=f"capacity under the SLO: {backend} backend, 2 workers vs 1",
+                        size=f"P99 < {load_checklist(ROOT / 'checklist.yaml').slo_p99_s:g} s, Zipf prompts, "
+                        f"{budget:.0f} s search budget",
+                        baseline=base.model_copy(update={"label": "1 worker"}),
+                        optimized=opt.model_copy(update={"label": "2 workers"}),
+                        ratio=ratio,
+                        ratio_text=f"{ratio:.2f}x",
+                        claim="(no figure)",
+                        holds=None,
+                        extra={"w1_converged": one.converged, "w2_converged": two.converged},
+                        note=f"Spread = bracket [last pass, first fail]; {converged}. Two workers share 2 cores"
+                        f" with the load generator; notes: {'; '.join((one.notes + two.notes)[:3]) or 'none'}.",
+                    )
+                )
         finally:
             redis.stop()
     return rows

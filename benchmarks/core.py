@@ -31,11 +31,21 @@ class Sample(BaseModel):
             q1, _, q3 = statistics.quantiles(vals, n=4, method="inclusive")
         else:
             q1 = q3 = vals[0]
-        return cls(label=label, unit=unit, n=len(vals), median=statistics.median(vals), q1=q1, q3=q3,
-                   min=vals[0], max=vals[-1])
+        return cls(
+            label=label,
+            unit=unit,
+            n=len(vals),
+            median=statistics.median(vals),
+            q1=q1,
+            q3=q3,
+            min=vals[0],
+            max=vals[-1],
+        )
 
     def scaled(self, factor: float) -> Sample:
-        return self.model_copy(update={k: getattr(self, k) * factor for k in ("median", "q1", "q3", "min", "max")})
+        return self.model_copy(
+            update={k: getattr(self, k) * factor for k in ("median", "q1", "q3", "min", "max")}
+        )
 
 
 class Row(BaseModel):

@@ -58,8 +58,16 @@ def recall(index: hnswlib.Index, vectors: np.ndarray, queries: np.ndarray, k: in
     return found / (k * len(queries))
 
 
-def _compare(name: str, size: str, index: hnswlib.Index, vectors: np.ndarray, queries: np.ndarray,
-             reps: int, note: str, claim: str = CLAIM) -> Row:
+def _compare(
+    name: str,
+    size: str,
+    index: hnswlib.Index,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    reps: int,
+    note: str,
+    claim: str = CLAIM,
+) -> Row:
     def each(fn) -> float:  # noqa: ANN001 - a per-query search
         t0 = time.perf_counter()
         for q in queries:
@@ -67,16 +75,27 @@ def _compare(name: str, size: str, index: hnswlib.Index, vectors: np.ndarray, qu
         return (time.perf_counter() - t0) / len(queries)
 
     with threadpool_limits(limits=1):
-        base, opt = interleave([
-            Variant("numpy brute force", lambda: each(lambda q: brute_force(vectors, q, K))),
-            Variant("hnswlib HNSW", lambda: each(lambda q: index.knn_query(q, k=K, num_threads=1))),
-        ], reps)
+        base, opt = interleave(
+            [
+                Variant("numpy brute force", lambda: each(lambda q: brute_force(vectors, q, K))),
+                Variant("hnswlib HNSW", lambda: each(lambda q: index.knn_query(q, k=K, num_threads=1))),
+            ],
+            reps,
+        )
         rec = recall(index, vectors, queries, K)
     ratio = speedup(base, opt)
-    return Row(benchmark=name, size=size, baseline=base, optimized=opt, ratio=ratio,
-               ratio_text=f"{ratio:.1f}x faster, recall@10 {rec:.3f}", claim=claim,
-               holds=ratio >= 50 if claim == CLAIM else None,
-               note=note, extra={"recall_at_10": round(rec, 4)})
+    return Row(
+        benchmark=name,
+        size=size,
+        baseline=base,
+        optimized=opt,
+        ratio=ratio,
+        ratio_text=f"{ratio:.1f}x faster, recall@10 {rec:.3f}",
+        claim=claim,
+        holds=ratio >= 50 if claim == CLAIM else None,
+        note=note,
+        extra={"recall_at_10": round(rec, 4)},
+    )
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -88,24 +107,46 @@ def run(quick: bool = False) -> list[Row]:
     service = PassageIndex(embedder, settings.cache_dir, settings.hnsw_ef)
     shipped = np.load(EMBEDDINGS)["vectors"].astype(np.float32) / 127
     shipped /= np.linalg.norm(shipped, axis=1, keepdims=True)
-    rows.append(_compare(
-        "HNSW vs brute force (service index)", f"{len(shipped):,} x 384, ef={settings.hnsw_ef}",
-        service._index, shipped, queries, reps,  # noqa: SLF001 - the service's own index object
-        "At the service's real corpus size a brute-force scan is already fast; HNSW's lead grows with N.",
-        claim="(50x is claimed at scale)"))
+    rows.append(
+        _compare(
+            "HNSW vs brute force (service index)",
+            f"{len(shipped):,} x 384, ef={settings.hnsw_ef}",
+            service._index,
+            shipped,
+            queries,
+            reps,  # noqa: SLF001 - the service's own index object
+            "At the service's real corpus size a brute-force scan is already fast; HNSW's lead grows with N.",
+            claim="(50x is claimed at scale)",
+        )
+    )
     n = 20_000 if quick else 100_000
     vectors = synthetic(n)
     t0 = time.perf_counter()
     index = build_index(vectors, settings.hnsw_ef)
     build_s = time.perf_counter() - t0
-    row = _compare("HNSW vs brute force", f"{n:,} x 384, ef={settings.hnsw_ef}", index, vectors, queries, reps,
-                   f"Index build {build_s:.0f} s on 2 threads (not in the ratio). Vectors: shipped passage "
-                   f"vectors + Gaussian noise ({NOISE} of the norm), queries: real MiniLM prompt embeddings.")
+    row = _compare(
+        "HNSW vs brute force",
+        f"{n:,} x 384, ef={settings.hnsw_ef}",
+        index,
+        vectors,
+        queries,
+        reps,
+        f"Index build {build_s:.0f} s on 2 threads (not in the ratio). Vectors: shipped passage "
+        f"vectors + Gaussian noise ({NOISE} of the norm), queries: real MiniLM prompt embeddings.",
+    )
     row.extra["build_s"] = round(build_s, 1)
     rows.append(row)
     # The service's ef trades recall for speed; the same index at a higher ef shows the other end.
     index.set_ef(HIGH_EF)
-    rows.append(_compare("HNSW vs brute force", f"{n:,} x 384, ef={HIGH_EF}", index, vectors, queries, reps,
-                         "Same index, searched with a larger candidate list: recall up, speed-up down."))
+    rows.append(
+        _compare(
+            "HNSW vs brute force",
+            f"{n:,} x 384, ef={HIGH_EF}",
+            index,
+            vectors,
+            queries,
+            reps,
+            "Same index, searched with a larger candidate list: recall up, speed-up down.",
+        )
+    )
     return rows
-

@@ -20,9 +20,9 @@ import httpx
 import orjson
 
 from benchmarks.core import Row, Variant, gain, interleave
-from harness.stack.http import answers
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
+from harness.stack.http import answers
 from target_service.config import Settings
 from target_service.llm.openai import OpenAILLM
 
@@ -34,11 +34,17 @@ TOKENS = 8
 
 def blocking_completion(base_url: str, prompt: str, max_tokens: int) -> str:
     """The naive call: a new client per request, blocking until the whole stream is read."""
-    body = {"model": "m", "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens,
-            "stream": True}
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "stream": True,
+    }
     pieces = []
-    with httpx.Client(base_url=base_url, timeout=30) as client, \
-            client.stream("POST", "/v1/chat/completions", json=body) as resp:
+    with (
+        httpx.Client(base_url=base_url, timeout=30) as client,
+        client.stream("POST", "/v1/chat/completions", json=body) as resp,
+    ):
         for line in resp.iter_lines():
             data = line[5:].strip() if line.startswith("data:") else ""
             if data and data != "[DONE]":
@@ -61,9 +67,23 @@ async def _concurrently(requests: int, one) -> float:  # noqa: ANN001 - async ()
 
 def _start_upstream(workdir: Path) -> tuple[ManagedProcess, str]:
     port = free_port()
-    proc = ManagedProcess("upstream", [sys.executable, "-m", "uvicorn", "benchmarks.upstream:app", "--host",
-                                       LOOPBACK, "--port", str(port), "--log-level", "warning"],
-                          log_path=workdir / "upstream.log", env={"BENCH_UPSTREAM_DELAY_S": str(DELAY_S)}).start()
+    proc = ManagedProcess(
+        "upstream",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.upstream:app",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        log_path=workdir / "upstream.log",
+        env={"BENCH_UPSTREAM_DELAY_S": str(DELAY_S)},
+    ).start()
     url = f"http://{LOOPBACK}:{port}"
     proc.wait_ready(lambda: answers(f"{url}/healthz", timeout_s=1.0), 30)
     return proc, url
@@ -89,11 +109,21 @@ def run(quick: bool = False) -> list[Row]:
 
                 for fn in (pooled, blocking_in_loop, sync_handler):
                     runner.run(fn())
-                blocked, threaded, pooled_rate = interleave([
-                    Variant("blocking call in async handler", lambda: runner.run(_concurrently(requests, blocking_in_loop))),
-                    Variant("sync handler, thread pool", lambda: runner.run(_concurrently(requests, sync_handler))),
-                    Variant("async + pooled client", lambda: runner.run(_concurrently(requests, pooled))),
-                ], reps, unit="req/s")
+                blocked, threaded, pooled_rate = interleave(
+                    [
+                        Variant(
+                            "blocking call in async handler",
+                            lambda: runner.run(_concurrently(requests, blocking_in_loop)),
+                        ),
+                        Variant(
+                            "sync handler, thread pool",
+                            lambda: runner.run(_concurrently(requests, sync_handler)),
+                        ),
+                        Variant("async + pooled client", lambda: runner.run(_concurrently(requests, pooled))),
+                    ],
+                    reps,
+                    unit="req/s",
+                )
                 runner.run(llm.close())
         finally:
             upstream.stop()
@@ -101,16 +131,32 @@ def run(quick: bool = False) -> list[Row]:
     rows = []
     per_call_ms = 1000 / blocked.median - DELAY_S * 1000
     for base, note in (
-        (blocked, "A blocking call inside an async handler serialises all requests on the event loop: "
-                  "throughput is one call per upstream latency, so the gap grows with the concurrency "
-                  f"({CONCURRENCY} here), not a fixed 5x. Each blocking call took {per_call_ms:.0f} ms beyond "
-                  f"the upstream's {DELAY_S * 1000:.0f} ms: mostly building a new httpx.Client (TLS context)."),
-        (threaded, "Starlette runs a plain `def` handler in a 40-thread pool, so blocking calls still overlap; "
-                   "what remains is a new client (TLS context, connection) per call, CPU-bound on 2 cores, "
-                   "and the thread hops."),
+        (
+            blocked,
+            "A blocking call inside an async handler serialises all requests on the event loop: "
+            "throughput is one call per upstream latency, so the gap grows with the concurrency "
+            f"({CONCURRENCY} here), not a fixed 5x. Each blocking call took {per_call_ms:.0f} ms beyond "
+            f"the upstream's {DELAY_S * 1000:.0f} ms: mostly building a new httpx.Client (TLS context).",
+        ),
+        (
+            threaded,
+            "Starlette runs a plain `def` handler in a 40-thread pool, so blocking calls still overlap; "
+            "what remains is a new client (TLS context, connection) per call, CPU-bound on 2 cores, "
+            "and the thread hops.",
+        ),
     ):
         ratio = gain(base, pooled_rate)
-        rows.append(Row(benchmark=f"async pooled LLM client vs {base.label}", size=size, baseline=base,
-                        optimized=pooled_rate, ratio=ratio, ratio_text=f"{ratio:.1f}x throughput", claim=CLAIM,
-                        holds=ratio >= 5, note=note))
+        rows.append(
+            Row(
+                benchmark=f"async pooled LLM client vs {base.label}",
+                size=size,
+                baseline=base,
+                optimized=pooled_rate,
+                ratio=ratio,
+                ratio_text=f"{ratio:.1f}x throughput",
+                claim=CLAIM,
+                holds=ratio >= 5,
+                note=note,
+            )
+        )
     return rows

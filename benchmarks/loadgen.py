@@ -12,7 +12,6 @@ middle of each run, so start-up (imports) and shutdown are left out.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -63,10 +62,26 @@ class Target:
     def __init__(self, workdir: Path) -> None:
         port = free_port()
         self.url = f"http://{LOOPBACK}:{port}"
-        self.proc = ManagedProcess("trivial", [sys.executable, "-m", "uvicorn", "benchmarks.trivial:app",
-                                               "--host", LOOPBACK, "--port", str(port), "--log-level", "warning",
-                                               "--no-access-log", "--backlog", "4096"],
-                                   log_path=workdir / "trivial.log", cwd=ROOT).start()
+        self.proc = ManagedProcess(
+            "trivial",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.trivial:app",
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--backlog",
+                "4096",
+            ],
+            log_path=workdir / "trivial.log",
+            cwd=ROOT,
+        ).start()
         self.proc.wait_ready(lambda: self.count() >= 0, 30)
         self.ps = psutil.Process(self.proc.pid)
 
@@ -96,21 +111,57 @@ def _stop(popen: subprocess.Popen[bytes]) -> None:
         popen.wait()
 
 
-def _locust(file: Path, target: Target, workdir: Path, extra: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "locust", "-f", str(file), "--headless", "--host", target.url, "--only-summary",
-            "--loglevel", "WARNING", *extra]
-    return subprocess.Popen(argv, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=open(workdir / "locust.log", "ab"))  # noqa: SIM115 - closed with the process
+def _locust(
+    file: Path, target: Target, workdir: Path, extra: list[str], env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(file),
+        "--headless",
+        "--host",
+        target.url,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        *extra,
+    ]
+    return subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "locust.log", "ab"),
+    )  # noqa: SIM115 - closed with the process
 
 
 def harness_user(target: Target, workdir: Path, rate: float, skip_s: float, window_s: float) -> Window:
-    plan = LoadPlan(scenario="target_2x", arrival="constant", stream_share=0.0, drain_s=1.0, api_key="bench",
-                    phases=[PhaseSpec(name="steady", duration_s=skip_s + window_s + 2, rate_rps=rate)])
+    plan = LoadPlan(
+        scenario="target_2x",
+        arrival="constant",
+        stream_share=0.0,
+        drain_s=1.0,
+        api_key="bench",
+        phases=[PhaseSpec(name="steady", duration_s=skip_s + window_s + 2, rate_rps=rate)],
+    )
     plan_file = workdir / "plan.json"
     plan_file.write_text(plan.model_dump_json(), encoding="utf-8")
-    popen = _locust(HARNESS, target, workdir, [
-        "--loadgate-plan", str(plan_file), "--loadgate-out", str(workdir / "out"),
-        "--loadgate-exporter", f"{LOOPBACK}:{free_port()}"], {"LOADGATE_STOP": "false"})
+    popen = _locust(
+        HARNESS,
+        target,
+        workdir,
+        [
+            "--loadgate-plan",
+            str(plan_file),
+            "--loadgate-out",
+            str(workdir / "out"),
+            "--loadgate-exporter",
+            f"{LOOPBACK}:{free_port()}",
+        ],
+        {"LOADGATE_STOP": "false"},
+    )
     try:
         return _measure(popen, target, skip_s + 1.0, window_s)  # the plan starts ~1 s after the users
     finally:
@@ -119,8 +170,13 @@ def harness_user(target: Target, workdir: Path, rate: float, skip_s: float, wind
 
 def bare_user(target: Target, workdir: Path, rate: float | None, skip_s: float, window_s: float) -> Window:
     users = 30 if rate else 64
-    popen = _locust(BARE, target, workdir, ["-u", str(users), "-r", str(users), "-t", f"{skip_s + window_s + 5:.0f}s"],
-                    {"BENCH_RATE_PER_USER": str(rate / users) if rate else "0"})
+    popen = _locust(
+        BARE,
+        target,
+        workdir,
+        ["-u", str(users), "-r", str(users), "-t", f"{skip_s + window_s + 5:.0f}s"],
+        {"BENCH_RATE_PER_USER": str(rate / users) if rate else "0"},
+    )
     try:
         return _measure(popen, target, skip_s, window_s)
     finally:
@@ -129,11 +185,25 @@ def bare_user(target: Target, workdir: Path, rate: float | None, skip_s: float, 
 
 def wrk(target: Target, workdir: Path, skip_s: float, window_s: float) -> Window:
     script = workdir / "post.lua"
-    script.write_text('wrk.method = "POST"\nwrk.body = \'{"input": "How do I rate limit structured logging?"}\'\n'
-                      'wrk.headers["Content-Type"] = "application/json"\n'
-                      'wrk.headers["Authorization"] = "Bearer bench"\n', encoding="utf-8")
-    popen = subprocess.Popen(["wrk", "-t1", "-c64", f"-d{skip_s + window_s + 3:.0f}s", "-s", str(script),
-                              f"{target.url}/v1/agent/run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script.write_text(
+        'wrk.method = "POST"\nwrk.body = \'{"input": "How do I rate limit structured logging?"}\'\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        'wrk.headers["Authorization"] = "Bearer bench"\n',
+        encoding="utf-8",
+    )
+    popen = subprocess.Popen(
+        [
+            "wrk",
+            "-t1",
+            "-c64",
+            f"-d{skip_s + window_s + 3:.0f}s",
+            "-s",
+            str(script),
+            f"{target.url}/v1/agent/run",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         return _measure(popen, target, skip_s, window_s)
     finally:
@@ -141,8 +211,11 @@ def wrk(target: Target, workdir: Path, skip_s: float, window_s: float) -> Window
 
 
 def _sample(label: str, windows: list[Window], what: str) -> Sample:
-    return Sample.of(label, "µs" if what == "cpu" else "req/s",
-                     [w.us_per_request if what == "cpu" else w.rps for w in windows])
+    return Sample.of(
+        label,
+        "µs" if what == "cpu" else "req/s",
+        [w.us_per_request if what == "cpu" else w.rps for w in windows],
+    )
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -159,37 +232,65 @@ def run(quick: bool = False) -> list[Row]:
                 fixed[kind].append(w)
                 return w.us_per_request
 
-            interleave([Variant("bare FastHttpUser", lambda: once("bare")),
-                        Variant("loadgate user", lambda: once("harness"))], reps)
-            flat = {"loadgate user": harness_user(target, work, 5000, skip_s, window_s),
-                    "bare FastHttpUser": bare_user(target, work, None, skip_s, window_s),
-                    "wrk": wrk(target, work, skip_s, window_s)}
+            interleave(
+                [
+                    Variant("bare FastHttpUser", lambda: once("bare")),
+                    Variant("loadgate user", lambda: once("harness")),
+                ],
+                reps,
+            )
+            flat = {
+                "loadgate user": harness_user(target, work, 5000, skip_s, window_s),
+                "bare FastHttpUser": bare_user(target, work, None, skip_s, window_s),
+                "wrk": wrk(target, work, skip_s, window_s),
+            }
         finally:
             target.proc.stop()
-    bare, harness = _sample("bare FastHttpUser", fixed["bare"], "cpu"), _sample("loadgate user", fixed["harness"], "cpu")
+    bare, harness = (
+        _sample("bare FastHttpUser", fixed["bare"], "cpu"),
+        _sample("loadgate user", fixed["harness"], "cpu"),
+    )
     overhead = harness.median / bare.median - 1
     achieved = [w.rps for w in fixed["harness"]]
-    rows = [Row(
-        benchmark="instrumentation overhead (CPU per request)", size=f"{rate} req/s, one process, trivial endpoint",
-        baseline=bare, optimized=harness, ratio=bare.median / harness.median,
-        ratio_text=f"{overhead:+.0%} CPU per request", claim="< +10% (issue budget)", holds=overhead < BUDGET,
-        extra={"harness_achieved_rps_median": round(sorted(achieved)[len(achieved) // 2], 1)},
-        note="Same rate on both sides (the loadgate user's open-model arrivals vs paced bare users). The "
-             "loadgate user also keeps a row per request, HdrHistograms per phase, a greenlet per arrival and "
-             "the exporter; the bare user records only Locust's own statistics.")]
+    rows = [
+        Row(
+            benchmark="instrumentation overhead (CPU per request)",
+            size=f"{rate} req/s, one process, trivial endpoint",
+            baseline=bare,
+            optimized=harness,
+            ratio=bare.median / harness.median,
+            ratio_text=f"{overhead:+.0%} CPU per request",
+            claim="< +10% (issue budget)",
+            holds=overhead < BUDGET,
+            extra={"harness_achieved_rps_median": round(sorted(achieved)[len(achieved) // 2], 1)},
+            note="Same rate on both sides (the loadgate user's open-model arrivals vs paced bare users). The "
+            "loadgate user also keeps a row per request, HdrHistograms per phase, a greenlet per arrival and "
+            "the exporter; the bare user records only Locust's own statistics.",
+        )
+    ]
     w = flat["wrk"]
     for label in ("loadgate user", "bare FastHttpUser"):
         g = flat[label]
-        rows.append(Row(
-            benchmark=f"generator cost flat out: {label} vs wrk", size=f"one process, {window_s:g} s window",
-            baseline=Sample.of(label, "µs", [g.us_per_request]), optimized=Sample.of("wrk", "µs", [w.us_per_request]),
-            ratio=g.us_per_request / w.us_per_request, ratio_text=f"wrk {g.us_per_request / w.us_per_request:.0f}x cheaper",
-            claim="-", holds=None,
-            extra={"rps": round(g.rps, 1), "wrk_rps": round(w.rps, 1),
-                   "server_cpu_share": round(g.server_cpu_s / g.seconds, 2),
-                   "wrk_server_cpu_share": round(w.server_cpu_s / w.seconds, 2)},
-            note=f"Highest rate of one {label} process: {g.rps:.0f} req/s (server busy "
-                 f"{g.server_cpu_s / g.seconds:.0%} of a core); wrk drove {w.rps:.0f} req/s with the Python "
-                 f"server at {w.server_cpu_s / w.seconds:.0%} of a core, so wrk's rate is the server's limit, "
-                 f"not wrk's."))
+        rows.append(
+            Row(
+                benchmark=f"generator cost flat out: {label} vs wrk",
+                size=f"one process, {window_s:g} s window",
+                baseline=Sample.of(label, "µs", [g.us_per_request]),
+                optimized=Sample.of("wrk", "µs", [w.us_per_request]),
+                ratio=g.us_per_request / w.us_per_request,
+                ratio_text=f"wrk {g.us_per_request / w.us_per_request:.0f}x cheaper",
+                claim="-",
+                holds=None,
+                extra={
+                    "rps": round(g.rps, 1),
+                    "wrk_rps": round(w.rps, 1),
+                    "server_cpu_share": round(g.server_cpu_s / g.seconds, 2),
+                    "wrk_server_cpu_share": round(w.server_cpu_s / w.seconds, 2),
+                },
+                note=f"Highest rate of one {label} process: {g.rps:.0f} req/s (server busy "
+                f"{g.server_cpu_s / g.seconds:.0%} of a core); wrk drove {w.rps:.0f} req/s with the Python "
+                f"server at {w.server_cpu_s / w.seconds:.0%} of a core, so wrk's rate is the server's limit, "
+                f"not wrk's.",
+            )
+        )
     return rows

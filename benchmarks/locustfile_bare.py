@@ -17,5 +17,9 @@ class Bare(FastHttpUser):
 
     @task
     def ask(self) -> None:
-        self.client.post("/v1/agent/run", json={"input": "How do I rate limit structured logging?"},
-                         headers={"Authorization": "Bearer bench"}, name="/v1/agent/run")
+        self.client.post(
+            "/v1/agent/run",
+            json={"input": "How do I rate limit structured logging?"},
+            headers={"Authorization": "Bearer bench"},
+            name="/v1/agent/run",
+        )

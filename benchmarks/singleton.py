@@ -32,20 +32,31 @@ def run(quick: bool = False) -> list[Row]:
             finally:
                 await llm.close()
 
-        base, opt = interleave([
-            Variant("load per request", clock(lambda: runner.run(per_request()))),
-            Variant("singleton", clock(lambda: runner.run(answer(shared, question)))),
-        ], reps=3 if quick else 6)
+        base, opt = interleave(
+            [
+                Variant("load per request", clock(lambda: runner.run(per_request()))),
+                Variant("singleton", clock(lambda: runner.run(answer(shared, question)))),
+            ],
+            reps=3 if quick else 6,
+        )
         runner.run(shared.close())
     ratio = speedup(base, opt)
     load_ms = statistics.median(loads) * 1000
-    return [Row(
-        benchmark="singleton model vs load per request", size=f"local backend, {MAX_TOKENS}-token answer",
-        baseline=base, optimized=opt, ratio=ratio, ratio_text=f"{ratio:.1f}x faster", claim=CLAIM,
-        holds=ratio >= 100,
-        extra={"load_ms_median": round(load_ms, 1)},
-        note=f"A warm re-load (libraries imported, 33 MB of weights in the page cache) takes only "
-             f"{load_ms:.0f} ms for this 8M-parameter model, against {opt.median * 1000:.0f} ms for the "
-             f"answer itself, so loading per request costs {base.median / opt.median:.1f}x, not 100x. The "
-             f"first load in a fresh process (imports) takes seconds; a production model's load takes "
-             f"minutes, which is where 100x (and far more) comes from.")]
+    return [
+        Row(
+            benchmark="singleton model vs load per request",
+            size=f"local backend, {MAX_TOKENS}-token answer",
+            baseline=base,
+            optimized=opt,
+            ratio=ratio,
+            ratio_text=f"{ratio:.1f}x faster",
+            claim=CLAIM,
+            holds=ratio >= 100,
+            extra={"load_ms_median": round(load_ms, 1)},
+            note=f"A warm re-load (libraries imported, 33 MB of weights in the page cache) takes only "
+            f"{load_ms:.0f} ms for this 8M-parameter model, against {opt.median * 1000:.0f} ms for the "
+            f"answer itself, so loading per request costs {base.median / opt.median:.1f}x, not 100x. The "
+            f"first load in a fresh process (imports) takes seconds; a production model's load takes "
+            f"minutes, which is where 100x (and far more) comes from.",
+        )
+    ]

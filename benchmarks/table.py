@@ -18,8 +18,11 @@ def fmt_value(value: float, unit: str) -> str:
 
 
 def fmt_sample(s: Sample) -> str:
-    spread = f"IQR {fmt_value(s.q1, s.unit)}–{fmt_value(s.q3, s.unit)}" if s.n >= 4 else \
-        f"range {fmt_value(s.min, s.unit)}–{fmt_value(s.max, s.unit)}"
+    spread = (
+        f"IQR {fmt_value(s.q1, s.unit)}–{fmt_value(s.q3, s.unit)}"
+        if s.n >= 4
+        else f"range {fmt_value(s.min, s.unit)}–{fmt_value(s.max, s.unit)}"
+    )
     return f"{s.label}: **{fmt_value(s.median, s.unit)}** ({spread}, n={s.n})"
 
 
@@ -28,12 +31,17 @@ def _holds(row: Row) -> str:
 
 
 def markdown(rows: list[Row], header: str) -> str:
-    lines = [header, "",
-             "| benchmark | size | baseline median | optimized median | ratio | article claim | holds? |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        header,
+        "",
+        "| benchmark | size | baseline median | optimized median | ratio | article claim | holds? |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r.benchmark} | {r.size} | {fmt_sample(r.baseline)} | {fmt_sample(r.optimized)} | "
-                     f"{r.ratio_text} | {r.claim} | {_holds(r)} |")
+        lines.append(
+            f"| {r.benchmark} | {r.size} | {fmt_sample(r.baseline)} | {fmt_sample(r.optimized)} | "
+            f"{r.ratio_text} | {r.claim} | {_holds(r)} |"
+        )
     notes = [f"- **{r.benchmark}** ({r.size}): {r.note}" for r in rows if r.note]
     if notes:
         lines += ["", "Notes:", "", *notes]

@@ -29,14 +29,19 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     if scope["path"] != "/v1/chat/completions":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+        )
         await send({"type": "http.response.body", "body": b"ok"})
         return
     request = orjson.loads(await _body(receive))
     await asyncio.sleep(DELAY_S)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+    )
     tokens = int(request.get("max_tokens") or 8)
-    events = [b"data: " + orjson.dumps({"choices": [{"delta": {"content": f" tok{i}"}}]}) + b"\n\n"
-              for i in range(tokens)]
+    events = [
+        b"data: " + orjson.dumps({"choices": [{"delta": {"content": f" tok{i}"}}]}) + b"\n\n"
+        for i in range(tokens)
+    ]
     await send({"type": "http.response.body", "body": b"".join(events) + b"data: [DONE]\n\n"})
