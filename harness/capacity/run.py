@@ -279,6 +279,9 @@ def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[Sea
     elif not settings.peak_qps:
         notes.append("no --peak-qps given: no replica count")
     what_ifs = [_what_if(s, baselines[0], settings) for s in searches if s.llm_extra_latency_s > 0]
+    notes.append("the confidence stated per step covers sampling noise only: a CPU-bound service shares the "
+                 "machine with the load generator (and anything else running, see load_average), and a "
+                 "response cache warms as the search goes; rerun to see the spread between runs")
     notes.append(f"each step waited for the target's requests in flight to drain before starting "
                  f"(drain_wait_s); P99 bounds are one-sided at {settings.confidence:.0%} each; an "
                  f"inconclusive step is re-measured twice as long, and counted as a failure if it stays so")

@@ -46,6 +46,9 @@ class CapacityStep(Contract):
     cached_fraction: float | None = None
     cpu_percent: float | None = None  # service, percent of one core, mean over the step
     rss_bytes_max: int | None = None  # service resident memory, all workers
+    # The machine's 1-minute load average at the step's end: CPU taken by anything else on the host
+    # (the load generator included) moves a CPU-bound service's capacity between steps and runs.
+    load_average: float | None = None
     drain_wait_s: float  # how long this step waited for the previous backlog to drain before starting
     drained: bool  # False: the bounded wait ran out with the target still busy (step is suspect)
     outcome: StepOutcome
