@@ -123,7 +123,8 @@ class StepRunner:
             in_flight_little=stats.achieved_rps * mean_latency if mean_latency is not None else None,
             in_flight_observed=seen.mean_in_flight, late_starts=stats.late_starts, dropped=stats.dropped,
             degraded=stats.degraded, cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
-            cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2), rss_bytes_max=observation.max_rss,
+            cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2),
+            rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)
 
