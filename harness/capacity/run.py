@@ -25,6 +25,7 @@ from harness.capacity.settings import CapacitySettings
 from harness.capacity.step import StepRunner, StepSettings, min_samples_for
 from harness.capacity.usl import fit_usl
 from harness.errors import LoadError
+from harness.load import run_scenario
 from harness.load.corpus import ZipfPicker, load_prompts
 from harness.schemas.capacity import (
     CapacityResult,
@@ -224,11 +225,9 @@ def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySet
 
 
 def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: str, folder: RunFolder,
-                 targets: TargetFactory, run_scenario: Callable[..., ScenarioRun] | None = None,
+                 targets: TargetFactory, run_scenario: Callable[..., ScenarioRun] = run_scenario,
                  say: Say = _quiet) -> CapacityResult:
     """Search every worker count (and the what-ifs on the first), plan, save ``capacity.json``."""
-    if run_scenario is None:
-        from harness.load import run_scenario
     started = time.time()
     clock = _Clock(time.monotonic() + settings.budget_s,
                    len(settings.worker_counts) + len(settings.llm_latency_s))
