@@ -46,6 +46,7 @@ exit codes:
   1  NO-GO    a blocker failed (or had no data)
   2  INVALID  the run cannot be trusted (load generator saturated, Prometheus gaps, too few samples)
   3  usage, configuration or infrastructure error (bad checklist, port in use, unreachable URL)
+  (capacity: 0 when a sustainable rate was found, 1 when no rate met the SLO)
   130 interrupted (Ctrl-C / SIGTERM); spawned processes are stopped either way
 """
 
@@ -129,6 +130,16 @@ def _run_settings(args: argparse.Namespace) -> dict:
     }
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of whole numbers") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': worker counts start at 1")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="loadgate", description=DESCRIPTION, epilog=EPILOG, formatter_class=_formatter)
     parser.add_argument("--version", action="version", version=f"loadgate {__version__}")
@@ -171,6 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id")
     p.add_argument("--job", default="agent",
                    help="the Prometheus job label of your service's scrape (default: %(default)s)")
+
+    p = command("capacity", "find the highest sustainable QPS, how it scales, and replicas needed",
+                "Search the highest open-model arrival rate at which the checklist's SLO (P99, error rate)\n"
+                "still holds: a probe, a sweep that also probes above its own estimate, then bisection\n"
+                "to a tolerance; each step starts from a drained service. Repeats per uvicorn worker count\n"
+                "(the bundled service is restarted), fits the Universal Scalability Law and plans replicas.\n"
+                "Example: loadgate capacity --peak-qps 120 --headroom 2 --llm-latency 0.5")
+    _add_run_options(p)
+    _add_stack_options(p)
+    g = p.add_argument_group("capacity")
+    g.add_argument("--mode", choices=["quick", "full"], default="quick",
+                   help="quick: < 10 minutes, 10%% tolerance; full: longer steps, 5%% (default: %(default)s)")
+    g.add_argument("--workers", type=_int_list, default=[1, 2], metavar="N[,N...]",
+                   help="uvicorn worker counts to search (default: 1,2)")
+    g.add_argument("--peak-qps", type=float, help="expected peak traffic, for the replica plan")
+    g.add_argument("--headroom", type=float, default=2.0,
+                   help="capacity over the peak, as the checklist's 2x load test (default: %(default)s)")
+    g.add_argument("--llm-latency", type=float, action="append", default=[], metavar="SECONDS",
+                   help="what-if: search again with the LLM this much slower (repeatable)")
+    g.add_argument("--tolerance", type=float, help="relative width the bisection stops at")
+    g.add_argument("--fresh-share", type=float, default=0.0,
+                   help="share of requests made to miss the response cache (default: %(default)s)")
+    g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
 
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
@@ -229,6 +263,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
     return verdict.outcome.exit_code
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from harness import pipeline
+    from harness.capacity import CapacitySettings
+
+    capacity = CapacitySettings(
+        mode=args.mode, worker_counts=args.workers, peak_qps=args.peak_qps, headroom=args.headroom,
+        llm_latency_s=args.llm_latency, tolerance=args.tolerance, fresh_share=args.fresh_share,
+        time_budget_s=args.time_budget, load_workers=args.load_workers)
+    settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
+    folder, result = pipeline.capacity(settings, _say)
+    print(result.summary)
+    print(f"report: {folder.report_html}")
+    return 0 if result.max_sustainable_rps else 1
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -315,7 +364,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "report": _cmd_report,
+COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
+            "report": _cmd_report,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status}
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import load_checklist, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, write_diagnosis
 from harness.errors import ConfigError, LoadError
@@ -21,6 +22,7 @@ from harness.load import run_scenario
 from harness.report import render_index, render_run
 from harness.runinfo import file_sha256, git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
+from harness.schemas.capacity import CapacityResult
 from harness.schemas.timeline import ScenarioRun
 from harness.stack import Stack, StackSettings
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
@@ -49,6 +51,10 @@ class GateSettings(RunSettings):
     scenarios: list[str] | None = None  # a subset of what the checklist needs
     baseline: Path | None = None
     attest: list[str] = Field(default_factory=list, description="ITEM=WHO[@WHEN] for manual items")
+
+
+class CapacityRunSettings(RunSettings):
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
 def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunFolder, RunInfo]:
@@ -176,6 +182,36 @@ def check(settings: RunSettings, *, since: float, until: float, job: str,
     info.save_file(folder.run_info)
     render_run(folder)
     return folder, verdict
+
+
+# A capacity search must find the service's limit, not the per-key rate limit in front of it.
+CAPACITY_SERVICE_ENV = {"AGENT_KEY_RATE_PER_S": "100000", "AGENT_GLOBAL_RATE_PER_S": "100000"}
+
+
+def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, CapacityResult]:
+    """Search the highest sustainable rate per worker count (restarting the bundled service), plan."""
+    checklist, profile, folder, info = _open_run(settings, "capacity")
+    cap = settings.capacity
+    if settings.stack.target_url:  # a user's target cannot be restarted with other worker counts
+        cap = cap.model_copy(update={"worker_counts": [None]})
+
+    @contextlib.contextmanager
+    def targets(workers: int | None) -> Iterator[Target]:
+        update: dict = {"run_dir": folder.root / STEPS_DIR / f"stack_w{workers or 'given'}",
+                        "service_env": {**CAPACITY_SERVICE_ENV, **settings.stack.service_env}}
+        if workers is not None:
+            update["workers"] = workers
+        with Stack(settings.stack.model_copy(update=update)) as stack:
+            endpoints = _record_endpoints(stack, info, folder, say)
+            pid = stack.service_process.pid if stack.service_process else None
+            yield Target(endpoints, service_pid=pid)
+
+    result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets, say=say)
+    info.ended = time.time()
+    info.save_file(folder.run_info)
+    render_run(folder)
+    render_index(folder.root.parent)
+    return folder, result
 
 
 def report(run_dir: Path) -> Path:
