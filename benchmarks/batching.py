@@ -46,9 +46,9 @@ def run(quick: bool = False) -> list[Row]:
                     ratio_text=f"{ratio:.1f}x throughput",
                     claim="(no figure)",
                     holds=None,
-                    note="One torch thread per worker, as the service runs. A decode step of the tiny model costs"
-                    " nearly the same for 1 or 32 rows, so throughput grows almost with the batch size; "
-                    "64 requests make two batches of 32.",
+                    note="One torch thread per worker, as the service runs. A decode step of the tiny model"
+                    " costs nearly the same for 1 or 32 rows, so throughput grows almost"
+                    " with the batch size; 64 requests make two batches of 32.",
                 )
             )
         runner.run(batched.close())

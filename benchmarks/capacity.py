@@ -91,6 +91,7 @@ def run(quick: bool = False) -> list[Row]:
                 one, two = searches[0], searches[1]
                 base, opt = _sample(one), _sample(two)
                 ratio = opt.median / base.median if base.median else 0.0
+                notes = "; ".join((one.notes + two.notes)[:3]) or "none"
                 converged = "converged" if one.converged and two.converged else "not converged within budget"
                 rows.append(
                     Row(
@@ -104,8 +105,8 @@ def run(quick: bool = False) -> list[Row]:
                         claim="(no figure)",
                         holds=None,
                         extra={"w1_converged": one.converged, "w2_converged": two.converged},
-                        note=f"Spread = bracket [last pass, first fail]; {converged}. Two workers share 2 cores"
-                        f" with the load generator; notes: {'; '.join((one.notes + two.notes)[:3]) or 'none'}.",
+                        note=f"Spread = bracket [last pass, first fail]; {converged}. Two workers share"
+                        f" 2 cores with the load generator; notes: {notes}.",
                     )
                 )
         finally:
