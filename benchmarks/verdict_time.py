@@ -82,7 +82,9 @@ def run(quick: bool = False) -> list[Row]:
         if proc.returncode not in (0, 1, 2):
             raise RuntimeError(f"loadgate gate exited {proc.returncode}: {proc.stderr[-2000:]}")
         parts = split(folder, began, ended)
-        outcome = json.loads((folder.root / "verdict.json").read_text(encoding="utf-8"))["outcome"]
+        verdict = json.loads((folder.root / "verdict.json").read_text(encoding="utf-8"))
+        failed = [i["id"] for i in verdict["items"] if i.get("status") in ("fail", "no-data")]
+        outcome = verdict["outcome"] + (f" (fail/no-data: {', '.join(failed)})" if failed else "")
         stats = ScenarioStats.load_file(folder.root / "client" / "concurrency_1000" / "stats.json")
         hold = stats.phase("hold")
         srv, srv_n = server_p99(folder.root / "stack" / "service" / "access.log", hold.start, hold.end)
