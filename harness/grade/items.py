@@ -36,6 +36,7 @@ PROBES: dict[str, Grader] = {
     "access_log_coverage": probes.access_log_coverage,
     "key_metrics": probes.key_metrics,
     "alert_rules": probes.alert_rules,
+    "alert_delivery": probes.alert_delivery,
     "breaker_cycle": probes.breaker_cycle,
     "rate_limit": probes.rate_limit,  # last: a burst may throttle whatever runs after it
 }

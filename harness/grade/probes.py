@@ -11,6 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,15 @@ from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
+from harness.stack.alertmanager import AlertNotification, read_notifications
 
 RUN_PATH = "/v1/agent/run"
 # Small and identical, so after the first answer the service serves it from cache: probes stay cheap.
 PROBE_BODY = {"input": "loadgate probe: what is a circuit breaker?", "max_tokens": 1}
 TIMEOUT_S = 30.0
 LOG_WAIT_S = 3.0  # how long a written request may take to reach the access log (buffered writers)
+DELIVERY_ALERT = "LoadgateDeliveryCheck"
+DELIVERY_WAIT_S = 15.0  # Alertmanager's group_wait plus the webhook call; far less on a calm stack
 
 
 def _endpoints(ctx: GradeContext) -> Endpoints:
@@ -316,6 +320,64 @@ def alert_rules(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                     value=len(wanted) - len(missing) - len(broken), unit=f"of {len(wanted)}",
                     evidence={"loaded": sorted(loaded),
                               "states": {n: r.get("state") for n, r in loaded.items()}})
+
+
+def alert_delivery(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Post one synthetic alert to Alertmanager and time its arrival at the harness's webhook receiver:
+    the on-call path measured end to end. Rule alerts the run itself delivered are listed beside it."""
+    ep = _endpoints(ctx)
+    if ep.alertmanager_url is None:
+        raise NoData("no Alertmanager known to loadgate (the Prometheus was given by the user): delivery "
+                     "not measured; a person attests it with oncall_notified")
+    if ctx.folder is None:
+        raise NoData("no run folder: the webhook receiver's file is unknown")
+    path = ctx.folder.alerts
+    wait_s = float(item.params.get("wait_s", DELIVERY_WAIT_S))
+    # A fresh label per check, so an earlier check's notification is never taken for this one.
+    labels = {"alertname": DELIVERY_ALERT, "severity": "info", "run_id": ctx.folder.run_id,
+              "check_id": secrets.token_hex(6)}
+    posted = time.time()
+    alert = {"labels": labels, "annotations": {"summary": "loadgate checks that alerts reach on-call"},
+             "startsAt": _rfc3339(posted), "endsAt": _rfc3339(posted + 2 * wait_s)}
+    url = ep.alertmanager_url.rstrip("/") + "/api/v2/alerts"
+    try:
+        with _client() as client:
+            response = client.post(url, json=[alert])
+    except httpx.HTTPError as exc:
+        return make_result(item, ItemStatus.failed, f"Alertmanager at {ep.alertmanager_url} did not answer "
+                           f"({type(exc).__name__})", evidence={"alertmanager": ep.alertmanager_url})
+    if not response.is_success:
+        return make_result(item, ItemStatus.failed, f"Alertmanager refused the synthetic alert: "
+                           f"{response.status_code} {response.text[:200]}")
+    delivered = _wait_delivered(path, labels["check_id"], posted + wait_s)
+    rule_alerts = [{"alertname": n.alertname, "status": n.status, "received_at": n.received_at,
+                    "severity": n.labels.get("severity", "")}
+                   for n in read_notifications(path) if n.alertname != DELIVERY_ALERT]
+    evidence: dict[str, Any] = {"receiver_file": str(path), "alertmanager": ep.alertmanager_url,
+                                "posted_at": posted, "rule_alerts": rule_alerts}
+    if delivered is None:
+        return make_result(item, ItemStatus.failed, f"the synthetic alert posted to Alertmanager did not "
+                           f"reach the receiver ({path}) within {wait_s:g} s", unit="s", evidence=evidence)
+    seconds = delivered.received_at - posted
+    evidence.update(labels=delivered.labels, received_at=delivered.received_at, receiver=delivered.receiver)
+    fired = sorted({a["alertname"] for a in rule_alerts})
+    during = f"; rule alerts delivered during the run: {', '.join(fired)}" if fired else ""
+    return make_result(item, ItemStatus.passed, f"{DELIVERY_ALERT} reached the receiver "
+                       f"'{delivered.receiver}' {seconds:.2f} s after it was posted{during}",
+                       value=seconds, unit="s", evidence=evidence)
+
+
+def _rfc3339(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def _wait_delivered(path: Path, check_id: str, deadline: float) -> AlertNotification | None:
+    while True:
+        found = next((n for n in read_notifications(path)
+                      if n.status == "firing" and n.labels.get("check_id") == check_id), None)
+        if found is not None or time.time() >= deadline:
+            return found
+        time.sleep(0.1)
 
 
 def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
