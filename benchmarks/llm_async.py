@@ -10,7 +10,6 @@ plain ``def`` handler runs in Starlette's thread pool (40 threads) paying a new 
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import orjson
 
 from benchmarks.core import Row, Variant, gain, interleave
 from harness.ports import LOOPBACK, free_port
-from harness.process import ManagedProcess
+from harness.process import ManagedProcess, uvicorn_argv
 from harness.stack.http import answers
 from target_service.config import Settings
 from target_service.llm.openai import OpenAILLM
@@ -69,18 +68,7 @@ def _start_upstream(workdir: Path) -> tuple[ManagedProcess, str]:
     port = free_port()
     proc = ManagedProcess(
         "upstream",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "benchmarks.upstream:app",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_argv("benchmarks.upstream:app", port),
         log_path=workdir / "upstream.log",
         env={"BENCH_UPSTREAM_DELAY_S": str(DELAY_S)},
     ).start()

@@ -25,7 +25,7 @@ import psutil
 from benchmarks.core import Row, Sample, Variant, interleave
 from harness.load.plan import LoadPlan, PhaseSpec
 from harness.ports import LOOPBACK, free_port
-from harness.process import ManagedProcess
+from harness.process import ManagedProcess, uvicorn_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE = Path(__file__).with_name("locustfile_bare.py")
@@ -64,21 +64,7 @@ class Target:
         self.url = f"http://{LOOPBACK}:{port}"
         self.proc = ManagedProcess(
             "trivial",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "benchmarks.trivial:app",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--backlog",
-                "4096",
-            ],
+            uvicorn_argv("benchmarks.trivial:app", port, "--no-access-log", "--backlog", "4096"),
             log_path=workdir / "trivial.log",
             cwd=ROOT,
         ).start()

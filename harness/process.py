@@ -12,12 +12,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
 from harness.errors import BinaryNotFoundError, ProcessStartError
+from harness.ports import LOOPBACK
 
 _PR_SET_PDEATHSIG = 1
 
@@ -27,6 +29,12 @@ def _die_with_parent() -> None:
     # supervisor still stops its workers on the way down.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def uvicorn_argv(app: str, port: int, *extra: str) -> list[str]:
+    """The command line serving an ASGI ``module:app`` on loopback ``port``, with quiet logs."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", LOOPBACK, "--port", str(port),
+            "--log-level", "warning", *extra]
 
 
 def require_binary(name: str, package: str) -> str:

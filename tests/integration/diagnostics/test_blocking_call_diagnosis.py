@@ -3,7 +3,6 @@ diagnosis of the failed latency item to the blocking line."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from harness.diagnostics.models import (
     read_jsonl,
 )
 from harness.ports import LOOPBACK, free_port
-from harness.process import ManagedProcess
+from harness.process import ManagedProcess, uvicorn_argv
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict, Window
 from harness.stack.http import answers
 
@@ -35,20 +34,7 @@ THRESHOLD_S = 0.15
 @pytest.fixture
 def blocking_service(tmp_path: Path) -> Iterator[tuple[ManagedProcess, str]]:
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "blocking_app:app",
-        "--app-dir",
-        str(Path(__file__).parent),
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    argv = uvicorn_argv("blocking_app:app", port, "--app-dir", str(Path(__file__).parent))
     proc = ManagedProcess("blocking app", argv, log_path=tmp_path / "app.log").start()
     url = f"http://{LOOPBACK}:{port}"
     proc.wait_ready(lambda: answers(f"{url}/healthz"), 30)
