@@ -14,13 +14,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
-from harness.checklist import load_checklist, parse_attestation
+from harness.checklist import checklist_sha256, load_checklist, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, write_diagnosis
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
 from harness.report import render_index, render_run
-from harness.runinfo import file_sha256, git_commit, machine_info, new_run_id
+from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
 from harness.schemas.capacity import CapacityResult
 from harness.schemas.timeline import ScenarioRun
@@ -70,7 +70,7 @@ def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunF
         target_url=settings.stack.target_url or "(bundled service)",
         prometheus_url=settings.stack.prometheus_url or "(embedded)",
         git_commit=git_commit(), checklist_path=str(settings.checklist),
-        checklist_sha256=file_sha256(settings.checklist), machine=machine_info(),
+        checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
     )
     info.save_file(folder.run_info)
     return checklist, profile, folder, info

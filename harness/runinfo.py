@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import secrets
@@ -23,10 +22,6 @@ _BINARIES = {"prometheus": ["prometheus", "--version"], "redis": ["redis-server"
 def new_run_id(prefix: str = "") -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return f"{prefix}{stamp}-{secrets.token_hex(2)}"
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
