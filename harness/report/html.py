@@ -55,10 +55,11 @@ def sorted_items(items: list[ItemResult]) -> list[ItemResult]:
     return sorted(items, key=lambda i: (STATUS_RANK.get(i.status, 1), i.severity != "blocker", order[id(i)]))
 
 
-def _item_view(item: ItemResult, prom_url: str | None) -> dict[str, Any]:
+def _item_view(item: ItemResult, data: RunData) -> dict[str, Any]:
     return {
         "item": item,
-        "links": links.prometheus_links(prom_url, item.query, item.window),
+        "links": links.prometheus_links(data.prometheus_url, item.query, item.window),
+        "causes": data.causes(item.id) if item.status != ItemStatus.passed else [],
         "evidence": json.dumps(item.evidence, indent=1, sort_keys=True, default=str) if item.evidence else "",
     }
 
@@ -67,7 +68,7 @@ def build_context(data: RunData) -> dict[str, Any]:
     outcome, reason = outcome_of(data)
     items = data.verdict.items if data.verdict else []
     counts = {s.value: sum(1 for i in items if i.status == s) for s in ItemStatus}
-    views = [_item_view(i, data.prometheus_url) for i in sorted_items(items)]
+    views = [_item_view(i, data) for i in sorted_items(items)]
     scenarios = []
     for name in data.scenarios:
         scenarios.append({

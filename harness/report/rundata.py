@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.diagnostics.models import Assessment, CauseAssessment, Diagnosis
 from harness.errors import ReportError
 from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
 from harness.schemas.base import VersionedModel
@@ -27,6 +28,7 @@ class RunData:
     series: SeriesSet | None = None
     stats: dict[str, ScenarioStats] = field(default_factory=dict)
     capacity: Any = None  # raw JSON: its schema belongs to harness.capacity
+    diagnosis: Diagnosis | None = None  # optional: only runs with diagnostics have one
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -49,6 +51,17 @@ class RunData:
         names += list(self.stats)
         names += [s.scenario for s in self.series.series] if self.series else []
         return list(dict.fromkeys(names))
+
+    def causes(self, item_id: str) -> list[CauseAssessment]:
+        """The diagnosis's causes for one item, supported first; [] when it has none."""
+        if not self.diagnosis:
+            return []
+        item = next((d for d in self.diagnosis.items if d.item_id == item_id), None)
+        return item.causes if item else []
+
+    def top_cause(self, item_id: str) -> CauseAssessment | None:
+        """The first cause the evidence supports; None when none is supported."""
+        return next((c for c in self.causes(item_id) if c.assessment == Assessment.supported), None)
 
     def scenario_run(self, name: str) -> ScenarioRun | None:
         if not self.timeline:
@@ -92,4 +105,9 @@ def load_run(where: Path | str | RunFolder) -> RunData:
             data.capacity = json.loads(folder.capacity.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             data.problems.append(f"{folder.capacity.name} is unreadable: {exc}")
+    data.diagnosis = _load(Diagnosis, folder.diagnosis, data.problems, required=False)
+    if data.diagnosis and data.diagnosis.run_id != data.run_id:
+        # A diagnosis copied in from another run would explain the wrong failures.
+        data.problems.append(f"{folder.diagnosis.name} is for run {data.diagnosis.run_id}, not {data.run_id}")
+        data.diagnosis = None
     return data

@@ -31,6 +31,9 @@ def terminal_summary(run_folder: Path | str | RunFolder) -> str:
             bound = f" (bound {fmt_value(i.bound, i.unit)})" if is_number(i.bound) else ""
             lines.append(f"  {i.status.value.upper():<8}{i.severity:<8} {i.id}: {measured}{vs}{bound}"
                          f" — {_clip(i.reason, 120)}")
+            top = data.top_cause(i.id)
+            if top:
+                lines.append(f"          likely cause: {_clip(f'{top.title} — {top.summary}', 160)}")
         counts = ", ".join(f"{sum(1 for i in data.verdict.items if i.status == s)} {s.value}"
                            for s in ItemStatus)
         lines.append(f"  {len(data.verdict.items)} items: {counts}")
