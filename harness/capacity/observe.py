@@ -2,13 +2,16 @@
 
 Requests in flight come from the target's own ``agent_active_tasks`` gauge on its ``/metrics``;
 CPU and memory from psutil on the service's process tree when loadgate knows its pid (it started
-the service), else memory from ``process_resident_memory_bytes`` and no CPU figure.
+the service), else memory from ``process_resident_memory_bytes`` and no CPU figure. Between steps
+the target must also be back at rest: a circuit breaker (``agent_circuit_breaker_state``) that an
+overloaded step opened would refuse the next step's first seconds, so it is closed first.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -16,6 +19,7 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 ACTIVE_TASKS = "agent_active_tasks"
+BREAKER = "agent_circuit_breaker_state"  # 0 closed, 1 half-open, 2 open
 RSS = "process_resident_memory_bytes"
 
 
@@ -28,7 +32,7 @@ def scrape(client: httpx.Client, target_url: str) -> dict[str, float]:
         return {}
     values: dict[str, float] = {}
     for family in text_string_to_metric_families(response.text):
-        if family.name in (ACTIVE_TASKS, RSS):
+        if family.name in (ACTIVE_TASKS, BREAKER, RSS):
             values[family.name] = sum(s.value for s in family.samples if s.name == family.name)
     return values
 
@@ -138,22 +142,35 @@ def idle_level(target_url: str) -> float:
 
 
 def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
-                 interval_s: float = 0.25) -> tuple[float, bool, str]:
-    """Wait until the target's requests in flight are back to ``idle``: (waited s, drained, how).
+                 interval_s: float = 0.25, nudge: Callable[[], None] | None = None
+                 ) -> tuple[float, bool, str]:
+    """Wait until the target's requests in flight are back to ``idle`` and its circuit breaker is
+    closed: (waited s, drained, how).
 
-    Without the gauge (a target that does not export it) there is nothing to read: the wait is
-    reported as not verified rather than assumed.
+    A breaker leaves "open" only when a call arrives after its reset timeout, so while it reads
+    open or half-open ``nudge`` (one request) is sent about once a second until it closes.
+    Without the in-flight gauge (a target that does not export it) there is nothing to read: the
+    wait is reported as not verified rather than assumed.
     """
     started = time.monotonic()
+    nudged = 0
+    last_nudge = 0.0
     with httpx.Client() as client:
         while True:
             values = scrape(client, target_url)
             waited = time.monotonic() - started
             if ACTIVE_TASKS not in values:
                 return waited, False, f"target exports no {ACTIVE_TASKS}: drain not verified"
-            if values[ACTIVE_TASKS] <= idle:
-                return waited, True, f"{ACTIVE_TASKS} = {values[ACTIVE_TASKS]:g}"
+            in_flight, breaker = values[ACTIVE_TASKS], values.get(BREAKER, 0.0)
+            if in_flight <= idle and breaker == 0:
+                how = f"{ACTIVE_TASKS} = {in_flight:g}"
+                return waited, True, how + (f", breaker closed after {nudged} request(s)" if nudged else "")
             if waited >= timeout_s:
-                return waited, False, (f"{ACTIVE_TASKS} still {values[ACTIVE_TASKS]:g} after "
-                                       f"{timeout_s:g} s (idle is {idle:g})")
+                state = f"{ACTIVE_TASKS} still {in_flight:g} (idle is {idle:g})" if in_flight > idle \
+                    else f"{BREAKER} still {breaker:g}"
+                return waited, False, f"{state} after {timeout_s:g} s"
+            if in_flight <= idle and nudge is not None and time.monotonic() - last_nudge >= 1.0:
+                last_nudge = time.monotonic()
+                nudged += 1
+                nudge()
             time.sleep(interval_s)

@@ -9,7 +9,9 @@ search's open-model steps (through the load runner) are what the answer rests on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -103,3 +105,11 @@ def concurrency_sweep(endpoints: Endpoints, prompt: Callable[[], str], *, levels
     """
     return asyncio.run(_sweep(endpoints, levels or [2**i for i in range(8)], level_s, timeout_s,
                               saturation_gain, prompt))
+
+
+def one_uncached_request(endpoints: Endpoints, timeout_s: float = 10.0) -> None:
+    """One request the response cache cannot answer, so it reaches the LLM (and its breaker)."""
+    body = {"input": f"capacity breaker probe {uuid.uuid4().hex}"}
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(f"{endpoints.target_url}{RUN_PATH}", json=body, timeout=timeout_s,
+                   headers={"Authorization": f"Bearer {endpoints.api_key}"})

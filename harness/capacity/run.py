@@ -96,21 +96,49 @@ class SearchLoop:
         self.overhead_s = max(self.now() - began - self.step_settings.warmup_s - steady_s, 1.0)
         self.steps.append(step)
         self.say(f"  {self.name} step {step.index}: {rate:.3g} req/s for {steady_s:g} s -> "
-                 f"{step.outcome.value} ({step.reason}; drain wait {step.drain_wait_s:.1f} s)")
+                 f"{step.outcome.value} ({step.reason}; drain wait {step.drain_wait_s:.1f} s: "
+                 f"{step.drain_state})")
         return step
+
+    def _next(self, search: RateSearch) -> tuple[float, float, int | None] | None:
+        """(rate, seconds, step it re-measures) to measure next; None when the search is over.
+
+        A converged search measures its answer once more, for ``confirm_s`` (at least ``hold_s``),
+        before claiming it: a short step near a cliff can pass on luck, and the longer one must hold
+        too. Failing, it becomes the bracket's new upper end and the bisection goes on below it.
+        """
+        rate = search.next_rate()
+        if rate is not None:
+            return rate, self.step_settings.steady_s(rate), None
+        best = search.last_pass
+        if best is None or not search.converged or self.holds_long(best):
+            return None
+        last = max((s for s in self.steps if s.rate_rps == best and s.outcome == StepOutcome.passed),
+                   key=lambda s: s.duration_s)
+        return best, self.step_settings.confirm_s(best), last.index
+
+    def holds_long(self, rate: float) -> bool:
+        """Whether ``rate`` passed a confirmation-length step (a confirmed answer)."""
+        longer = self.step_settings.confirm_s(rate)
+        return any(s.rate_rps == rate and s.outcome == StepOutcome.passed and s.duration_s >= longer
+                   for s in self.steps)
 
     def run(self, search: RateSearch) -> bool:
         """Measure until the search converges or the budget runs out; True when it converged."""
-        while (rate := search.next_rate()) is not None:
+        while (todo := self._next(search)) is not None:
+            rate, steady_s, confirms = todo
             if len(self.steps) >= self.settings.max_steps:
                 self.notes.append(f"stopped after {self.settings.max_steps} steps (max_steps)")
-                return False
-            steady_s = self.step_settings.steady_s(rate)
+                return search.converged
             if not self._fits(steady_s):
-                self.notes.append(f"time budget ran out before measuring {rate:.3g} req/s")
-                return False
-            step = self._measure(rate, steady_s)
-            if step.outcome == StepOutcome.inconclusive:
+                what = "confirming" if confirms is not None else "measuring"
+                self.notes.append(f"time budget ran out before {what} {rate:.3g} req/s")
+                return search.converged
+            step = self._measure(rate, steady_s, remeasure_of=confirms)
+            if confirms is not None and step.outcome != StepOutcome.passed:
+                self.notes.append(f"{rate:.3g} req/s passed a short step but not the {steady_s:g} s "
+                                  f"confirmation: counted as a failure")
+            elif step.outcome == StepOutcome.inconclusive:
                 # Longer gives a straddling interval more samples, and a generator that was briefly
                 # starved of CPU by a neighbour a second chance.
                 longer = self.step_settings.steady_s(rate, scale=2.0)
@@ -161,7 +189,9 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     # A what-if search follows another on the same target: let that one's last requests finish first.
     wait_drained(target.endpoints.target_url, idle=target.idle_in_flight, timeout_s=30)
     say(f"{name}: concurrency probe")
-    levels = concurrency_sweep(target.endpoints, ZipfPicker(load_prompts()).pick,
+    # The probe sends the steps' mix: a cache-friendlier probe would seed the search far too high.
+    picker = ZipfPicker(load_prompts(), fresh_share=settings.fresh_share)
+    levels = concurrency_sweep(target.endpoints, picker.pick,
                                level_s=settings.probe_level_s, timeout_s=max(10 * checklist.slo_p99_s, 10.0))
     probe_best = max((lv.throughput_rps for lv in levels), default=0.0)
     if settings.seed_rps:
@@ -175,7 +205,7 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     say(f"{name}: probe throughput {probe_best:.3g} req/s; searching from {seed:.3g} req/s "
         f"to within {tolerance:.0%}")
     step_settings = StepSettings(
-        min_step_s=settings.min_step_s, max_step_s=settings.max_step_s,
+        min_step_s=settings.min_step_s, max_step_s=settings.max_step_s, hold_s=settings.hold_s,
         min_samples=math.ceil(min_samples_for(settings.confidence) * 1.1), arrival=settings.arrival,
         stream_share=settings.stream_share, fresh_share=settings.fresh_share,
         load_workers=settings.load_workers, degraded_is_error=settings.degraded_is_error)
@@ -199,11 +229,12 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     result = SearchResult(
         name=name, workers=workers, llm_extra_latency_s=llm_extra_s, seed_rps=seed, seed_method=how,
         tolerance=tolerance, confidence=settings.confidence, max_sustainable_rps=lo, bracket_rps=(lo, hi),
-        bracket_width=rate_search.width, converged=converged, peak_rss_bytes=max(rss, default=None),
+        bracket_width=rate_search.width, converged=converged,
+        confirmed=lo is not None and state.holds_long(lo), peak_rss_bytes=max(rss, default=None),
         knee=find_knee([(s.rate_rps, s.p50_s) for s in state.steps]), usl=usl, usl_error=usl_error,
         elapsed_s=round(time.monotonic() - began, 1), notes=[*state.notes, *rate_search.notes])
     say(f"{name}: max sustainable {_fmt(lo)} req/s, bracket [{_fmt(lo)}, {_fmt(hi)}]"
-        f"{'' if converged else ' (not converged)'}")
+        f"{'' if converged else ' (not converged)'}{' (confirmed)' if result.confirmed else ''}")
     return result, state.steps
 
 

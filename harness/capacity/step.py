@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.observe import Observer, wait_drained
+from harness.capacity.probe import one_uncached_request
 from harness.errors import LoadError
 from harness.grade.requests_log import read_request_log
 from harness.grade.stats import min_samples_for_upper_bound
@@ -41,10 +42,18 @@ class StepSettings:
     # times its model out under overload would look like it sustains any rate.
     degraded_is_error: bool = True
 
+    # The answer must also hold for this long (a converged search's confirmation step): near the
+    # cliff where timeouts cascade, a short step passes on luck that a longer one runs out of.
+    hold_s: float = 30.0
+
     def steady_s(self, rate: float, scale: float = 1.0) -> float:
         """Long enough for ``min_samples`` at ``rate``, within [min_step_s, max_step_s], times scale."""
         base = min(max(self.min_samples / rate, self.min_step_s), self.max_step_s)
         return math.ceil(base * scale)
+
+    def confirm_s(self, rate: float) -> float:
+        """The confirmation step: twice a step, and at least ``hold_s``."""
+        return max(self.steady_s(rate, scale=2.0), math.ceil(self.hold_s))
 
 
 def min_samples_for(confidence: float) -> int:
@@ -70,7 +79,8 @@ class StepRunner:
     def measure(self, search: str, index: int, rate: float, steady_s: float,
                 remeasure_of: int | None = None) -> CapacityStep:
         waited, drained, how = wait_drained(self.endpoints.target_url, idle=self.idle_in_flight,
-                                            timeout_s=self.settings.drain_timeout_s)
+                                            timeout_s=self.settings.drain_timeout_s,
+                                            nudge=lambda: one_uncached_request(self.endpoints))
         name = f"capacity_{_slug(search)}_{index:02d}"
         plan = ScenarioPlan(warmup_s=self.settings.warmup_s, steady_s=steady_s, rate_x=1.0,
                             arrival=self.settings.arrival, stream_share=self.settings.stream_share,
@@ -125,7 +135,7 @@ class StepRunner:
             degraded=stats.degraded, cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
             cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2),
             rss_bytes_max=observation.max_rss,
-            drain_wait_s=round(waited, 3), drained=drained, outcome=outcome, reason=reason,
+            drain_wait_s=round(waited, 3), drained=drained, drain_state=how, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)
 
 

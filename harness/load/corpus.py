@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+import uuid
 from pathlib import Path
 
 from harness.errors import LoadError
@@ -28,12 +29,21 @@ def load_prompts(path: Path = CORPUS_PATH) -> list[str]:
 
 
 class ZipfPicker:
-    """Draw item k (0-based rank) with probability proportional to 1 / (k + 1) ** s."""
+    """Draw item k (0-based rank) with probability proportional to 1 / (k + 1) ** s.
 
-    def __init__(self, items: list[str], s: float = 1.1, rng: random.Random | None = None) -> None:
+    A ``fresh_share`` of the draws get a unique suffix, so they miss any response cache: the load
+    runner and the capacity probe send the same mix through this one picker.
+    """
+
+    def __init__(self, items: list[str], s: float = 1.1, rng: random.Random | None = None,
+                 fresh_share: float = 0.0) -> None:
         self.items = items
+        self.fresh_share = fresh_share
         self._cum = list(itertools.accumulate(1.0 / (k + 1) ** s for k in range(len(items))))
         self._rng = rng or random.Random()
 
     def pick(self) -> str:
-        return self.items[bisect.bisect_left(self._cum, self._rng.random() * self._cum[-1])]
+        prompt = self.items[bisect.bisect_left(self._cum, self._rng.random() * self._cum[-1])]
+        if self.fresh_share and self._rng.random() < self.fresh_share:
+            prompt = f"{prompt} (ref {uuid.uuid4().hex[:12]})"
+        return prompt

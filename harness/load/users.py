@@ -111,8 +111,6 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
     prompt = STATE.picker.pick()
-    if plan.fresh_share and random.random() < plan.fresh_share:
-        prompt = f"{prompt} (ref {uuid.uuid4().hex[:12]})"
     body: dict[str, Any] = {"input": prompt, "session_id": session_id}
     if plan.max_tokens:
         body["max_tokens"] = plan.max_tokens
@@ -387,7 +385,13 @@ def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
     if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
-        STATE.plan = LoadPlan.model_validate(msg.data)
+        _use_plan(LoadPlan.model_validate(msg.data))
+
+
+def _use_plan(plan: LoadPlan) -> None:
+    """Take the plan, and draw prompts as it says (popularity skew, share made to miss the cache)."""
+    STATE.plan = plan
+    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, fresh_share=plan.fresh_share)
 
 
 def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
@@ -402,12 +406,9 @@ def _init(environment: Any, **_: Any) -> None:
     runner, options = environment.runner, environment.parsed_options
     if runner is None or options is None:
         return
-    STATE.picker = ZipfPicker(load_prompts())
     runner.register_message("loadgate_plan", _on_plan)
     if not isinstance(runner, WorkerRunner):
-        STATE.plan = _plan_from_options(options)
-        if STATE.plan.zipf_s != 1.1:
-            STATE.picker = ZipfPicker(STATE.picker.items, STATE.plan.zipf_s)
+        _use_plan(_plan_from_options(options))
         exporter = Exporter(STATE.plan.scenario)
         if options.loadgate_exporter:
             exporter.serve(options.loadgate_exporter)

@@ -51,6 +51,8 @@ class CapacityStep(Contract):
     load_average: float | None = None
     drain_wait_s: float  # how long this step waited for the previous backlog to drain before starting
     drained: bool  # False: the bounded wait ran out with the target still busy (step is suspect)
+    # What the wait read last, e.g. "agent_active_tasks = 1, breaker closed after 4 request(s)".
+    drain_state: str = ""
     outcome: StepOutcome
     reason: str  # one line: why pass / fail / inconclusive
     remeasure_of: int | None = None  # index of the inconclusive step this one re-measures, longer
@@ -96,6 +98,8 @@ class SearchResult(Contract):
     bracket_rps: tuple[float | None, float | None]  # [last pass, first fail]
     bracket_width: float | None  # (first fail - last pass) / last pass
     converged: bool  # the bracket reached the tolerance (False: the step or time budget ran out)
+    # The answer also passed a step twice the usual length (False: no time left to confirm it).
+    confirmed: bool = False
     peak_rss_bytes: int | None = None
     knee: Knee | None = None
     usl: USLFit | None = None

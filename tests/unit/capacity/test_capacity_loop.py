@@ -75,3 +75,40 @@ def test_step_cap() -> None:
     state = loop(oracle, max_steps=2)
     assert not state.run(RateSearch(seed=1, tolerance=0.05))
     assert len(oracle.calls) == 2
+
+
+def test_converged_answer_is_confirmed_on_a_longer_step() -> None:
+    oracle = Oracle()
+    state = loop(oracle)
+    search = RateSearch(seed=30, tolerance=0.05)
+    assert state.run(search)
+    rate, steady_s, remeasure_of = oracle.calls[-1]
+    assert rate == search.last_pass
+    earlier = next(s for s in state.steps if s.rate_rps == rate and s.remeasure_of is None)
+    # Twice a step, and at least the hold time (StepSettings.hold_s, 30 s).
+    assert steady_s == state.step_settings.confirm_s(rate) == max(2 * earlier.duration_s, 30)
+    assert remeasure_of == earlier.index
+    assert state.holds_long(rate)
+    assert sum(1 for c in oracle.calls if c[0] == rate) == 2  # confirmed once, not again
+
+
+class LuckyOracle(Oracle):
+    """Short steps pass up to 40 req/s, but above 36 the target cannot hold it for 20 s or more."""
+
+    def measure(self, search: str, index: int, rate: float, steady_s: float,
+                remeasure_of: int | None = None) -> CapacityStep:
+        step = super().measure(search, index, rate, steady_s, remeasure_of)
+        if 36 < rate <= 40 and steady_s >= 20:
+            step = step.model_copy(update={"outcome": StepOutcome.failed})
+        return step
+
+
+def test_failed_confirmation_moves_the_answer_down() -> None:
+    oracle = LuckyOracle()
+    state = loop(oracle)
+    search = RateSearch(seed=39, tolerance=0.05)
+    assert state.run(search)
+    assert search.last_pass is not None and search.last_pass <= 36
+    assert search.first_fail is not None and search.first_fail <= 40
+    assert state.holds_long(search.last_pass)
+    assert any("confirmation" in n for n in state.notes)
