@@ -351,7 +351,7 @@ def alert_delivery(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                            f"{response.status_code} {response.text[:200]}")
     delivered = _wait_delivered(path, labels["check_id"], posted + wait_s)
     rule_alerts = [{"alertname": n.alertname, "status": n.status, "received_at": n.received_at,
-                    "severity": n.labels.get("severity", "")}
+                    "starts_at": n.starts_at, "labels": n.labels}
                    for n in read_notifications(path) if n.alertname != DELIVERY_ALERT]
     evidence: dict[str, Any] = {"receiver_file": str(path), "alertmanager": ep.alertmanager_url,
                                 "posted_at": posted, "rule_alerts": rule_alerts}

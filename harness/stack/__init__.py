@@ -55,6 +55,9 @@ class StackSettings(BaseModel):
     admin_token: str | None = None
     access_log: Path | None = None
     service_env: dict[str, str] = {}
+    # Rule files for the embedded Prometheus instead of the shipped alert_rules.yml (e.g. a copy with
+    # short windows, so a test sees an alert fire in seconds).
+    alert_rules: list[Path] | None = None
     ready_timeout_s: float = 300.0
 
     @field_validator("target_url", "prometheus_url", "redis_url")
@@ -134,7 +137,7 @@ class Stack:
             target_address = urlsplit(target_url).netloc
             (prometheus_url,) = self._own(start_prometheus(
                 stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address},
-                alertmanager=alertmanager_url.removeprefix("http://")))
+                rule_files=s.alert_rules, alertmanager=alertmanager_url.removeprefix("http://")))
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
 

@@ -9,25 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from harness.ports import LOOPBACK, free_port
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
-from harness.stack.prometheus import alert_rules_path, start_prometheus
+from harness.stack.prometheus import start_prometheus
+from tests.integration.alerting.conftest import short_rules
 
 pytestmark = pytest.mark.integration
-
-
-def short_rules(path: Path) -> Path:
-    """The shipped rules with 10 s windows and a 2 s ``for``: the same expressions, test-sized."""
-    doc = yaml.safe_load(alert_rules_path().read_text())
-    for group in doc["groups"]:
-        for rule in group["rules"]:
-            rule["expr"] = rule["expr"].replace("[5m]", "[10s]")
-            rule["for"] = "2s"
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 @pytest.fixture
