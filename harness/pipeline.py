@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, parse_attestation
-from harness.diagnostics import DiagnosticsRecorder, write_diagnosis
+from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
@@ -31,6 +31,9 @@ Say = Callable[[str], None]
 
 # Where the service works hardest: py-spy samples its stacks often there, rarely elsewhere.
 HEAVY_SCENARIOS = {"target_2x", "concurrency_1000", "spike"}
+# Diagnostics pause in alternate blocks this long in the heavy scenarios: every gate measures what
+# its own diagnostics add to the service's P99 (diagnostics/overhead.json, in the report).
+AB_BLOCK_S = 5.0
 
 
 class RunSettings(BaseModel):
@@ -101,7 +104,8 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
-        target_url=endpoints.target_url, admin_token=endpoints.admin_token)
+        target_url=endpoints.target_url, admin_token=endpoints.admin_token,
+        settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
 def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoints: Endpoints,
@@ -145,6 +149,7 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
                             baseline=settings.baseline, profile=profile)
     write_diagnosis(folder, checklist)
+    measure_overhead(folder)
     info.ended = time.time()
     info.save_file(folder.run_info)
     render_run(folder)

@@ -1,8 +1,10 @@
 """What the diagnostics write to ``<run>/diagnostics/`` (one JSON line per snapshot) and the diagnosis.
 
 Files: ``redis_info.jsonl`` (RedisSnapshot), ``stacks.jsonl`` (StackSample), ``memory_sites.jsonl``
-(MemorySnapshot), ``gpu.jsonl`` (GpuSnapshot), ``summary.json`` (DiagnosticsSummary, with the cost of
-each probe) and ``diagnosis.json`` (Diagnosis, from the verdict and these files).
+(MemorySnapshot), ``gpu.jsonl`` (GpuSnapshot), ``ab_blocks.jsonl`` (DiagnosticsBlock: when the probes
+were paused), ``summary.json`` (DiagnosticsSummary, with the cost of each probe), ``overhead.json``
+(DiagnosticsOverhead: the service's P99 with and without them) and ``diagnosis.json`` (Diagnosis,
+from the verdict and these files).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ REDIS_FILE = "redis_info.jsonl"
 STACKS_FILE = "stacks.jsonl"
 MEMORY_FILE = "memory_sites.jsonl"
 GPU_FILE = "gpu.jsonl"
+AB_FILE = "ab_blocks.jsonl"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -118,6 +121,38 @@ class GpuSnapshot(Contract):
     available: bool
     note: str = ""  # "no GPU" when CUDA is not available
     devices: list[GpuDevice] = Field(default_factory=list)
+
+
+class DiagnosticsBlock(Contract):
+    """A stretch of a heavy phase with every probe running (on) or paused (off)."""
+
+    label: str  # the heavy phase, e.g. the scenario
+    start: float  # unix seconds
+    end: float
+    on: bool
+
+
+class OverheadEstimate(Contract):
+    """The service's P99 in the on blocks against the off blocks of one heavy scenario."""
+
+    scenario: str
+    blocks_on: int
+    blocks_off: int
+    requests_on: int
+    requests_off: int
+    p99_on_s: float | None
+    p99_off_s: float | None
+    added: float | None  # p99_on / p99_off - 1: what diagnostics add to P99 (negative: noise)
+    added_ci: tuple[float, float] | None  # block bootstrap, 95%
+    note: str = ""
+
+
+class DiagnosticsOverhead(VersionedModel):
+    FILE_NAME = "overhead.json"
+
+    latency: str  # which latency was compared
+    budget: float  # the share of P99 diagnostics may add
+    scenarios: list[OverheadEstimate] = Field(default_factory=list)
 
 
 class ProbeCost(Contract):

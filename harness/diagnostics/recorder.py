@@ -3,8 +3,8 @@
 recorder = DiagnosticsRecorder(run_folder.diagnostics_dir, redis_url=..., service_pid=...,
                                target_url=..., admin_token=...)
 recorder.start()
-with recorder.heavy("target_2x"):        # py-spy every stack_interval_s while this runs
-    run_scenario("target_2x", ...)
+with recorder.heavy("target_2x"):        # py-spy every stack_interval_s while this runs, and with
+    run_scenario("target_2x", ...)       # ab_block_s set, on and off in alternate blocks (overhead.py)
 recorder.memory_sites("soak-start")      # tracemalloc top sites via /admin/memory
 recorder.capture_stacks("p99 failed")   # on demand
 recorder.stop()                          # writes summary.json (the probes' own cost)
@@ -13,6 +13,7 @@ recorder.stop()                          # writes summary.json (the probes' own 
 from __future__ import annotations
 
 import contextlib
+import random
 import statistics
 import threading
 import time
@@ -24,10 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.diagnostics import probes, stacks
 from harness.diagnostics.models import (
+    AB_FILE,
     GPU_FILE,
     MEMORY_FILE,
     REDIS_FILE,
     STACKS_FILE,
+    DiagnosticsBlock,
     DiagnosticsSummary,
     MemorySnapshot,
     ProbeCost,
@@ -48,6 +51,9 @@ class DiagnosticsSettings(BaseModel):
     background_stack_interval_s: float = Field(15.0, ge=0, description="outside heavy phases; 0 = never")
     nonblocking: bool = False  # py-spy --nonblocking: no pause, but stacks may be torn
     gpu: bool = True
+    # > 0: in a heavy phase, every probe pauses in alternate blocks this long (the first one on or
+    # off at random), so one run measures the service's latency both with and without diagnostics.
+    ab_block_s: float = Field(0.0, ge=0)
 
 
 class DiagnosticsRecorder:
@@ -68,6 +74,8 @@ class DiagnosticsRecorder:
         self.admin_token = admin_token
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
         self._heavy: str | None = None
+        self._heavy_started = 0.0  # monotonic
+        self._first_block_on = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
@@ -110,11 +118,33 @@ class DiagnosticsRecorder:
     @contextlib.contextmanager
     def heavy(self, label: str) -> Iterator[None]:
         """Sample stacks every ``stack_interval_s`` while the block runs (the heaviest phase)."""
+        began, began_mono = time.time(), time.monotonic()
+        self._first_block_on = random.random() < 0.5
+        self._heavy_started = began_mono
         self._heavy = label
         try:
             yield
         finally:
             self._heavy = None
+            if self.settings.ab_block_s:
+                self._write_blocks(label, began, time.monotonic() - began_mono)
+
+    def probing(self, now: float) -> bool:
+        """False in a heavy phase's off blocks (see DiagnosticsSettings.ab_block_s)."""
+        block = self.settings.ab_block_s
+        if not (self._heavy and block):
+            return True
+        return (int((now - self._heavy_started) // block) % 2 == 0) == self._first_block_on
+
+    def _write_blocks(self, label: str, began: float, length_s: float) -> None:
+        block = self.settings.ab_block_s
+        for k in range(int(length_s // block) + 1):
+            start = k * block
+            if start >= length_s:
+                break
+            append_jsonl(self.out_dir / AB_FILE, DiagnosticsBlock(
+                label=label, start=began + start, end=began + min(start + block, length_s),
+                on=(k % 2 == 0) == self._first_block_on))
 
     def capture_stacks(self, label: str = "on-demand", pids: list[int] | None = None) -> list[StackSample]:
         """Dump the service's Python processes now (or ``pids``); recorded, and returned."""
@@ -153,11 +183,12 @@ class DiagnosticsRecorder:
         next_redis = next_stacks = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_redis:
+            probing = self.probing(now)
+            if probing and now >= next_redis:
                 self._record_redis()
                 next_redis = now + s.redis_interval_s
             interval = s.stack_interval_s if self._heavy else s.background_stack_interval_s
-            if self.service_pid and interval and now >= next_stacks:
+            if probing and self.service_pid and interval and now >= next_stacks:
                 self.capture_stacks(self._heavy or "background")
                 next_stacks = now + interval
             self._stop.wait(min(0.25, s.stack_interval_s))

@@ -76,6 +76,7 @@ def build_context(data: RunData) -> dict[str, Any]:
             "run": data.scenario_run(name),
             "stats": data.stats.get(name),
             "charts": charts.scenario_charts(data, name),
+            "overhead": data.overhead_of(name),
         })
     return {
         "data": data,

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.diagnostics.models import Assessment, CauseAssessment, Diagnosis
+from harness.diagnostics.models import (
+    Assessment,
+    CauseAssessment,
+    Diagnosis,
+    DiagnosticsOverhead,
+    OverheadEstimate,
+)
 from harness.errors import ReportError
 from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
 from harness.schemas.base import VersionedModel
@@ -29,6 +35,7 @@ class RunData:
     stats: dict[str, ScenarioStats] = field(default_factory=dict)
     capacity: Any = None  # raw JSON: its schema belongs to harness.capacity
     diagnosis: Diagnosis | None = None  # optional: only runs with diagnostics have one
+    overhead: DiagnosticsOverhead | None = None  # optional: what the diagnostics cost (A/B blocks)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -58,6 +65,11 @@ class RunData:
             return []
         item = next((d for d in self.diagnosis.items if d.item_id == item_id), None)
         return item.causes if item else []
+
+    def overhead_of(self, scenario: str) -> OverheadEstimate | None:
+        if not self.overhead:
+            return None
+        return next((o for o in self.overhead.scenarios if o.scenario == scenario), None)
 
     def top_cause(self, item_id: str) -> CauseAssessment | None:
         """The first cause the evidence supports; None when none is supported."""
@@ -110,4 +122,5 @@ def load_run(where: Path | str | RunFolder) -> RunData:
         # A diagnosis copied in from another run would explain the wrong failures.
         data.problems.append(f"{folder.diagnosis.name} is for run {data.diagnosis.run_id}, not {data.run_id}")
         data.diagnosis = None
+    data.overhead = _load(DiagnosticsOverhead, folder.overhead, data.problems, required=False)
     return data

@@ -120,6 +120,10 @@ class RunFolder:
         return self.diagnostics_dir / "diagnosis.json"
 
     @property
+    def overhead(self) -> Path:
+        return self.diagnostics_dir / "overhead.json"
+
+    @property
     def alerts(self) -> Path:
         """Alert notifications the embedded Alertmanager delivered to the harness (JSON lines)."""
         return self.root / "alerts.jsonl"

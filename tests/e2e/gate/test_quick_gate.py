@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.diagnostics.models import DiagnosticsOverhead
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Timeline, Verdict
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -74,6 +75,19 @@ def test_outputs_are_written_for_people_and_ci(gate_run) -> None:
     assert sorted(c.get("name") for c in cases) == sorted(i.id for i in verdict.items)
     assert folder.diagnosis.exists()
     assert (folder.root.parent / "index.html").exists()
+
+
+def test_diagnostics_overhead_is_measured_both_ways(gate_run) -> None:
+    _, folder = gate_run
+    overhead = DiagnosticsOverhead.load_file(folder.overhead)
+    by_scenario = {o.scenario: o for o in overhead.scenarios}
+    assert set(by_scenario) == {"target_2x", "concurrency_1000"}  # the heavy scenarios
+    two_x = by_scenario["target_2x"]
+    # 75 s of steady load in 5 s blocks: several blocks with and without the probes.
+    assert two_x.blocks_on >= 3 and two_x.blocks_off >= 3 and two_x.requests_on > 500
+    assert two_x.added is not None and two_x.added_ci is not None
+    assert two_x.added_ci[0] <= two_x.added <= two_x.added_ci[1]
+    assert "Diagnostics overhead" in folder.report_html.read_text()
 
 
 def test_nothing_outlives_the_gate(gate_run) -> None:
