@@ -353,18 +353,40 @@ def alert_delivery(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     rule_alerts = [{"alertname": n.alertname, "status": n.status, "received_at": n.received_at,
                     "starts_at": n.starts_at, "labels": n.labels}
                    for n in read_notifications(path) if n.alertname != DELIVERY_ALERT]
+    # Alerts Prometheus fired during the run until shortly before the check: by now each must have
+    # reached the receiver too (a Prometheus not wired to this Alertmanager fails here).
+    fired = _fired_in_prometheus(ctx, until=posted - wait_s)
+    arrived = {a["alertname"] for a in rule_alerts if a["status"] == "firing"}
+    lost = sorted(set(fired or []) - arrived)
     evidence: dict[str, Any] = {"receiver_file": str(path), "alertmanager": ep.alertmanager_url,
-                                "posted_at": posted, "rule_alerts": rule_alerts}
+                                "posted_at": posted, "rule_alerts": rule_alerts,
+                                "fired_in_prometheus": fired}
     if delivered is None:
         return make_result(item, ItemStatus.failed, f"the synthetic alert posted to Alertmanager did not "
                            f"reach the receiver ({path}) within {wait_s:g} s", unit="s", evidence=evidence)
     seconds = delivered.received_at - posted
     evidence.update(labels=delivered.labels, received_at=delivered.received_at, receiver=delivered.receiver)
-    fired = sorted({a["alertname"] for a in rule_alerts})
-    during = f"; rule alerts delivered during the run: {', '.join(fired)}" if fired else ""
+    if lost:
+        return make_result(item, ItemStatus.failed, f"Prometheus fired {', '.join(lost)} during the run but "
+                           f"the receiver never got it (the synthetic alert took {seconds:.2f} s): is "
+                           f"Prometheus sending to {ep.alertmanager_url}?", value=seconds, unit="s",
+                           evidence=evidence)
+    names = sorted({a["alertname"] for a in rule_alerts})
+    during = f"; rule alerts delivered during the run: {', '.join(names)}" if names else ""
     return make_result(item, ItemStatus.passed, f"{DELIVERY_ALERT} reached the receiver "
                        f"'{delivered.receiver}' {seconds:.2f} s after it was posted{during}",
                        value=seconds, unit="s", evidence=evidence)
+
+
+def _fired_in_prometheus(ctx: GradeContext, until: float) -> list[str] | None:
+    """Alert names Prometheus had firing between the first scenario's start and ``until``; None
+    when there is no Prometheus or no timeline to bound the run."""
+    starts = [s.start for s in (ctx.timeline.scenarios if ctx.timeline else [])]
+    if ctx.prom is None or not starts or until <= min(starts):
+        return None
+    span = max(int(until - min(starts)), 1)
+    rows = ctx.prom.instant(f'max_over_time(ALERTS{{alertstate="firing"}}[{span}s])', until)
+    return sorted({labels["alertname"] for labels, _ in rows if labels.get("alertname")})
 
 
 def _rfc3339(t: float) -> str:

@@ -11,12 +11,22 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from harness.checklist import load_checklist
+from harness.grade.context import GradeContext
+from harness.grade.items import grade_item
+from harness.grade.prom import Prom
 from harness.ports import LOOPBACK, free_port
+from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import ScenarioRun, ScenarioStatus, Timeline
+from harness.schemas.verdict import ItemStatus
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.prometheus import start_prometheus
 from tests.integration.alerting.conftest import short_rules
 
 pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+DELIVERY_WAIT = 3.0
 
 
 @pytest.fixture
@@ -80,3 +90,41 @@ def test_error_burst_notification_reaches_the_webhook(tmp_path: Path, erroring_t
     assert first.received_at > 0 and first.starts_at
     # The record on disk is the same the receiver returned (what the checker will read).
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == len(got)
+
+
+def test_rule_alert_lost_on_the_way_fails_delivery(tmp_path: Path, erroring_target: str) -> None:
+    """Prometheus fires HighErrorRate but is not wired to the Alertmanager: the synthetic alert still
+    arrives, yet the on-call path is broken for real alerts, and alert_delivery says which one."""
+    folder = RunFolder(tmp_path / "run").ensure()
+    began = time.time()
+    with WebhookReceiver(folder.alerts) as receiver:
+        am_proc, am_url = start_alertmanager(tmp_path / "am", receiver.url)
+        prom_proc = None
+        try:
+            prom_proc, prom_url = start_prometheus(tmp_path / "prom", {"agent": erroring_target},
+                                                   rule_files=[short_rules(tmp_path / "rules.yml")])
+            prom = Prom(prom_url)
+            deadline = time.monotonic() + 45
+            firing = 'ALERTS{alertstate="firing"}'
+            while time.monotonic() < deadline and not prom.instant(firing, time.time()):
+                time.sleep(0.5)
+            time.sleep(DELIVERY_WAIT)  # the probe only counts alerts that fired this long before it
+            checklist = load_checklist(REPO / "checklist.yaml")
+            item = next(i for i in checklist.items if i.id == "alert_delivery")
+            item = item.model_copy(update={"params": {**item.params, "wait_s": DELIVERY_WAIT}})
+            timeline = Timeline(run_id=folder.run_id, scenarios=[
+                ScenarioRun(name="burst", status=ScenarioStatus.completed, start=began, end=time.time())])
+            endpoints = Endpoints(target_url="http://127.0.0.1:9", prometheus_url=prom_url, api_key="k",
+                                  alertmanager_url=am_url)
+            ctx = GradeContext(checklist=checklist, profile="quick", endpoints=endpoints, prom=prom,
+                               folder=folder, timeline=timeline)
+            result = grade_item(ctx, item, {})
+        finally:
+            if prom_proc is not None:
+                prom_proc.stop()
+            am_proc.stop()
+
+    assert result.status == ItemStatus.failed, result.reason
+    assert result.evidence["fired_in_prometheus"] == ["HighErrorRate"]
+    assert "Prometheus fired HighErrorRate" in result.reason and am_url in result.reason
+    assert result.value is not None  # the synthetic alert itself was delivered, and timed

@@ -15,9 +15,14 @@ from pathlib import Path
 import pytest
 
 from harness.checklist import load_checklist
+from harness.grade.context import GradeContext
+from harness.grade.items import grade_item
+from harness.grade.prom import Prom
 from harness.load import run_scenario
 from harness.schemas.checklist import FaultSpec, ScenarioPlan
 from harness.schemas.run import RunFolder
+from harness.schemas.timeline import Timeline
+from harness.schemas.verdict import ItemStatus
 from harness.stack import Stack, StackSettings
 from tests.integration.alerting.conftest import short_rules
 
@@ -46,6 +51,13 @@ def test_llm_slowdown_alerts_reach_the_webhook(tmp_path: Path) -> None:
                 {n.alertname for n in receiver.notifications()}:
             time.sleep(0.5)
         got = receiver.notifications()
+        # The checker's on-call path measure: the synthetic alert arrives, and every alert Prometheus
+        # fired during the run is among the delivered ones.
+        checklist_item = next(i for i in checklist.items if i.id == "alert_delivery")
+        ctx = GradeContext(checklist=checklist, profile="quick", endpoints=stack.endpoints,
+                           prom=Prom(stack.endpoints.prometheus_url), folder=folder,
+                           timeline=Timeline.load_file(folder.timeline))
+        graded = grade_item(ctx, checklist_item, {})
 
     fault_start, fault_end = run.window("fault")
     firing = {n.alertname: n for n in got if n.status == "firing"}
@@ -59,3 +71,6 @@ def test_llm_slowdown_alerts_reach_the_webhook(tmp_path: Path) -> None:
         assert fault_start < started < note.received_at
     assert firing["LLMLatencyHigh"].labels["model"]  # the rule keeps the model label
     assert firing["HighLatency"].received_at < fault_end + 30
+    assert graded.status == ItemStatus.passed, graded.reason
+    assert {"HighLatency", "LLMLatencyHigh"} <= set(graded.evidence["fired_in_prometheus"])
+    assert "HighLatency" in graded.reason

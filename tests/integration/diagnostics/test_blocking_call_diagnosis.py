@@ -99,8 +99,11 @@ def test_failed_latency_item_points_at_the_blocking_call(
     diagnosis = diagnose(verdict, out)
     diagnosis.save_file(out)
 
-    assert summary.stacks.samples >= 3 and summary.stacks.errors == 0
-    assert {s.label for s in read_jsonl(out / STACKS_FILE, StackSample)} == {"target_2x"}
+    samples = read_jsonl(out / STACKS_FILE, StackSample)
+    # Non-blocking dumps (the default) may tear now and then: recorded as a dump error, never a stack.
+    assert all(s.error.startswith("py-spy dump") and not s.threads for s in samples if s.error)
+    assert summary.stacks.samples - summary.stacks.errors >= 3
+    assert {s.label for s in samples} == {"target_2x"}
     [found] = diagnosis.items
     assert found.symptom == "latency"
     top = found.causes[0]

@@ -64,7 +64,9 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
     assert all(s.error is None and s.traced_bytes and s.top for s in snapshots)
     assert denied.error is not None and "401" in denied.error
     samples = read_jsonl(out / STACKS_FILE, StackSample)
-    assert {s.pid for s in samples} == set(pids) and not [s.error for s in samples if s.error]
+    assert {s.pid for s in samples} == set(pids)
+    # Non-blocking dumps (the default) may tear now and then: recorded as a dump error, never a stack.
+    assert all(s.error.startswith("py-spy dump") and not s.threads for s in samples if s.error)
     # Each worker runs an event loop that py-spy recognises.
     workers = {s.pid for s in samples if any(t.loop is not None for t in s.threads)}
     assert len(workers) >= 2

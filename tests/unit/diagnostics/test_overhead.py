@@ -34,7 +34,7 @@ def test_a_real_cost_is_found_and_bounded() -> None:
     assert got.requests_on + got.requests_off == starts.size
     assert got.added == pytest.approx(0.2, abs=0.08)
     assert got.added_ci is not None and got.added_ci[0] > 0.05
-    assert "over the 5% budget" in got.note
+    assert "over the 5% budget with 95% confidence" in got.note
 
 
 def test_no_cost_gives_an_interval_around_zero() -> None:
