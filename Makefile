@@ -2,6 +2,8 @@
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= quick
+# Items a person confirms, e.g. ATTEST=oncall_notified=alice (space-separated for several).
+ATTEST ?=
 
 .PHONY: setup gate test lint bench clean
 
@@ -9,7 +11,7 @@ setup:
 	@bash scripts/setup.sh
 
 gate: setup
-	$(BIN)/loadgate gate --profile $(PROFILE)
+	$(BIN)/loadgate gate --profile $(PROFILE) $(foreach a,$(ATTEST),--attest $(a))
 
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
 test: setup

@@ -33,7 +33,8 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run("target_service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, timeout_graceful_shutdown=settings.shutdown_grace_s, log_level="info")
+                access_log=False, timeout_graceful_shutdown=settings.shutdown_grace_s,
+                timeout_keep_alive=settings.keep_alive_s, log_level="info")
 
 
 def main(argv: list[str] | None = None) -> int:

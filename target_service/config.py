@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     access_log: Path | None = None  # JSON lines; None: no access log
     faults_poll_s: float = Field(0.2, gt=0)
     shutdown_grace_s: float = Field(10.0, ge=0)
+    # Longer than clients keep idle connections (uvicorn's own default is 5 s): a server closing one
+    # just as a client reuses it fails that POST, which clients may not retry (RFC 9110 9.2.2).
+    # 75 s is nginx's default; load balancers in front use 60 s.
+    keep_alive_s: int = Field(75, gt=0)
     tracemalloc: bool = False
     workers: int = Field(1, gt=0)  # set by ``python -m target_service``; rate limits divide by it
 
