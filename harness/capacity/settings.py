@@ -24,9 +24,10 @@ class CapacitySettings(BaseModel):
     arrival: Literal["constant", "poisson"] = "poisson"
     stream_share: float = Field(0.0, ge=0, le=1)
     # Share of requests made to miss the response cache. 1 (the default) measures the cold-cache
-    # capacity, every request through retrieval and the LLM: reruns agree, because no cache warms
-    # during the search. Lower values credit the cache, and the answer then depends on how warm it
-    # got (reruns on the bundled service: 67 vs 82 req/s at 0.5, 83 vs 132 at 0).
+    # capacity, every request through retrieval and the LLM, so no cache warming during the search
+    # moves the answer. Lower values credit the cache, and the answer then depends on how warm it
+    # got (reruns on the bundled service: 67 vs 82 req/s at 0.5, 83 vs 132 at 0). Even at 1, reruns
+    # of one worker spread 33-46 req/s, wider than one run's 10% bracket (issue #7's notes).
     fresh_share: float = Field(1.0, ge=0, le=1)
     time_budget_s: float | None = Field(None, gt=0)  # the whole command; mode default
     max_steps: int = Field(12, gt=0)  # per search, re-measurements included
