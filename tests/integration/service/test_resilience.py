@@ -81,6 +81,10 @@ def test_breaker_opens_under_slowness_and_closes_after(service: Service, admin: 
     assert fast["degraded_reason"] == "breaker_open" and fast["timings"]["llm_ms"] < 100
     mid = service.metrics()
     assert metric(mid, "agent_circuit_breaker_state") == 2
+    # The timed-out calls are in the LLM latency histogram, each at the ~1.5 s it took.
+    llm = "llm_request_duration_seconds"
+    assert metric(mid, f"{llm}_count") - metric(before, f"{llm}_count") == 5
+    assert metric(mid, f"{llm}_sum") - metric(before, f"{llm}_sum") >= 5 * 1.45
     assert metric(mid, "agent_circuit_breaker_transitions_total", state="open") >= \
         metric(before, "agent_circuit_breaker_transitions_total", state="open") + 1
 
