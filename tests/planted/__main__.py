@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--max-concurrency", type=int, default=0)
     parser.add_argument("--access-log", type=Path)
     parser.add_argument("--log-input", action="store_true")
+    parser.add_argument("--log-late-s", type=float, default=0.0)
     args = vars(parser.parse_args())
     port = args.pop("port")
     if not args["api_keys"]:

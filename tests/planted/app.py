@@ -37,6 +37,7 @@ class Knobs(BaseModel):
     max_concurrency: int = 0  # serve at most this many at once (0: unbounded); the rest queue
     access_log: Path | None = None
     log_input: bool = False  # write the request's input into the access log unmasked (a PII leak)
+    log_late_s: float = 0.0  # write the access-log line this long after the response has gone
 
 
 class Body(BaseModel):
@@ -98,11 +99,23 @@ def create_app(knobs: Knobs) -> FastAPI:
         with knobs.access_log.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
 
+    late_lines: set[asyncio.Task[None]] = set()  # held until written: the loop keeps weak references
+
+    async def log_late(request: Request, status: int, request_id: str | None, text: str | None) -> None:
+        await asyncio.sleep(knobs.log_late_s)
+        log(request, status, request_id, text)
+
     def finish(request: Request, response: Response, started: float, request_id: str | None = None,
                text: str | None = None) -> Response:
         requests_total.labels("POST", RUN, str(response.status_code)).inc()
         duration.labels(RUN).observe(time.perf_counter() - started)
-        log(request, response.status_code, request_id, text)
+        if knobs.log_late_s:  # as a middleware logging once the body is sent: the client is ahead of the log
+            task = asyncio.get_running_loop().create_task(
+                log_late(request, response.status_code, request_id, text))
+            late_lines.add(task)
+            task.add_done_callback(late_lines.discard)
+        else:
+            log(request, response.status_code, request_id, text)
         return response
 
     @app.post(RUN)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,35 @@ def test_pii_in_the_access_log_fails(leaks: bool, planted_prometheus: tuple[str,
     assert status["access_logs"] == status["logs_collected"] == ItemStatus.passed
     assert status["pii_masked"] == (ItemStatus.failed if leaks else ItemStatus.passed)
     assert verdict.outcome == (Outcome.no_go if leaks else Outcome.go)
+
+
+def test_access_log_lines_that_trail_their_responses_are_waited_for(
+        planted_prometheus: tuple[str, dict[str, int]], tmp_path: Path) -> None:
+    """A service writes a request's line once the response has gone, and other traffic's lines (a
+    scrape every second) can reach the log first: the probe must wait for its own ids, not a count."""
+    log = tmp_path / "access.log"
+    proc, port = start_planted("late-log", ["--access-log", str(log), "--log-late-s", "0.5"], tmp_path)
+    quiet = threading.Event()
+
+    def other_traffic() -> None:
+        while not quiet.is_set():
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"ts": time.time(), "method": "GET", "path": "/metrics", "status": 200,
+                                     "request_id": None}) + "\n")
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=other_traffic, daemon=True)
+    writer.start()
+    try:
+        endpoints = Endpoints(target_url=f"http://127.0.0.1:{port}", prometheus_url=planted_prometheus[0],
+                              api_key=KEYS[0], api_key_2=KEYS[1], access_log=log)
+        shipped = load_checklist(REPO / "checklist.yaml")
+        checklist = shipped.model_copy(update={"items": [i for i in shipped.items if i.id == "access_logs"]})
+        verdict = grade_run(tmp_path / "run", checklist, endpoints=endpoints)
+    finally:
+        quiet.set()
+        writer.join(5)
+        proc.stop()
+    (item,) = verdict.items
+    assert item.status == ItemStatus.passed, item.reason
+    assert item.evidence["ids_checked"] == 20
