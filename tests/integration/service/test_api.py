@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
 import json
-import socket
 import time
 import uuid
 
@@ -32,13 +32,23 @@ def test_idle_keep_alive_connections_outlive_uvicorns_default(service: Service) 
     server closes some just as they are reused, and a POST lost that way is not retried: an error
     the service did not make (CI saw one in 3,686 requests)."""
     host, port = service.url.removeprefix("http://").split(":")
-    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(request)
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200
+        sock = conn.sock
         time.sleep(6)  # idle past uvicorn's 5 s default
-        sock.sendall(request)
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200"), "the server closed an idle connection"
+        conn.request("GET", "/healthz")
+        assert conn.sock is sock  # the same connection, not a new one
+        try:
+            second = conn.getresponse()
+        except http.client.RemoteDisconnected:
+            pytest.fail("the server closed an idle keep-alive connection")
+        assert second.status == 200
+    finally:
+        conn.close()
 
 
 def test_run_answers_from_the_model_then_from_the_cache(service: Service) -> None:
