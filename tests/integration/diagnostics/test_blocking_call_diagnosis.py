@@ -67,7 +67,9 @@ def test_failed_latency_item_points_at_the_blocking_call(
 ) -> None:
     proc, url = blocking_service
     out = tmp_path / "diagnostics"
-    settings = DiagnosticsSettings(redis_interval_s=0.5, stack_interval_s=0.4, gpu=False)
+    # No background dumps: the recorder's first pass may run before heavy() starts, labelled "background".
+    settings = DiagnosticsSettings(redis_interval_s=0.5, stack_interval_s=0.4, background_stack_interval_s=0,
+                                   gpu=False)
     recorder = DiagnosticsRecorder(out, redis_url=redis_url, service_pid=proc.pid, settings=settings).start()
     start = time.time()
     with recorder.heavy("target_2x"):
