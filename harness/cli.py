@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tolerance", type=float, help="relative width the bisection stops at")
     g.add_argument("--fresh-share", type=float, default=1.0,
                    help="share of requests made to miss the response cache; 1 (default) is the "
-                        "cold-cache capacity, which reruns reproduce; lower credits the cache")
+                        "cold-cache capacity, which no cache warming moves; lower credits the cache")
     g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
 
     p = command("report", "re-render the HTML report of a finished run folder",
