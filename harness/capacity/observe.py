@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import psutil
@@ -132,6 +133,18 @@ class Observer:
                 if rss is None and RSS in values:
                     rss = int(values[RSS])
                 self.observation.samples.append(Sample(time.time(), values.get(ACTIVE_TASKS), cpu, rss))
+
+
+def steal_percent(before: Any, after: Any) -> float | None:
+    """CPU time the hypervisor gave to other guests between two ``psutil.cpu_times()`` readings, in
+    percent of all CPU time: a busier host slows a CPU-bound service between one run and the next.
+    None where the platform does not account steal."""
+    if not hasattr(before, "steal"):
+        return None
+    # Linux counts guest time inside user and nice already.
+    fields = [f for f in before._fields if f not in ("guest", "guest_nice")]
+    total = sum(getattr(after, f) - getattr(before, f) for f in fields)
+    return 100 * (after.steal - before.steal) / total if total > 0 else None
 
 
 def idle_level(target_url: str) -> float:

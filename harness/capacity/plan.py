@@ -34,12 +34,19 @@ def recommend(search: SearchResult, *, peak_qps: float, headroom: float,
         f"headroom {headroom:g}x covers bursts, a replica lost in a deploy or failure, and growth",
         "the production request mix (prompt lengths, cache hit ratio) matches the load generator's",
     ]
+    replicas_low = None
+    if search.breaking is not None:
+        low = search.breaking.interval_rps[0]
+        replicas_low = replicas_needed(peak_qps, headroom, low)
+        assumptions.append(f"a rerun may find less: the breaking rate's {search.breaking.confidence:.0%} "
+                           f"interval starts at {low:.3g} req/s, which would need {replicas_low} replica(s)")
     if search.peak_rss_bytes:
         assumptions.append(f"memory per replica is the peak RSS seen across the search "
                            f"({search.peak_rss_bytes / 2**20:.0f} MiB, all workers); request more for "
                            f"safety, since a longer run or larger inputs can grow it")
     return Recommendation(peak_qps=peak_qps, headroom=headroom, per_replica_rps=per_replica,
                           per_replica_source=search.name, replicas=replicas,
+                          replicas_at_interval_low=replicas_low,
                           memory_per_replica_bytes=search.peak_rss_bytes, assumptions=assumptions)
 
 

@@ -7,7 +7,6 @@ the bundled service with that many workers (or yields a user's target for ``None
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from harness.capacity.breaking import METHOD, breaking_rate, trials
 from harness.capacity.judge import SLO
 from harness.capacity.knee import find_knee
 from harness.capacity.observe import idle_level, wait_drained
@@ -22,12 +22,19 @@ from harness.capacity.plan import recommend, replicas_needed
 from harness.capacity.probe import ProbeLevel, concurrency_sweep
 from harness.capacity.search import RateSearch
 from harness.capacity.settings import CapacitySettings
-from harness.capacity.step import StepRunner, StepSettings, min_samples_for
+from harness.capacity.step import (
+    GENERATOR_SATURATED,
+    StepRunner,
+    StepSettings,
+    min_samples_for,
+    planned_samples,
+)
 from harness.capacity.usl import fit_usl
 from harness.errors import LoadError
 from harness.load import run_scenario
 from harness.load.corpus import ZipfPicker, load_prompts
 from harness.schemas.capacity import (
+    BreakingRate,
     CapacityResult,
     CapacityStep,
     SearchResult,
@@ -41,7 +48,6 @@ from harness.schemas.timeline import ScenarioRun
 
 Say = Callable[[str], None]
 STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statistics, inside the run folder
-_GENERATOR = "load generator saturated"
 
 
 @dataclass
@@ -144,7 +150,7 @@ class SearchLoop:
                 longer = self.step_settings.steady_s(rate, scale=2.0)
                 if self._fits(longer):
                     step = self._measure(rate, longer, remeasure_of=step.index)
-            if step.reason.startswith(_GENERATOR):
+            if step.reason.startswith(GENERATOR_SATURATED):
                 self.notes.append(f"the load generator could not deliver {rate:.3g} req/s: rates from "
                                   f"there up say nothing about the service")
             if step.outcome == StepOutcome.inconclusive:
@@ -206,7 +212,7 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
         f"to within {tolerance:.0%}")
     step_settings = StepSettings(
         min_step_s=settings.min_step_s, max_step_s=settings.max_step_s, hold_s=settings.hold_s,
-        min_samples=math.ceil(min_samples_for(settings.confidence) * 1.1), arrival=settings.arrival,
+        min_samples=planned_samples(min_samples_for(settings.confidence)), arrival=settings.arrival,
         stream_share=settings.stream_share, fresh_share=settings.fresh_share,
         load_workers=settings.load_workers, degraded_is_error=settings.degraded_is_error)
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
@@ -226,20 +232,32 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
                            f"rises as the cache warms during the search")
     lo, hi = rate_search.last_pass, rate_search.first_fail
     rss = [s.rss_bytes_max for s in state.steps if s.rss_bytes_max]
+    breaking = breaking_rate(trials(state.steps), hold_s=step_settings.hold_s, confidence=settings.confidence)
     result = SearchResult(
         name=name, workers=workers, llm_extra_latency_s=llm_extra_s, seed_rps=seed, seed_method=how,
+        probe_rps=probe_best,
         tolerance=tolerance, confidence=settings.confidence, max_sustainable_rps=lo, bracket_rps=(lo, hi),
         bracket_width=rate_search.width, converged=converged,
-        confirmed=lo is not None and state.holds_long(lo), peak_rss_bytes=max(rss, default=None),
+        confirmed=lo is not None and state.holds_long(lo), breaking=breaking,
+        peak_rss_bytes=max(rss, default=None),
         knee=find_knee([(s.rate_rps, s.p50_s) for s in state.steps]), usl=usl, usl_error=usl_error,
         elapsed_s=round(time.monotonic() - began, 1), notes=[*state.notes, *rate_search.notes])
     say(f"{name}: max sustainable {_fmt(lo)} req/s, bracket [{_fmt(lo)}, {_fmt(hi)}]"
-        f"{'' if converged else ' (not converged)'}{' (confirmed)' if result.confirmed else ''}")
+        f"{'' if converged else ' (not converged)'}{' (confirmed)' if result.confirmed else ''}"
+        f"{_breaking_text(breaking)}")
     return result, state.steps
 
 
 def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:.3g}"
+
+
+def _breaking_text(breaking: BreakingRate | None) -> str:
+    if breaking is None:
+        return ""
+    low, high = breaking.interval_rps
+    return (f"; breaks at {_fmt(breaking.estimate_rps)} req/s ({breaking.confidence:.0%}: "
+            f"{_fmt(low)}-{_fmt(high)}, where reruns land)")
 
 
 def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings) -> WhatIf:
@@ -309,9 +327,17 @@ def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[Sea
     elif not settings.peak_qps:
         notes.append("no --peak-qps given: no replica count")
     what_ifs = [_what_if(s, baselines[0], settings) for s in searches if s.llm_extra_latency_s > 0]
-    notes.append("the confidence stated per step covers sampling noise only: a CPU-bound service shares the "
-                 "machine with the load generator (and anything else running, see load_average), and a "
-                 "response cache warms as the search goes; rerun to see the spread between runs")
+    notes.append("the confidence stated per step covers that step's sampling noise only; near capacity a "
+                 "step passes or fails by chance, so one run's bracket is narrower than the spread between "
+                 "reruns, which the breaking rate's interval states")
+    notes.append(METHOD)
+    probes = ", ".join(f"{s.name} {s.probe_rps:.3g}" for s in searches if s.probe_rps)
+    notes.append(f"closed-loop probe throughput (probe_rps): {probes or 'none'} req/s. A rerun whose probe "
+                 f"differs by more than ~10% ran on a faster or slower machine (steal_percent per step shows "
+                 f"CPU the host gave to other guests): its answer can fall outside this run's interval")
+    notes.append("a CPU-bound service shares the machine with the load generator (and anything else "
+                 "running, see load_average), and a response cache warms as the search goes unless "
+                 "fresh_share is 1")
     notes.append(f"each step waited for the target's requests in flight to drain before starting "
                  f"(drain_wait_s); P99 bounds are one-sided at {settings.confidence:.0%} each; an "
                  f"inconclusive step is re-measured twice as long, and counted as a failure if it stays so")
@@ -319,14 +345,15 @@ def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[Sea
         notes.append("a step passes the error-rate SLO on its point estimate unless its lower bound is above "
                      "the SLO; error_rate_ci shows how far each step proves it (strict_errors demands more)")
     parts = [f"{s.name}: {_fmt(s.max_sustainable_rps)} req/s [{_fmt(s.bracket_rps[0])}, "
-             f"{_fmt(s.bracket_rps[1])}]" for s in searches]
+             f"{_fmt(s.bracket_rps[1])}]{_breaking_text(s.breaking)}" for s in searches]
     if rec is not None:
         parts.append(f"{rec.replicas} replica(s) for {rec.peak_qps:g} req/s at {rec.headroom:g}x headroom")
     result = CapacityResult(
         slo_p99_s=checklist.slo_p99_s, slo_error_rate=checklist.slo_error_rate,
         confidence=settings.confidence, mode=settings.mode, target_url=target_url, started=started,
         ended=time.time(), max_sustainable_rps=best.max_sustainable_rps if best else None,
-        bracket_rps=best.bracket_rps if best else (None, None), summary="; ".join(parts), steps=steps,
+        bracket_rps=best.bracket_rps if best else (None, None), breaking=best.breaking if best else None,
+        summary="; ".join(parts), steps=steps,
         searches=searches, recommendation=rec, what_if=what_ifs, notes=notes)
     result.save_file(folder.capacity)
     return result

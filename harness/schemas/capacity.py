@@ -49,6 +49,9 @@ class CapacityStep(Contract):
     # The machine's 1-minute load average at the step's end: CPU taken by anything else on the host
     # (the load generator included) moves a CPU-bound service's capacity between steps and runs.
     load_average: float | None = None
+    # CPU time the hypervisor gave to other guests over the step, percent of the machine's: a busier
+    # host is one reason reruns differ. None where the platform does not account it.
+    steal_percent: float | None = None
     drain_wait_s: float  # how long this step waited for the previous backlog to drain before starting
     drained: bool  # False: the bounded wait ran out with the target still busy (step is suspect)
     # What the wait read last, e.g. "agent_active_tasks = 1, breaker closed after 4 request(s)".
@@ -83,6 +86,19 @@ class USLFit(Contract):
     data: list[tuple[float, float]] = Field(default_factory=list)  # (concurrency N, throughput X)
 
 
+class BreakingRate(Contract):
+    """The rate at which a hold-length step passes half the time, from every step of one search
+    (harness.capacity.breaking): where reruns' answers land, unlike the one run's bracket."""
+
+    estimate_rps: float  # posterior median
+    interval_rps: tuple[float, float]  # equal-tailed, at ``confidence``
+    confidence: float
+    hold_s: float  # the step length the rate refers to (the confirmation hold)
+    # Posterior median of w: the breach hazard grows e-fold per w * estimate_rps req/s.
+    transition_width: float
+    trials: int  # steps used: those that passed or failed (inconclusive ones observed neither)
+
+
 class SearchResult(Contract):
     """One search for the highest rate that meets the SLO, e.g. for one uvicorn worker count."""
 
@@ -90,6 +106,9 @@ class SearchResult(Contract):
     workers: int | None = None
     llm_extra_latency_s: float = 0.0
     seed_rps: float  # the throughput estimate the search started from (it probes above it too)
+    # The closed-loop probe's best throughput: how fast the machine ran the service at this run's
+    # start. Reruns whose probes differ by more than ~10% ran on a different machine state.
+    probe_rps: float | None = None
     seed_method: str
     tolerance: float  # relative: the search stops when (fail - pass) / pass <= tolerance
     confidence: float
@@ -100,6 +119,9 @@ class SearchResult(Contract):
     converged: bool  # the bracket reached the tolerance (False: the step or time budget ran out)
     # The answer also passed a step twice the usual length (False: no time left to confirm it).
     confirmed: bool = False
+    # Where the SLO breaks, with an interval that covers what reruns find; None without both a pass
+    # and a fail.
+    breaking: BreakingRate | None = None
     peak_rss_bytes: int | None = None
     knee: Knee | None = None
     usl: USLFit | None = None
@@ -114,6 +136,8 @@ class Recommendation(Contract):
     per_replica_rps: float  # the lower bound used: the last passing rate of the chosen search
     per_replica_source: str  # which search it came from
     replicas: int
+    # Replicas if one holds only the lower end of the breaking rate's interval (what a rerun may find).
+    replicas_at_interval_low: int | None = None
     memory_per_replica_bytes: int | None
     assumptions: list[str]
 
@@ -142,6 +166,7 @@ class CapacityResult(VersionedModel):
     # The headline: the search the recommendation uses (one worker count), repeated here.
     max_sustainable_rps: float | None
     bracket_rps: tuple[float | None, float | None]
+    breaking: BreakingRate | None = None  # that search's breaking rate and interval
     summary: str
     steps: list[CapacityStep] = Field(default_factory=list)
     searches: list[SearchResult] = Field(default_factory=list)

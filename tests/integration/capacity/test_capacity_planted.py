@@ -71,6 +71,10 @@ def test_finds_the_planted_capacity_within_5_percent(tmp_path: Path) -> None:
     assert high is not None and high > CAPACITY * 0.97, "a failing rate well below the capacity"
     search = result.searches[0]
     assert search.converged and search.bracket_width <= 0.04 + 1e-9
+    # The breaking rate, from every step: near the known limit, and its interval holds it.
+    assert search.breaking is not None and result.breaking == search.breaking
+    assert abs(search.breaking.estimate_rps - CAPACITY) / CAPACITY <= 0.05, search.breaking
+    assert search.breaking.interval_rps[0] <= CAPACITY <= search.breaking.interval_rps[1]
     # The search measured its own throughput estimate (never capped below it).
     assert max(s.rate_rps for s in result.steps) >= search.seed_rps
     # Steps are independent: each one started with the target idle, and says how long that took.

@@ -11,7 +11,7 @@ from harness.capacity.knee import find_knee
 from harness.capacity.plan import recommend, replicas_needed
 from harness.capacity.step import error_kinds
 from harness.errors import ConfigError
-from harness.schemas.capacity import SearchResult, StepOutcome
+from harness.schemas.capacity import BreakingRate, SearchResult, StepOutcome
 
 
 @pytest.mark.parametrize(("peak", "headroom", "per", "want"),
@@ -40,6 +40,15 @@ def test_recommendation_uses_the_lower_bound_and_states_assumptions() -> None:
     assert rec.memory_per_replica_bytes == 300 * 2**20
     assert any("linearly" in a for a in rec.assumptions) and any("MiB" in a for a in rec.assumptions)
     assert recommend(_search(None), peak_qps=100, headroom=2, slo_text="") is None
+    assert rec.replicas_at_interval_low is None  # no breaking rate: nothing to say about reruns
+
+
+def test_recommendation_says_what_the_interval_low_end_would_need() -> None:
+    search = _search(40.0).model_copy(update={"breaking": BreakingRate(
+        estimate_rps=42, interval_rps=(34, 50), confidence=0.95, hold_s=30, transition_width=0.05, trials=6)})
+    rec = recommend(search, peak_qps=100, headroom=2, slo_text="P99 < 3 s")
+    assert rec.replicas == 5 and rec.replicas_at_interval_low == 6  # 200 / 34 = 5.9
+    assert any("34 req/s" in a and "6 replica" in a for a in rec.assumptions)
 
 
 def test_knee() -> None:
