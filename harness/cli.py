@@ -189,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "to a tolerance; each step starts from a drained service. Repeats per uvicorn worker count\n"
                 "(the bundled service is restarted), fits the Universal Scalability Law and plans replicas.\n"
                 "Near capacity a step passes or fails by chance, so the answer comes with a breaking rate\n"
-                "(where a hold of 30 s quick, 120 s full, passes half the time) and a 95% interval from\n"
-                "every step: reruns land in that interval, not in one run's narrower bracket.\n"
+                "(where a hold of 30 s quick, 120 s full, passes half the time), its 95% interval from\n"
+                "every step, and the interval a rerun's estimate is expected in (one run's bracket is\n"
+                "narrower than the spread between reruns).\n"
                 "Example: loadgate capacity --peak-qps 120 --headroom 2 --llm-latency 0.5")
     _add_run_options(p)
     _add_stack_options(p)

@@ -38,8 +38,9 @@ def recommend(search: SearchResult, *, peak_qps: float, headroom: float,
     if search.breaking is not None:
         low = search.breaking.interval_rps[0]
         replicas_low = replicas_needed(peak_qps, headroom, low)
-        assumptions.append(f"a rerun may find less: the breaking rate's {search.breaking.confidence:.0%} "
-                           f"interval starts at {low:.3g} req/s, which would need {replicas_low} replica(s)")
+        assumptions.append(f"the breaking rate may be as low as {low:.3g} req/s (its "
+                           f"{search.breaking.confidence:.0%} interval's lower end), which would need "
+                           f"{replicas_low} replica(s)")
     if search.peak_rss_bytes:
         assumptions.append(f"memory per replica is the peak RSS seen across the search "
                            f"({search.peak_rss_bytes / 2**20:.0f} MiB, all workers); request more for "

@@ -255,9 +255,9 @@ def _fmt(value: float | None) -> str:
 def _breaking_text(breaking: BreakingRate | None) -> str:
     if breaking is None:
         return ""
-    low, high = breaking.interval_rps
-    return (f"; breaks at {_fmt(breaking.estimate_rps)} req/s ({breaking.confidence:.0%}: "
-            f"{_fmt(low)}-{_fmt(high)}, where reruns land)")
+    (low, high), (rerun_low, rerun_high) = breaking.interval_rps, breaking.rerun_interval_rps
+    return (f"; breaks at {_fmt(breaking.estimate_rps)} req/s ({breaking.confidence:.0%}: {_fmt(low)}-"
+            f"{_fmt(high)}; a rerun's estimate: {_fmt(rerun_low)}-{_fmt(rerun_high)})")
 
 
 def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings) -> WhatIf:

@@ -91,7 +91,9 @@ class BreakingRate(Contract):
     (harness.capacity.breaking): where reruns' answers land, unlike the one run's bracket."""
 
     estimate_rps: float  # posterior median
-    interval_rps: tuple[float, float]  # equal-tailed, at ``confidence``
+    interval_rps: tuple[float, float]  # equal-tailed, at ``confidence``: where the breaking rate is
+    # Where a rerun's estimate is expected, at ``confidence``: wider, since it has its own error.
+    rerun_interval_rps: tuple[float, float]
     confidence: float
     hold_s: float  # the step length the rate refers to (the confirmation hold)
     # Posterior median of w: the breach hazard grows e-fold per w * estimate_rps req/s.

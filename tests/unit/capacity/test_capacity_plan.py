@@ -45,7 +45,8 @@ def test_recommendation_uses_the_lower_bound_and_states_assumptions() -> None:
 
 def test_recommendation_says_what_the_interval_low_end_would_need() -> None:
     search = _search(40.0).model_copy(update={"breaking": BreakingRate(
-        estimate_rps=42, interval_rps=(34, 50), confidence=0.95, hold_s=30, transition_width=0.05, trials=6)})
+        estimate_rps=42, interval_rps=(34, 50), rerun_interval_rps=(31, 54), confidence=0.95, hold_s=30,
+        transition_width=0.05, trials=6)})
     rec = recommend(search, peak_qps=100, headroom=2, slo_text="P99 < 3 s")
     assert rec.replicas == 5 and rec.replicas_at_interval_low == 6  # 200 / 34 = 5.9
     assert any("34 req/s" in a and "6 replica" in a for a in rec.assumptions)
