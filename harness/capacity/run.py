@@ -329,7 +329,7 @@ def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[Sea
     what_ifs = [_what_if(s, baselines[0], settings) for s in searches if s.llm_extra_latency_s > 0]
     notes.append("the confidence stated per step covers that step's sampling noise only; near capacity a "
                  "step passes or fails by chance, so one run's bracket is narrower than the spread between "
-                 "reruns, which the breaking rate's interval states")
+                 "reruns, which the breaking rate's rerun interval states")
     notes.append(METHOD)
     probes = ", ".join(f"{s.name} {s.probe_rps:.3g}" for s in searches if s.probe_rps)
     notes.append(f"closed-loop probe throughput (probe_rps): {probes or 'none'} req/s. A rerun whose probe "
