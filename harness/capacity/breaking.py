@@ -70,8 +70,8 @@ def breaking_rate(found: Sequence[Trial], *, hold_s: float, confidence: float) -
     rates = np.array([t.rate_rps for t in found])
     seconds = np.array([t.seconds for t in found])
     passed = np.array([t.passed for t in found])
-    # Three times beyond the measured rates, a breaking rate would need a transition wider than the
-    # prior allows: the grid holds every rate the posterior can put weight on.
+    # Three times beyond the measured rates, a breaking rate needs a transition about as wide as the
+    # prior allows: the grid holds nearly all of the posterior's weight.
     r50 = np.geomspace(rates.min() / 3, rates.max() * 3, _RATE_POINTS)
     width = np.geomspace(*WIDTH_PRIOR, _WIDTH_POINTS)
     grid_r, grid_w = np.meshgrid(r50, width, indexing="ij")
@@ -82,19 +82,22 @@ def breaking_rate(found: Sequence[Trial], *, hold_s: float, confidence: float) -
         log_like += -hazard if ok else np.log(-np.expm1(-np.maximum(hazard, 1e-300)))
     # Both grids are log-spaced: equal weights are the flat priors in log r50 and log w.
     post = np.exp(log_like - log_like.max())
-    by_rate = post.sum(axis=1) / post.sum()
-    by_width = post.sum(axis=0) / post.sum()
+    post /= post.sum()
     tail = (1 - confidence) / 2
-    cdf = np.cumsum(by_rate)
-    low, mid, high = (float(r50[min(np.searchsorted(cdf, q), r50.size - 1)]) for q in (tail, 0.5, 1 - tail))
-    w_cdf = np.cumsum(by_width)
+    low, mid, high = _quantiles(r50, post.sum(axis=1), (tail, 0.5, 1 - tail))
+    (median_width,) = _quantiles(width, post.sum(axis=0), (0.5,))
     # A rerun's estimate carries an error as large as this one's, independent of it: the interval
     # for it is sqrt(2) times as far from the estimate (on the log scale the posterior lives on).
     rerun = (mid * (low / mid) ** math.sqrt(2), mid * (high / mid) ** math.sqrt(2))
     return BreakingRate(
         estimate_rps=mid, interval_rps=(low, high), rerun_interval_rps=rerun, confidence=confidence,
-        hold_s=hold_s, transition_width=float(width[min(np.searchsorted(w_cdf, 0.5), width.size - 1)]),
-        trials=len(found))
+        hold_s=hold_s, transition_width=median_width, trials=len(found))
+
+
+def _quantiles(grid: np.ndarray, weights: np.ndarray, levels: Sequence[float]) -> list[float]:
+    """Quantiles of a distribution given as weights (summing to 1) on a sorted grid."""
+    at = np.minimum(np.searchsorted(np.cumsum(weights), levels), grid.size - 1)
+    return [float(v) for v in grid[at]]
 
 
 METHOD = (f"breaking rate: the rate at which a hold-length step passes half the time, from every step "
