@@ -27,7 +27,7 @@ class CapacitySettings(BaseModel):
     # capacity, every request through retrieval and the LLM, so no cache warming during the search
     # moves the answer. Lower values credit the cache, and the answer then depends on how warm it
     # got (reruns on the bundled service: 67 vs 82 req/s at 0.5, 83 vs 132 at 0). Even at 1, reruns
-    # of one worker spread wider than one run's 10% bracket: the breaking rate's interval covers them.
+    # of one worker spread wider than one run's 10% bracket: the breaking rate's rerun interval covers them.
     fresh_share: float = Field(1.0, ge=0, le=1)
     time_budget_s: float | None = Field(None, gt=0)  # the whole command; mode default
     max_steps: int = Field(12, gt=0)  # per search, re-measurements included

@@ -88,7 +88,7 @@ class USLFit(Contract):
 
 class BreakingRate(Contract):
     """The rate at which a hold-length step passes half the time, from every step of one search
-    (harness.capacity.breaking): where reruns' answers land, unlike the one run's bracket."""
+    (harness.capacity.breaking), and where a rerun's estimate lands, unlike one run's bracket."""
 
     estimate_rps: float  # posterior median
     interval_rps: tuple[float, float]  # equal-tailed, at ``confidence``: where the breaking rate is
@@ -138,7 +138,7 @@ class Recommendation(Contract):
     per_replica_rps: float  # the lower bound used: the last passing rate of the chosen search
     per_replica_source: str  # which search it came from
     replicas: int
-    # Replicas if one holds only the lower end of the breaking rate's interval (what a rerun may find).
+    # Replicas if one holds only the lower end of the breaking rate's interval.
     replicas_at_interval_low: int | None = None
     memory_per_replica_bytes: int | None
     assumptions: list[str]

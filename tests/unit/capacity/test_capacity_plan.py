@@ -40,7 +40,7 @@ def test_recommendation_uses_the_lower_bound_and_states_assumptions() -> None:
     assert rec.memory_per_replica_bytes == 300 * 2**20
     assert any("linearly" in a for a in rec.assumptions) and any("MiB" in a for a in rec.assumptions)
     assert recommend(_search(None), peak_qps=100, headroom=2, slo_text="") is None
-    assert rec.replicas_at_interval_low is None  # no breaking rate: nothing to say about reruns
+    assert rec.replicas_at_interval_low is None  # no breaking rate, no interval
 
 
 def test_recommendation_says_what_the_interval_low_end_would_need() -> None:
