@@ -27,14 +27,26 @@ STEADY = "steady"
 GENERATOR_SATURATED = "load generator saturated"  # how a step's reason starts when the generator limited it
 
 
+def min_samples_for(confidence: float) -> int:
+    """Fewest samples with an upper ``confidence`` bound on P99 (Wilks): what a pass needs."""
+    return min_samples_for_upper_bound(0.99, confidence)
+
+
+def planned_samples(needed: int) -> int:
+    """Arrivals to plan for so a Poisson count reaches ``needed``: three standard deviations above.
+
+    With a 10% margin, two steps of one search drew 296 of the 299 needed and were re-measured.
+    """
+    return math.ceil(needed + 3 * math.sqrt(needed))
+
+
 @dataclass(frozen=True)
 class StepSettings:
     warmup_s: float = 2.0
     min_step_s: float = 8.0
     max_step_s: float = 60.0
-    # The samples a step is planned for: an upper 95% bound on P99 exists from 299 (min_samples_for),
-    # and Poisson arrivals fall short of their mean, so planned_samples(299).
-    min_samples: int = 351
+    # The samples a step is planned for: enough for an upper 95% bound on P99, with Poisson margin.
+    min_samples: int = planned_samples(min_samples_for(0.95))
     arrival: str = "constant"
     stream_share: float = 0.0
     fresh_share: float = 0.0
@@ -57,19 +69,6 @@ class StepSettings:
     def confirm_s(self, rate: float) -> float:
         """The confirmation step: twice a step, and at least ``hold_s``."""
         return max(self.steady_s(rate, scale=2.0), math.ceil(self.hold_s))
-
-
-def min_samples_for(confidence: float) -> int:
-    """Fewest samples with an upper ``confidence`` bound on P99 (Wilks): what a pass needs."""
-    return min_samples_for_upper_bound(0.99, confidence)
-
-
-def planned_samples(needed: int) -> int:
-    """Arrivals to plan for so a Poisson count reaches ``needed``: three standard deviations above.
-
-    With a 10% margin, two steps of one search drew 296 of the 299 needed and were re-measured.
-    """
-    return math.ceil(needed + 3 * math.sqrt(needed))
 
 
 @dataclass
