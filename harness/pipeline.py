@@ -19,9 +19,9 @@ from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measur
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
-from harness.report import render_index, render_run
+from harness.report import render_compare, render_index, render_run
 from harness.runinfo import git_commit, machine_info, new_run_id
-from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
+from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
 from harness.schemas.capacity import CapacityResult
 from harness.schemas.timeline import ScenarioRun
 from harness.stack import Stack, StackSettings
@@ -60,7 +60,8 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
-def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunFolder, RunInfo]:
+def _open_run(settings: RunSettings, command: str,
+              kind: RunKind = RunKind.gate) -> tuple[Checklist, str, RunFolder, RunInfo]:
     checklist = load_checklist(settings.checklist)
     validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
     profile = settings.profile or checklist.default_profile
@@ -69,7 +70,7 @@ def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunF
                           path=str(settings.checklist), field="profile")
     folder = RunFolder(settings.reports_dir / (settings.run_id or new_run_id())).ensure()
     info = RunInfo(
-        run_id=folder.run_id, command=command, profile=profile, started=time.time(),
+        run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
         target_url=settings.stack.target_url or "(bundled service)",
         prometheus_url=settings.stack.prometheus_url or "(embedded)",
         git_commit=git_commit(), checklist_path=str(settings.checklist),
@@ -195,7 +196,7 @@ CAPACITY_SERVICE_ENV = {"AGENT_KEY_RATE_PER_S": "100000", "AGENT_GLOBAL_RATE_PER
 
 def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, CapacityResult]:
     """Search the highest sustainable rate per worker count (restarting the bundled service), plan."""
-    checklist, profile, folder, info = _open_run(settings, "capacity")
+    checklist, profile, folder, info = _open_run(settings, "capacity", RunKind.capacity)
     cap = settings.capacity
     if settings.stack.target_url:  # a user's target cannot be restarted with other worker counts
         cap = cap.model_copy(update={"worker_counts": [None]})
@@ -217,6 +218,13 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
     render_run(folder)
     render_index(folder.root.parent)
     return folder, result
+
+
+def compare_capacity(run_dirs: list[Path], reports_dir: Path) -> Path:
+    """Earlier capacity runs side by side in ``<reports_dir>/compare-<id>/``; returns that folder."""
+    out = reports_dir / f"compare-{new_run_id()}"
+    render_compare(run_dirs, out)
+    return out
 
 
 def report(run_dir: Path) -> Path:

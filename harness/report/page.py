@@ -1,0 +1,33 @@
+"""The Jinja environment every page renders with, and the atomic write every output goes through."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from harness.report import fmt
+from harness.report.svg import render_svg
+
+
+def environment() -> Environment:
+    # Autoescape everything: item titles, reasons, queries and series names come from files a target
+    # or a user wrote, and must show as text.
+    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(value=fmt.fmt_value, time=fmt.fmt_time, clock=fmt.fmt_clock_time,
+                       change=fmt.fmt_change, duration=fmt.fmt_duration, svg=render_svg)
+    env.globals.update(NO_DATA=fmt.NO_DATA, is_number=fmt.is_number)
+    return env
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file, so a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+    os.replace(tmp, path)
+    return path
