@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from harness import __version__
 from harness.errors import ConfigError, LoadgateError
+from harness.proxy import command as proxy_command
 from harness.stack import StackSettings
 
 EXIT_USAGE = 3
@@ -228,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show the stack started with `loadgate up`",
                 "Show each part of the running stack and whether it answers.")
     p.add_argument("--state-file", type=Path, default=STATE_FILE)
+    proxy_command.add_arguments(command("proxy", "run an LLM (HTTP/SSE) or TCP fault proxy in the foreground",
+                                        proxy_command.DESCRIPTION))
     return parser
 
 
@@ -371,7 +374,8 @@ def _pid_alive(pid: int) -> bool:
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
             "report": _cmd_report,
-            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status}
+            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
+            "proxy": lambda args: proxy_command.run(args, _say)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
