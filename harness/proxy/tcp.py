@@ -91,6 +91,9 @@ class TCPProxy:
         with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
             while data := await reader.read(_CHUNK):
                 fault = self.fault()
+                if fault is not None and fault.cut:  # before the watcher's next look
+                    self._cut_all()
+                    return
                 if fault is not None and fault.latency_s:
                     self.metrics.faults.labels("latency").inc()
                     await asyncio.sleep(fault.latency_s)

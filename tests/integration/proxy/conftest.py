@@ -59,3 +59,14 @@ def llm_proxy(start_process: Callable[..., ManagedProcess], upstream_url: str) -
 def set_fault(proxy_url: str, lease: dict, token: str = TOKEN) -> httpx.Response:
     return httpx.put(f"{proxy_url}/_proxy/fault", json=lease, headers={"Authorization": f"Bearer {token}"},
                      timeout=5)
+
+
+@pytest.fixture
+def tcp_proxy(start_process: Callable[..., ManagedProcess], redis_url: str) -> tuple[str, str]:
+    """(redis URL through the proxy, admin URL) in front of the session's real redis-server."""
+    upstream = redis_url.removeprefix("redis://").split("/")[0]
+    port, admin = free_port(), free_port()
+    start_process("tcp-proxy", [LOADGATE, "proxy", "tcp", "--upstream", upstream, "--listen",
+                                f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}"],
+                  f"http://127.0.0.1:{admin}/_proxy/healthz", env={TOKEN_ENV: TOKEN})
+    return f"redis://127.0.0.1:{port}/0", f"http://127.0.0.1:{admin}"
