@@ -107,6 +107,11 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="admin token for fault injection on --target-url (env LOADGATE_ADMIN_TOKEN)")
     g.add_argument("--access-log", type=Path, help="the target's JSON access log, for the log probes")
     g.add_argument("--prometheus-url", help="your Prometheus (default: start one scraping the target)")
+    g.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
+                   help="the service profile (preset + overrides, as checklist.yaml's service:); "
+                        "default: the checklist's, else detected on --target-url")
+    g.add_argument("--metrics-url", help="your service's metrics when not at TARGET/metrics "
+                                         "(e.g. prometheus_client's start_http_server port)")
     g.add_argument("--redis-url", help="your Redis for the bundled service (default: start one)")
     g.add_argument("--service-workers", type=int, default=1, metavar="N",
                    help="uvicorn workers of the bundled service (default: %(default)s)")
@@ -119,6 +124,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
         workers=args.service_workers, backend=args.backend, target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
+        metrics_url=args.metrics_url,
     )
 
 
@@ -127,6 +133,7 @@ def _run_settings(args: argparse.Namespace) -> dict:
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
         "run_id": args.run_id, "load_workers": args.load_workers,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
+        "service_file": args.service_file,
     }
 
 
