@@ -91,6 +91,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profile", help="profile from the checklist: quick (CI, minutes) or full (release)")
     g.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run folders go")
     g.add_argument("--run-id", help="name of the run folder (default: UTC time + random suffix)")
+    g.add_argument("--force", action="store_true",
+                   help="replace the run folder of a reused --run-id (default: refuse it)")
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
@@ -131,7 +133,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
 def _run_settings(args: argparse.Namespace) -> dict:
     return {
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
-        "run_id": args.run_id, "load_workers": args.load_workers,
+        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
         "service_file": args.service_file,
     }
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
+    p.add_argument("--force", action="store_true", help="replace the run folder of a reused --run-id")
     p.add_argument("--job", default="agent",
                    help="the Prometheus job label of your service's scrape (default: %(default)s)")
 
@@ -270,7 +273,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness.report import terminal_summary
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id,
+                                    run_id=args.run_id, force=args.force,
                                     stack=StackSettings(prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))

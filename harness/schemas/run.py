@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from harness.schemas.base import Contract, VersionedModel
+from harness.schemas.files import make_dirs
 from harness.schemas.service import ServiceProfile, preset_profile
 
 
@@ -73,7 +74,7 @@ class RunFolder:
         return self.root.name
 
     def ensure(self) -> RunFolder:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         return self
 
     @property

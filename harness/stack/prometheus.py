@@ -10,6 +10,7 @@ import yaml
 
 from harness.ports import LOOPBACK, pick_port
 from harness.process import ManagedProcess, require_binary
+from harness.schemas.files import write_atomic
 from harness.stack.http import answers
 
 READY_TIMEOUT_S = 30.0
@@ -54,7 +55,7 @@ def start_prometheus(workdir: Path, targets: dict[str, str], *, port: int | None
     workdir.mkdir(parents=True, exist_ok=True)
     rules = [alert_rules_path()] if rule_files is None else rule_files
     config_path = workdir / "prometheus.yml"
-    config_path.write_text(yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
+    write_atomic(config_path, yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
     argv = [
         binary, f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle",
