@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,7 +20,7 @@ SEEN_AUTH: list[str] = []  # for in-process tests: what Authorization reached th
 
 
 def _chunk(word: str) -> bytes:
-    body = {"id": "c1", "object": "chat.completion.chunk", "created": int(time.time()), "model": "m",
+    body = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
             "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
     return f"data: {json.dumps(body)}\n\n".encode()
 
