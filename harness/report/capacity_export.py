@@ -13,8 +13,8 @@ from enum import Enum
 from pathlib import Path
 
 from harness.report.capacity import headline, search_rows, step_cells
-from harness.report.page import write_atomic
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.files import write_atomic
 
 STEP_FIELDS = ("search", "index", "rate_rps", "duration_s", "achieved_rps", "requests", "errors",
                "error_rate", "p50_s", "p95_s", "p99_s", "outcome", "drain_wait_s", "drained", "remeasure_of",

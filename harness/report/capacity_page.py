@@ -8,8 +8,9 @@ from pathlib import Path
 import harness
 from harness.report.capacity import capacity_view
 from harness.report.capacity_export import write_exports
-from harness.report.page import environment, write_atomic
+from harness.report.page import environment
 from harness.report.rundata import RunData
+from harness.schemas.files import write_atomic
 
 
 def render_capacity(data: RunData) -> Path:

@@ -17,9 +17,10 @@ from harness.report import capacity_charts as cc
 from harness.report.capacity import STEP_COLUMNS, headline, rps, rps_range, step_rows
 from harness.report.capacity_export import write_exports
 from harness.report.fmt import fmt_change
-from harness.report.page import environment, write_atomic
+from harness.report.page import environment
 from harness.report.rundata import load_run
 from harness.schemas.capacity import CapacityResult, SearchResult
+from harness.schemas.files import make_dirs, write_atomic
 
 
 def load_capacity_runs(run_dirs: list[Path]) -> list[tuple[str, CapacityResult]]:
@@ -76,7 +77,7 @@ def compare_view(runs: list[tuple[str, CapacityResult]]) -> dict[str, Any]:
 def render_compare(run_dirs: list[Path], out_dir: Path) -> Path:
     """Write ``compare.html`` and the CSV / Markdown summaries of every run into ``out_dir``."""
     runs = load_capacity_runs(run_dirs)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     write_exports(out_dir, runs, prefix="compare")
     html = environment().get_template("compare.html.j2").render(
         view=compare_view(runs), generated=time.time(), version=harness.__version__)

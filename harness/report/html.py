@@ -10,9 +10,10 @@ from typing import Any
 import harness
 from harness.report import charts, links
 from harness.report.capacity_page import render_capacity
-from harness.report.page import environment, write_atomic
+from harness.report.page import environment
 from harness.report.rundata import RunData, load_run
 from harness.schemas import ItemResult, ItemStatus, RunFolder, RunKind
+from harness.schemas.files import write_atomic
 
 STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
 NOT_GRADED = "NOT GRADED"

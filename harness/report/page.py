@@ -1,10 +1,6 @@
-"""The Jinja environment every page renders with, and the atomic write every output goes through."""
+"""The Jinja environment every page renders with (the run report, the capacity report, the index)."""
 
 from __future__ import annotations
-
-import os
-import tempfile
-from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -21,13 +17,3 @@ def environment() -> Environment:
                        change=fmt.fmt_change, duration=fmt.fmt_duration, svg=render_svg)
     env.globals.update(NO_DATA=fmt.NO_DATA, is_number=fmt.is_number)
     return env
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary file, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-    os.replace(tmp, path)
-    return path
