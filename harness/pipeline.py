@@ -47,6 +47,7 @@ class RunSettings(BaseModel):
     run_id: str | None = None
     load_workers: int = Field(1, ge=1, description="Locust worker processes")
     progress: bool | None = None
+    trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
 
 
@@ -164,7 +165,8 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     with Stack(_stack_settings(settings, folder)) as stack:
         endpoints = _record_endpoints(stack, info, folder, say)
         result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
-                              run_folder=folder, workers=settings.load_workers, progress=settings.progress)
+                              run_folder=folder, workers=settings.load_workers, progress=settings.progress,
+                              trace=settings.trace)
     info.ended = time.time()
     info.save_file(folder.run_info)
     return folder, result
