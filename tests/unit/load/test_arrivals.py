@@ -83,7 +83,8 @@ def test_trace_replay_intends_each_start_at_the_files_timestamp() -> None:
                     phases=[PhaseSpec(name="replay", duration_s=rows[-1].offset_s + 0.001)])
     got = [a.t for a in arrivals(plan, random.Random(0))]
     assert got == [1_764_000_000.25 + r.offset_s for r in rows]
-    assert all(a.prompt_tokens is not None and a.output_tokens is not None for a in arrivals(plan, random.Random()))
+    lengths = [(a.prompt_tokens, a.output_tokens) for a in arrivals(plan, random.Random())]
+    assert all(p is not None and o is not None for p, o in lengths)
 
 
 def test_workers_share_a_trace_without_overlap() -> None:
