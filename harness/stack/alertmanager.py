@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.ports import LOOPBACK, pick_port
 from harness.process import ManagedProcess, require_binary
+from harness.schemas.files import write_atomic
 from harness.stack.http import answers
 
 READY_TIMEOUT_S = 30.0
@@ -167,7 +168,7 @@ def start_alertmanager(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump(alertmanager_config(webhook_url, group_wait_s), sort_keys=False))
+    write_atomic(config_path, yaml.safe_dump(alertmanager_config(webhook_url, group_wait_s), sort_keys=False))
     argv = [
         binary,
         f"--config.file={config_path}",
