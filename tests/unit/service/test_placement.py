@@ -25,7 +25,8 @@ def test_auto_is_the_cpu_in_float32_without_a_gpu() -> None:
 
 def test_auto_is_cuda_in_a_16_bit_dtype_with_a_gpu() -> None:
     assert resolve_placement(Settings(), **H200).model_dump() == {
-        "device": "cuda:0", "dtype": "bfloat16", "quantization": None, "compiled": False, "static_cache": False}
+        "device": "cuda:0", "dtype": "bfloat16", "quantization": None, "compiled": False,
+        "static_cache": False}
     assert resolve_placement(Settings(), **T4).dtype == "float16"
 
 
