@@ -185,8 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "run one load scenario (no grading)",
                 "Start the stack and run one scenario of the checklist's profile, writing the timeline,\n"
                 "client statistics and request log to reports/<run-id>/.\n"
-                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike.")
+                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike,\n"
+                "trace_replay (--trace FILE), agent_sessions.")
     p.add_argument("scenario", help="scenario name, e.g. target_2x")
+    p.add_argument("--trace", type=Path, metavar="FILE",
+                   help="trace_replay: requests to replay at their timestamps, CSV or JSONL; columns\n"
+                        "timestamp|TIMESTAMP, optional prompt_tokens|ContextTokens and\n"
+                        "output_tokens|GeneratedTokens (scenarios/README.md)")
     _add_run_options(p)
     _add_stack_options(p)
 
@@ -283,7 +288,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import pipeline
 
-    folder, result = pipeline.run(pipeline.RunSettings(**_run_settings(args)), args.scenario, _say)
+    settings = pipeline.RunSettings(**_run_settings(args), trace=args.trace)
+    folder, result = pipeline.run(settings, args.scenario, _say)
     print(f"scenario {result.name}: {result.status.value}{(' — ' + result.reason) if result.reason else ''}")
     for reason in result.invalid_reasons:
         print(f"  invalid: {reason}")

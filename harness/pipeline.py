@@ -50,6 +50,7 @@ class RunSettings(BaseModel):
     force: bool = Field(False, description="replace an existing run folder of the same run id")
     load_workers: int = Field(1, ge=1, description="Locust worker processes")
     progress: bool | None = None
+    trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
 
@@ -190,7 +191,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             endpoints = _record_endpoints(stack, info, folder, say)
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
-                                  progress=settings.progress)
+                                  progress=settings.progress, trace=settings.trace)
         info.ended = time.time()
         info.save_file(folder.run_info)
         return folder, result

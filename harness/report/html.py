@@ -15,7 +15,8 @@ from harness.report.rundata import RunData, load_run
 from harness.schemas import ItemResult, ItemStatus, RunFolder, RunKind
 from harness.schemas.files import write_atomic
 
-STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
+STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.error: 1, ItemStatus.no_data: 1, ItemStatus.warn: 2,
+               ItemStatus.waived: 3, ItemStatus.not_applicable: 4, ItemStatus.passed: 5}
 NOT_GRADED = "NOT GRADED"
 
 

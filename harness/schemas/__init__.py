@@ -31,6 +31,7 @@ from harness.schemas.verdict import (
     Series,
     SeriesSet,
     Verdict,
+    Waiver,
     Window,
 )
 
@@ -39,5 +40,5 @@ __all__ = [
     "FaultSpec", "ItemKind", "ItemResult", "ItemStatus", "LatencySummary", "MachineInfo", "Outcome",
     "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "RunKind", "ScenarioPlan", "ScenarioRun",
     "ScenarioStats", "ScenarioStatus", "Series", "SeriesSet", "Severity", "Threshold", "Timeline",
-    "VersionedModel", "Verdict", "Window",
+    "VersionedModel", "Verdict", "Waiver", "Window",
 ]
