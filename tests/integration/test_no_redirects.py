@@ -1,5 +1,6 @@
-"""The load generator never follows a redirect: a loopback target answering 302 to another loopback
-port gets the load, and the other port gets nothing (a redirect could otherwise aim load anywhere)."""
+"""Redirects are never followed, by the load generator or by the harness's own reads: a loopback target
+answering 302 to another loopback port gets the requests, and the other port gets nothing (a redirect
+could otherwise aim load anywhere)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.errors import GradeError
+from harness.grade.prom import Prom
 from harness.load import run_scenario
 from harness.schemas import RunFolder, ScenarioPlan
 from tests.integration.load.conftest import checklist, endpoints
@@ -69,3 +72,16 @@ def test_load_is_never_redirected(tmp_path, redirecting) -> None:
     with folder.request_log("target_2x").open() as fh:
         statuses = {row["status"] for row in csv.DictReader(fh)}
     assert statuses == {"302"}  # recorded as answered, not as the redirect's destination's answer
+
+
+def test_prometheus_reads_are_never_redirected(redirecting) -> None:
+    target, elsewhere = redirecting
+    prom = Prom(f"http://127.0.0.1:{target.server_address[1]}", timeout_s=5)
+    try:
+        with pytest.raises(GradeError):
+            prom.check()
+        with pytest.raises(GradeError, match="redirect, which loadgate never follows"):
+            prom.api("targets")
+    finally:
+        prom.close()
+    assert len(target.hits) >= 2 and elsewhere.hits == []
