@@ -22,6 +22,7 @@ from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
+from harness.stack.preflight import preflight
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
@@ -140,6 +141,7 @@ class Stack:
                 service, s.target_url, s.metrics_url)).reachable_url(), "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
             api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
+        preflight(TargetClient(service, target_url, api_key))  # before any load: a refused key stops here
 
         exporter_address = f"{LOOPBACK}:{free_port()}"
         prometheus_url = s.prometheus_url
