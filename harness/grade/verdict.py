@@ -11,14 +11,20 @@ from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict
 
 
 def decide(run_id: str, items: list[ItemResult], invalid_reasons: list[str], *,
-           prometheus_url: str | None) -> Verdict:
-    """Precedence: a blocker that failed on trustworthy data is NO-GO whatever else happened; otherwise
-    a run that cannot be trusted, or a blocker without enough data, is INVALID; otherwise GO."""
+           prometheus_url: str | None, target_failures: list[str] | None = None) -> Verdict:
+    """Precedence: the target dying, restarting or falling silent under load, or a blocker that failed
+    on trustworthy data, is NO-GO whatever else happened; otherwise a run that cannot be trusted, or a
+    blocker without enough data, is INVALID; otherwise GO."""
     blockers = [i for i in items if i.severity == "blocker"]
     failed = [i for i in blockers if i.status == ItemStatus.failed and not i.evidence.get("untrusted")]
     shaky = [i for i in blockers if i.status in (ItemStatus.no_data, ItemStatus.failed) and i not in failed]
     invalid = list(dict.fromkeys(invalid_reasons))
-    if failed:
+    if target_failures:
+        outcome = Outcome.no_go
+        reason = "; ".join(target_failures)
+        if failed:
+            reason += f"; {len(failed)} blocker{'s' if len(failed) > 1 else ''} failed"
+    elif failed:
         outcome = Outcome.no_go
         reason = f"{len(failed)} blocker{'s' if len(failed) > 1 else ''} failed: " + "; ".join(
             f"{i.id}: {i.reason}" for i in failed)

@@ -20,13 +20,15 @@ from harness.errors import ConfigError
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.timeline import TARGET_COMPONENT
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
+from harness.stack.watchdog import Watchdog, Watched
 
-__all__ = ["Stack", "StackSettings", "is_loopback_url"]
+__all__ = ["Stack", "StackSettings", "Watchdog", "Watched", "is_loopback_url"]
 
 
 def is_loopback_url(url: str) -> bool:
@@ -76,6 +78,7 @@ class Stack:
         self.settings = settings
         self.processes: list[ManagedProcess] = []
         self.service_process: ManagedProcess | None = None  # the bundled service, when we started it
+        self.prometheus_process: ManagedProcess | None = None  # the embedded Prometheus, when we started it
         self.alert_receiver: WebhookReceiver | None = None
         self._endpoints: Endpoints | None = None
 
@@ -138,6 +141,7 @@ class Stack:
             (prometheus_url,) = self._own(start_prometheus(
                 stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address},
                 rule_files=s.alert_rules, alertmanager=alertmanager_url.removeprefix("http://")))
+            self.prometheus_process = self.processes[-1]
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
 
@@ -148,6 +152,14 @@ class Stack:
             alertmanager_url=alertmanager_url,
         )
         return self._endpoints
+
+    def watched(self) -> list[Watched]:
+        """What a scenario depends on, for the watchdog: processes we started, URLs we were given."""
+        ends = self.endpoints
+        return [
+            Watched(TARGET_COMPONENT, process=self.service_process, url=f"{ends.target_url}/healthz"),
+            Watched("prometheus", process=self.prometheus_process, url=f"{ends.prometheus_url}/-/ready"),
+        ]
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
