@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
-from harness.checklist import checklist_sha256, load_checklist, parse_attestation
+from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
@@ -24,6 +24,7 @@ from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
 from harness.stack import Stack, StackSettings, Watchdog
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
@@ -50,6 +51,7 @@ class RunSettings(BaseModel):
     load_workers: int = Field(1, ge=1, description="Locust worker processes")
     progress: bool | None = None
     stack: StackSettings = Field(default_factory=StackSettings)
+    service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
 
 
 class GateSettings(RunSettings):
@@ -79,8 +81,21 @@ def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, 
             git_commit=git_commit(), checklist_path=str(settings.checklist),
             checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
         )
+        info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
         yield checklist, profile, folder, info
+
+
+def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
+    """The profile the run uses and where it came from: --service FILE, then the checklist's
+    ``service:``; a target of the user's without either runs on the bundled contract."""
+    if settings.service_file is not None:
+        return load_service_file(settings.service_file), f"--service {settings.service_file}"
+    if checklist.service_profile is not None:
+        return checklist.service_profile, f"checklist {settings.checklist}"
+    if settings.stack.target_url is None:
+        return preset_profile("bundled"), "bundled service"
+    return preset_profile("bundled"), "default (bundled contract; no profile given)"
 
 
 def _render_index(folder: RunFolder) -> None:
@@ -88,8 +103,8 @@ def _render_index(folder: RunFolder) -> None:
         render_index(folder.root.parent)
 
 
-def _stack_settings(settings: RunSettings, folder: RunFolder) -> StackSettings:
-    return settings.stack.model_copy(update={"run_dir": folder.root})
+def _stack_settings(settings: RunSettings, folder: RunFolder, info: RunInfo) -> StackSettings:
+    return settings.stack.model_copy(update={"run_dir": folder.root, "service": info.service})
 
 
 def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) -> Endpoints:
@@ -172,7 +187,7 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
             raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
         info.scenarios = names
         say(f"run {folder.run_id}: starting the stack")
-        with Stack(_stack_settings(settings, folder)) as stack:
+        with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
                 runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
@@ -193,7 +208,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     """One scenario on its own: stack up, load, stack down. No grading."""
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
-        with Stack(_stack_settings(settings, folder)) as stack, \
+        with Stack(_stack_settings(settings, folder, info)) as stack, \
                 Watchdog(stack.watched(), say=say) as watchdog:
             endpoints = _record_endpoints(stack, info, folder, say)
             watchdog.scenario = scenario
@@ -239,6 +254,7 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
         @contextlib.contextmanager
         def targets(workers: int | None) -> Iterator[Target]:
             update: dict = {"run_dir": folder.root / STEPS_DIR / f"stack_w{workers or 'given'}",
+                        "service": info.service,
                             "service_env": {**CAPACITY_SERVICE_ENV, **settings.stack.service_env}}
             if workers is not None:
                 update["workers"] = workers
