@@ -17,7 +17,8 @@ from harness.report.svg import render_svg
 from harness.schemas import ItemResult, ItemStatus, RunFolder
 from harness.schemas.files import write_atomic
 
-STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
+STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.error: 1, ItemStatus.no_data: 1, ItemStatus.warn: 2,
+               ItemStatus.waived: 3, ItemStatus.not_applicable: 4, ItemStatus.passed: 5}
 NOT_GRADED = "NOT GRADED"
 
 

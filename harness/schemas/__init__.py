@@ -33,6 +33,7 @@ from harness.schemas.verdict import (
     Series,
     SeriesSet,
     Verdict,
+    Waiver,
     Window,
 )
 
@@ -42,5 +43,5 @@ __all__ = [
     "MachineInfo", "Outcome",
     "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "ScenarioPlan", "ScenarioRun",
     "ScenarioStats", "ScenarioStatus", "Series", "SeriesSet", "Severity", "Threshold", "Timeline",
-    "VersionedModel", "Verdict", "Window",
+    "VersionedModel", "Verdict", "Waiver", "Window",
 ]

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from harness.schemas.base import Contract
 from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
-from harness.schemas.verdict import Attestation
+from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
@@ -142,6 +142,7 @@ class Checklist(Contract):
     profiles: dict[str, Profile]
     items: list[ChecklistItem]
     attestations: list[Attestation] = Field(default_factory=list)
+    waive: list[Waiver] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Checklist:
