@@ -103,7 +103,6 @@ def _check_process(watched: Watched) -> Incident | None:
 
 
 def _check_url(watched: Watched) -> Incident | None:
-    now = time.time()
     try:
         httpx.get(watched.url or "", timeout=HTTP_TIMEOUT_S)
     except (httpx.ConnectError, httpx.RemoteProtocolError):
@@ -113,6 +112,7 @@ def _check_url(watched: Watched) -> Incident | None:
     else:
         watched.failing_since = None  # any answer, even a 5xx, is a live service
         return None
+    now = time.time()  # when the failure was seen: a poll sent just before a death still fails after it
     if watched.failing_since is None:
         watched.failing_since, watched.refused_only = now, refused
     watched.refused_only = watched.refused_only and refused

@@ -57,6 +57,7 @@ def test_a_url_that_stops_answering_is_named_once_from_its_first_silence(tmp_pat
         with Watchdog([Watched("target service", url=url)], poll_s=0.2) as dog:
             time.sleep(1)
             assert dog.incidents == []
+            stopping = time.time()
             server.stop()
             stopped = time.time()
             deadline = time.monotonic() + 30
@@ -65,7 +66,7 @@ def test_a_url_that_stops_answering_is_named_once_from_its_first_silence(tmp_pat
             time.sleep(1)  # more polls of the same silence must not add incidents
         (incident,) = dog.incidents
         assert incident.kind == IncidentKind.no_answer
-        assert stopped <= incident.at <= stopped + 5
+        assert stopping <= incident.at <= stopped + 5
         assert incident.detected_at - incident.at >= REFUSED_AFTER_S
         assert incident.summary.startswith(f"target service: no answer from "
                                            f"{time.strftime('%H:%M', time.gmtime(incident.at))}")
