@@ -150,6 +150,16 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': each value must be above 0")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="loadgate", description=DESCRIPTION, epilog=EPILOG, formatter_class=_formatter)
     parser.add_argument("--version", action="version", version=f"loadgate {__version__}")
@@ -175,8 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "run one load scenario (no grading)",
                 "Start the stack and run one scenario of the checklist's profile, writing the timeline,\n"
                 "client statistics and request log to reports/<run-id>/.\n"
-                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike.")
+                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike,\n"
+                "trace_replay (--trace FILE), agent_sessions.")
     p.add_argument("scenario", help="scenario name, e.g. target_2x")
+    p.add_argument("--trace", type=Path, metavar="FILE",
+                   help="trace_replay: requests to replay at their timestamps, CSV or JSONL; columns\n"
+                        "timestamp|TIMESTAMP, optional prompt_tokens|ContextTokens and\n"
+                        "output_tokens|GeneratedTokens (scenarios/README.md)")
     _add_run_options(p)
     _add_stack_options(p)
 
@@ -203,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "(where a hold of 30 s quick, 120 s full, passes half the time), its 95% interval from\n"
                 "every step, and the interval a rerun's estimate is expected in (one run's bracket is\n"
                 "narrower than the spread between reruns).\n"
-                "Example: loadgate capacity --peak-qps 120 --headroom 2 --llm-latency 0.5")
+                "Example: loadgate capacity --peak-qps 50,100,200 --headroom 2 --llm-latency 0.5\n"
+                "Side by side: loadgate capacity --compare reports/RUN_A reports/RUN_B")
     _add_run_options(p)
     _add_stack_options(p)
     g = p.add_argument_group("capacity")
@@ -211,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quick: < 10 minutes, 10%% tolerance; full: longer steps, 5%% (default: %(default)s)")
     g.add_argument("--workers", type=_int_list, default=[1, 2], metavar="N[,N...]",
                    help="uvicorn worker counts to search (default: 1,2)")
-    g.add_argument("--peak-qps", type=float, help="expected peak traffic, for the replica plan")
+    g.add_argument("--peak-qps", type=_float_list, default=[], metavar="QPS[,QPS...]",
+                   help="expected peak traffic, for the replica plan (several: one plan each)")
     g.add_argument("--headroom", type=float, default=2.0,
                    help="capacity over the peak, as the checklist's 2x load test (default: %(default)s)")
     g.add_argument("--llm-latency", type=float, action="append", default=[], metavar="SECONDS",
@@ -220,7 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fresh-share", type=float, default=1.0,
                    help="share of requests made to miss the response cache; 1 (default) is the "
                         "cold-cache capacity, which no cache warming moves; lower credits the cache")
+    g.add_argument("--what-if-fresh-share", type=float, action="append", default=[], metavar="SHARE",
+                   help="what-if: search again with this share of cache-missing requests (repeatable)")
+    g.add_argument("--cost-per-replica", type=float, metavar="AMOUNT",
+                   help="price of one replica, to cost each replica plan")
+    g.add_argument("--cost-unit", default="per replica-month",
+                   help="what --cost-per-replica is in (default: %(default)s)")
     g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
+    g.add_argument("--compare", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="run nothing: render these earlier capacity runs side by side")
 
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
@@ -263,7 +288,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import pipeline
 
-    folder, result = pipeline.run(pipeline.RunSettings(**_run_settings(args)), args.scenario, _say)
+    settings = pipeline.RunSettings(**_run_settings(args), trace=args.trace)
+    folder, result = pipeline.run(settings, args.scenario, _say)
     print(f"scenario {result.name}: {result.status.value}{(' — ' + result.reason) if result.reason else ''}")
     for reason in result.invalid_reasons:
         print(f"  invalid: {reason}")
@@ -287,10 +313,15 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     from harness import pipeline
     from harness.capacity import CapacitySettings
 
+    if args.compare:
+        folder = pipeline.compare_capacity(args.compare, args.reports_dir)
+        print(f"comparison: {folder / 'compare.html'}")
+        return 0
     capacity = CapacitySettings(
         mode=args.mode, worker_counts=args.workers, peak_qps=args.peak_qps, headroom=args.headroom,
         llm_latency_s=args.llm_latency, tolerance=args.tolerance, fresh_share=args.fresh_share,
-        time_budget_s=args.time_budget, load_workers=args.load_workers)
+        fresh_share_what_if=args.what_if_fresh_share, cost_per_replica=args.cost_per_replica,
+        cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
     print(result.summary)

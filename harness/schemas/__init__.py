@@ -12,7 +12,7 @@ from harness.schemas.checklist import (
     Severity,
     Threshold,
 )
-from harness.schemas.run import Endpoints, MachineInfo, RunFolder, RunInfo
+from harness.schemas.run import Endpoints, MachineInfo, RunFolder, RunInfo, RunKind
 from harness.schemas.timeline import (
     Incident,
     IncidentKind,
@@ -41,7 +41,7 @@ __all__ = [
     "Attestation", "BaselineDelta", "Category", "Checklist", "ChecklistItem", "Contract", "Endpoints",
     "FaultSpec", "Incident", "IncidentKind", "ItemKind", "ItemResult", "ItemStatus", "LatencySummary",
     "MachineInfo", "Outcome",
-    "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "ScenarioPlan", "ScenarioRun",
+    "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "RunKind", "ScenarioPlan", "ScenarioRun",
     "ScenarioStats", "ScenarioStatus", "Series", "SeriesSet", "Severity", "Threshold", "Timeline",
     "VersionedModel", "Verdict", "Waiver", "Window",
 ]
