@@ -11,7 +11,9 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,8 @@ from types import FrameType
 from pydantic import ValidationError
 
 from harness import __version__
-from harness.errors import ConfigError, LoadgateError
+from harness.errors import ConfigError, InternalError, LoadgateError
+from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
 from harness.stack import StackSettings
 
@@ -100,7 +103,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback only)")
+    g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback unless "
+                             "--allow-host)")
     g.add_argument("--target-url", help="your agent service (default: start the bundled one)")
     g.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
                    help="API key for --target-url (env LOADGATE_API_KEY)")
@@ -116,15 +120,29 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--metrics-url", help="your service's metrics when not at TARGET/metrics "
                                          "(e.g. prometheus_client's start_http_server port)")
     g.add_argument("--redis-url", help="your Redis for the bundled service (default: start one)")
+    _add_allow_host(g)
     g.add_argument("--service-workers", type=int, default=1, metavar="N",
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
 
 
+def _add_allow_host(g: argparse._ActionsContainer) -> None:
+    g.add_argument("--allow-host", action="append", dest="allow_hosts", default=[], metavar="HOST[:PORT]",
+                   help=f"a host besides loopback that URLs may name (repeatable; env {ALLOW_ENV}, "
+                        "comma-separated); without it a non-loopback URL is refused")
+
+
+def _allow_hosts(args: argparse.Namespace) -> list[str]:
+    """--allow-host values and LOADGATE_ALLOW_HOSTS's, validated by StackSettings."""
+    from_env = [t.strip() for t in os.environ.get(ALLOW_ENV, "").split(",") if t.strip()]
+    return [*args.allow_hosts, *from_env]
+
+
 def _stack_settings(args: argparse.Namespace) -> StackSettings:
     return StackSettings(
-        workers=args.service_workers, backend=args.backend, target_url=args.target_url,
+        allow_hosts=_allow_hosts(args), workers=args.service_workers, backend=args.backend,
+        target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
         metrics_url=args.metrics_url,
@@ -200,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "(probe and client items need a run: use `gate`).\n"
                 "Example: loadgate check --prometheus-url http://127.0.0.1:9090 --since -15m --until -1m")
     p.add_argument("--prometheus-url", required=True)
+    _add_allow_host(p)
     p.add_argument("--since", type=_timestamp, required=True, help="unix seconds, ISO 8601, or -15m")
     p.add_argument("--until", type=_timestamp, default=time.time(), help="default: now")
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
@@ -303,7 +322,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
                                     run_id=args.run_id, force=args.force,
-                                    stack=StackSettings(prometheus_url=args.prometheus_url))
+                                    stack=StackSettings(allow_hosts=_allow_hosts(args),
+                                                        prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
     return verdict.outcome.exit_code
@@ -433,6 +453,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loadgate: interrupted; stack stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug outside any run folder: still exit 3, not NO-GO
+        print(f"loadgate: error: {InternalError.saved(exc, _save_traceback())}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _save_traceback() -> str:
+    """The current exception's traceback in a file of its own (no run folder to hold it)."""
+    fd, path = tempfile.mkstemp(prefix="loadgate-crash-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return path
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
-from harness.errors import ConfigError, LoadError
+from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import run_scenario
 from harness.report import render_compare, render_index, render_run
@@ -24,6 +25,7 @@ from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
 from harness.stack import Stack, StackSettings, Watchdog
@@ -85,7 +87,20 @@ def _open_run(settings: RunSettings, command: str,
         )
         info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
-        yield checklist, profile, folder, info
+        with _crash_saved(folder):
+            yield checklist, profile, folder, info
+
+
+@contextlib.contextmanager
+def _crash_saved(folder: RunFolder) -> Iterator[None]:
+    """An exception nobody raised on purpose becomes InternalError, its traceback kept in the run folder."""
+    try:
+        yield
+    except LoadgateError:
+        raise
+    except Exception as exc:
+        write_atomic(folder.crash, traceback.format_exc())
+        raise InternalError.saved(exc, str(folder.crash)) from exc
 
 
 def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:

@@ -177,6 +177,8 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
+    max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
@@ -210,6 +212,7 @@ class ThinkingUser(FastHttpUser):
     """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
 
     abstract = True
+    max_redirects = 0  # as ArrivalUser: a 3xx is recorded as it is, never followed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
