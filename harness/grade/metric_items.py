@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.grade import stats
+from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.queries import AGENT, SERVER_ERROR, Q, duration
 from harness.grade.requests_log import is_error, phase_rows

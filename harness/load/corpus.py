@@ -6,6 +6,7 @@ import bisect
 import itertools
 import random
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import LoadError
@@ -47,3 +48,8 @@ class ZipfPicker:
         if self.fresh_share and self._rng.random() < self.fresh_share:
             prompt = f"{prompt} (ref {uuid.uuid4().hex[:12]})"
         return prompt
+
+
+def prompt_picker(fresh_share: float = 0.0) -> Callable[[], str]:
+    """Draw one prompt of the corpus at a time, with the load runner's popularity skew and fresh share."""
+    return ZipfPicker(load_prompts(), fresh_share=fresh_share).pick

@@ -42,6 +42,7 @@ from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.schemas.requests import RequestRow
 
 FLUSH_S = 0.5
 RUN_PATH = "/v1/agent/run"
@@ -56,7 +57,7 @@ class _State:
     default_plan: ScenarioPlan | None = None
     plan: LoadPlan | None = None
     recorder: Recorder | None = None
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     done: bool = False  # master: plan and drain are over, the shape may stop
@@ -105,8 +106,8 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
     return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded
 
 
-def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> list[Any]:
-    """One agent request; the row the recorder takes (see recorder.COLUMNS)."""
+def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> RequestRow:
+    """One agent request, as the row the recorder takes."""
     assert STATE.picker is not None
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
@@ -128,13 +129,15 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
                 cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
+    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
+                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
+                               ttft=ttft, itl=itl)
 
 
 # ---------------------------------------------------------------- users
 
 
-def _keep(row: list[Any]) -> None:
+def _keep(row: RequestRow) -> None:
     # Not ``STATE.rows.append(send_one(...))``: that binds the list before the request yields, and the
     # flusher may swap it out meanwhile, losing the row.
     STATE.rows.append(row)

@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.diagnostics.models import (
+from harness.errors import ReportError
+from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
+from harness.schemas.base import VersionedModel
+from harness.schemas.diagnostics import (
     Assessment,
     CauseAssessment,
     Diagnosis,
     DiagnosticsOverhead,
     OverheadEstimate,
 )
-from harness.errors import ReportError
-from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
-from harness.schemas.base import VersionedModel
 
 M = TypeVar("M", bound=VersionedModel)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from harness.schemas.base import Contract, VersionedModel
+from harness.schemas.requests import REQUEST_LOG
 
 
 class MachineInfo(Contract):
@@ -104,7 +105,7 @@ class RunFolder:
         return self.client_dir(scenario) / "stats.json"
 
     def request_log(self, scenario: str) -> Path:
-        return self.client_dir(scenario) / "requests.csv"
+        return self.client_dir(scenario) / REQUEST_LOG
 
     @property
     def stack_dir(self) -> Path:

@@ -43,8 +43,3 @@ def get_llm(settings: Settings) -> LLM:
             from target_service.llm.simulated import SimulatedLLM
             _instance = SimulatedLLM(settings)
     return _instance
-
-
-def reset_llm() -> None:
-    global _instance
-    _instance = None

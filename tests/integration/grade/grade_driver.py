@@ -5,16 +5,15 @@ planted service), every request written as a requests.csv row like the load runn
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.grade.rawhttp import ConnectionPool
+from harness.schemas.requests import RequestRow
+from harness.schemas.requests import write_request_log as write_log
 
-COLUMNS = ("intended_start", "start", "end", "latency", "latency_uncorrected", "status", "endpoint", "phase",
-           "cached", "degraded", "ttft")
 PATH = "/v1/agent/run"
 BODY = json.dumps({"input": "planted load", "max_tokens": 1}).encode()
 
@@ -24,7 +23,7 @@ class Target:
     url: str
     key: str
     unique: bool = False  # a new prompt per request, so no answer comes from cache
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
 
 
 async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str) -> None:
@@ -37,8 +36,9 @@ async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str
     except (OSError, asyncio.IncompleteReadError, ValueError):
         status, body = 0, {}
     end = time.time()
-    target.rows.append((intended, start, end, end - intended, end - start, status, PATH, phase,
-                        bool(body.get("cached")), bool(body.get("degraded")), ""))
+    target.rows.append(RequestRow.measured(intended_start=intended, start=start, end=end, status=status,
+                                           endpoint=PATH, phase=phase, cached=bool(body.get("cached")),
+                                           degraded=bool(body.get("degraded"))))
 
 
 async def _drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
@@ -72,9 +72,6 @@ def drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
     return asyncio.run(_drive(targets, rate, phases, connections))
 
 
-def write_request_log(path: Path, rows: list[tuple]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        writer.writerows(sorted(rows))
+def write_request_log(path: Path, rows: list[RequestRow]) -> None:
+    """In intended-start order, as the load runner's log is near enough."""
+    write_log(path, sorted(rows))
