@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from harness.errors import ConfigError
 from harness.schemas.checklist import Checklist, ItemKind
+from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
 from harness.schemas.verdict import Attestation
 
 # What a user should have written, by pydantic error type; the message pydantic gives is the fallback.
@@ -60,22 +61,7 @@ def parse_attestation(text: str, checklist: Checklist) -> Attestation:
 
 def load_checklist(path: Path) -> Checklist:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read checklist: {exc.strerror}", path=str(path)) from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"not valid YAML: {problem}", path=str(path),
-                          line=mark.line + 1 if mark else None) from exc
-    if root is None or not isinstance(root, yaml.MappingNode):
-        raise ConfigError("expected a mapping at the top (target_qps, profiles, items)", path=str(path),
-                          line=root.start_mark.line + 1 if root is not None else 1)
-    _reject_duplicate_keys(root, path)
-    data = yaml.SafeLoader(text).get_single_data()
+    data, root = _compose(path, "expected a mapping at the top (target_qps, profiles, items)")
     try:
         checklist = Checklist.model_validate(data)
     except ValidationError as exc:
@@ -84,10 +70,51 @@ def load_checklist(path: Path) -> Checklist:
     return checklist
 
 
+def load_service_file(path: Path) -> ServiceProfile:
+    """``--service FILE``: the ``service:`` mapping of a checklist on its own (``preset`` + overrides),
+    or a file with that mapping under a top-level ``service:`` key."""
+    path = Path(path)
+    data, root = _compose(path, "expected a mapping at the top (preset and overrides)")
+    prefix: tuple[str, ...] = ()
+    if set(data) == {"service"}:
+        data, prefix = data["service"], ("service",)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping (preset and overrides)", path=str(path), line=1)
+    try:
+        return ServiceProfile.model_validate(expand_service(data))
+    except ValidationError as exc:
+        errors = [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()]
+        raise _config_error_from(errors, root, path) from None
+
+
+def _compose(path: Path, top_hint: str) -> tuple[dict[str, Any], yaml.Node]:
+    """The file's data and its node tree (for lines), duplicate keys refused."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path.name}: {exc.strerror}", path=str(path)) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"not valid YAML: {problem}", path=str(path),
+                          line=mark.line + 1 if mark else None) from exc
+    if root is None or not isinstance(root, yaml.MappingNode):
+        raise ConfigError(top_hint, path=str(path), line=root.start_mark.line + 1 if root is not None else 1)
+    _reject_duplicate_keys(root, path)
+    return yaml.SafeLoader(text).get_single_data(), root
+
+
 def _config_error(exc: ValidationError, root: yaml.Node, path: Path) -> ConfigError:
-    errors = exc.errors()
+    return _config_error_from(exc.errors(), root, path)
+
+
+def _config_error_from(errors: list[ErrorDetails], root: yaml.Node, path: Path) -> ConfigError:
     first = errors[0]
     loc = tuple(first["loc"])
+    if loc[:2] == ("service", SERVICE_PROFILE_TAG):
+        loc = ("service", *loc[2:])
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return ConfigError(_describe(first) + more, path=str(path), line=_line_of(root, loc),
                        field=_dotted(loc) or None)

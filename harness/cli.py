@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from harness import __version__
 from harness.errors import ConfigError, LoadgateError
+from harness.proxy import command as proxy_command
 from harness.stack import StackSettings
 
 EXIT_USAGE = 3
@@ -91,6 +92,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profile", help="profile from the checklist: quick (CI, minutes) or full (release)")
     g.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run folders go")
     g.add_argument("--run-id", help="name of the run folder (default: UTC time + random suffix)")
+    g.add_argument("--force", action="store_true",
+                   help="replace the run folder of a reused --run-id (default: refuse it)")
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
@@ -107,6 +110,11 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="admin token for fault injection on --target-url (env LOADGATE_ADMIN_TOKEN)")
     g.add_argument("--access-log", type=Path, help="the target's JSON access log, for the log probes")
     g.add_argument("--prometheus-url", help="your Prometheus (default: start one scraping the target)")
+    g.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
+                   help="the service profile (preset + overrides, as checklist.yaml's service:); "
+                        "default: the checklist's, else detected on --target-url")
+    g.add_argument("--metrics-url", help="your service's metrics when not at TARGET/metrics "
+                                         "(e.g. prometheus_client's start_http_server port)")
     g.add_argument("--redis-url", help="your Redis for the bundled service (default: start one)")
     g.add_argument("--service-workers", type=int, default=1, metavar="N",
                    help="uvicorn workers of the bundled service (default: %(default)s)")
@@ -119,14 +127,16 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
         workers=args.service_workers, backend=args.backend, target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
+        metrics_url=args.metrics_url,
     )
 
 
 def _run_settings(args: argparse.Namespace) -> dict:
     return {
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
-        "run_id": args.run_id, "load_workers": args.load_workers,
+        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
+        "service_file": args.service_file,
     }
 
 
@@ -180,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
+    p.add_argument("--force", action="store_true", help="replace the run folder of a reused --run-id")
     p.add_argument("--job", default="agent",
                    help="the Prometheus job label of your service's scrape (default: %(default)s)")
 
@@ -228,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show the stack started with `loadgate up`",
                 "Show each part of the running stack and whether it answers.")
     p.add_argument("--state-file", type=Path, default=STATE_FILE)
+    proxy_command.add_arguments(command("proxy", "run an LLM (HTTP/SSE) or TCP fault proxy in the foreground",
+                                        proxy_command.DESCRIPTION))
     return parser
 
 
@@ -263,7 +276,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness.report import terminal_summary
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id,
+                                    run_id=args.run_id, force=args.force,
                                     stack=StackSettings(prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
@@ -371,7 +384,8 @@ def _pid_alive(pid: int) -> bool:
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
             "report": _cmd_report,
-            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status}
+            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
+            "proxy": lambda args: proxy_command.run(args, _say)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

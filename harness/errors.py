@@ -9,7 +9,8 @@
     │   └── EndpointUnreachable    a URL the user gave (or we started) does not answer
     ├── LoadError                  the runner could not run a scenario (bad name, zero requests)
     ├── GradeError                 grading failed as a whole (not an item: items get no-data)
-    └── ReportError                a run folder is missing or unreadable
+    ├── ReportError                a run folder is missing or unreadable
+    └── RunFolderError             a run folder cannot be claimed or written (reused, locked, disk full)
 
 Exit codes (``harness.cli``): 0 GO, 1 NO-GO, 2 INVALID, 3 usage/configuration/infrastructure
 error, 130 interrupted.
@@ -68,3 +69,7 @@ class GradeError(LoadgateError):
 
 class ReportError(LoadgateError):
     pass
+
+
+class RunFolderError(LoadgateError):
+    """The run folder cannot be used: reused without --force, locked by another gate, not writable."""

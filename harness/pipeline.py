@@ -14,15 +14,17 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
-from harness.checklist import checklist_sha256, load_checklist, parse_attestation
+from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
 from harness.errors import ConfigError, LoadError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import prompt_picker, run_scenario
 from harness.report import render_index, render_run
+from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import ScenarioRun
 from harness.stack import Stack, StackSettings
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
@@ -45,9 +47,11 @@ class RunSettings(BaseModel):
     profile: str | None = None
     reports_dir: Path = Path("reports")
     run_id: str | None = None
+    force: bool = Field(False, description="replace an existing run folder of the same run id")
     load_workers: int = Field(1, ge=1, description="Locust worker processes")
     progress: bool | None = None
     stack: StackSettings = Field(default_factory=StackSettings)
+    service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
 
 
 class GateSettings(RunSettings):
@@ -60,27 +64,47 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
-def _open_run(settings: RunSettings, command: str) -> tuple[Checklist, str, RunFolder, RunInfo]:
+@contextlib.contextmanager
+def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
+    """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
     checklist = load_checklist(settings.checklist)
     validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
     profile = settings.profile or checklist.default_profile
     if profile not in checklist.profiles:
         raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
                           path=str(settings.checklist), field="profile")
-    folder = RunFolder(settings.reports_dir / (settings.run_id or new_run_id())).ensure()
-    info = RunInfo(
-        run_id=folder.run_id, command=command, profile=profile, started=time.time(),
-        target_url=settings.stack.target_url or "(bundled service)",
-        prometheus_url=settings.stack.prometheus_url or "(embedded)",
-        git_commit=git_commit(), checklist_path=str(settings.checklist),
-        checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
-    )
-    info.save_file(folder.run_info)
-    return checklist, profile, folder, info
+    with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
+        info = RunInfo(
+            run_id=folder.run_id, command=command, profile=profile, started=time.time(),
+            target_url=settings.stack.target_url or "(bundled service)",
+            prometheus_url=settings.stack.prometheus_url or "(embedded)",
+            git_commit=git_commit(), checklist_path=str(settings.checklist),
+            checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
+        )
+        info.service, info.service_source = _choose_service(settings, checklist)
+        info.save_file(folder.run_info)
+        yield checklist, profile, folder, info
 
 
-def _stack_settings(settings: RunSettings, folder: RunFolder) -> StackSettings:
-    return settings.stack.model_copy(update={"run_dir": folder.root})
+def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
+    """The profile the run uses and where it came from: --service FILE, then the checklist's
+    ``service:``; a target of the user's without either runs on the bundled contract."""
+    if settings.service_file is not None:
+        return load_service_file(settings.service_file), f"--service {settings.service_file}"
+    if checklist.service_profile is not None:
+        return checklist.service_profile, f"checklist {settings.checklist}"
+    if settings.stack.target_url is None:
+        return preset_profile("bundled"), "bundled service"
+    return preset_profile("bundled"), "default (bundled contract; no profile given)"
+
+
+def _render_index(folder: RunFolder) -> None:
+    with index_locked(folder.root.parent):
+        render_index(folder.root.parent)
+
+
+def _stack_settings(settings: RunSettings, folder: RunFolder, info: RunInfo) -> StackSettings:
+    return settings.stack.model_copy(update={"run_dir": folder.root, "service": info.service})
 
 
 def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) -> Endpoints:
@@ -132,42 +156,43 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoin
 
 def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
     """Stack up, every scenario the checklist needs, grade (with probes), stack down, report."""
-    checklist, profile, folder, info = _open_run(settings, "gate")
-    attestations = [parse_attestation(text, checklist) for text in settings.attest]
-    names = settings.scenarios or checklist.scenarios_needed(profile)
-    unknown = sorted(set(names) - set(checklist.profiles[profile].scenarios))
-    if unknown:
-        raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
-    info.scenarios = names
-    say(f"run {folder.run_id}: starting the stack")
-    with Stack(_stack_settings(settings, folder)) as stack:
-        endpoints = _record_endpoints(stack, info, folder, say)
-        with _recorder(stack, folder) as recorder:
-            runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
-        _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
-        say("grading the checklist")
-        verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
-                            baseline=settings.baseline, profile=profile)
-    write_diagnosis(folder, checklist)
-    measure_overhead(folder)
-    info.ended = time.time()
-    info.save_file(folder.run_info)
-    render_run(folder)
-    render_index(folder.root.parent)
-    return folder, verdict
+    with _open_run(settings, "gate") as (checklist, profile, folder, info):
+        attestations = [parse_attestation(text, checklist) for text in settings.attest]
+        names = settings.scenarios or checklist.scenarios_needed(profile)
+        unknown = sorted(set(names) - set(checklist.profiles[profile].scenarios))
+        if unknown:
+            raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
+        info.scenarios = names
+        say(f"run {folder.run_id}: starting the stack")
+        with Stack(_stack_settings(settings, folder, info)) as stack:
+            endpoints = _record_endpoints(stack, info, folder, say)
+            with _recorder(stack, folder) as recorder:
+                runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
+            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
+            say("grading the checklist")
+            verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
+                                baseline=settings.baseline, profile=profile)
+        write_diagnosis(folder, checklist)
+        measure_overhead(folder)
+        info.ended = time.time()
+        info.save_file(folder.run_info)
+        render_run(folder)
+        _render_index(folder)
+        return folder, verdict
 
 
 def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, ScenarioRun]:
     """One scenario on its own: stack up, load, stack down. No grading."""
-    checklist, profile, folder, info = _open_run(settings, f"run {scenario}")
-    info.scenarios = [scenario]
-    with Stack(_stack_settings(settings, folder)) as stack:
-        endpoints = _record_endpoints(stack, info, folder, say)
-        result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
-                              run_folder=folder, workers=settings.load_workers, progress=settings.progress)
-    info.ended = time.time()
-    info.save_file(folder.run_info)
-    return folder, result
+    with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
+        info.scenarios = [scenario]
+        with Stack(_stack_settings(settings, folder, info)) as stack:
+            endpoints = _record_endpoints(stack, info, folder, say)
+            result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
+                                  run_folder=folder, workers=settings.load_workers,
+                                  progress=settings.progress)
+        info.ended = time.time()
+        info.save_file(folder.run_info)
+        return folder, result
 
 
 def check(settings: RunSettings, *, since: float, until: float, job: str,
@@ -178,15 +203,15 @@ def check(settings: RunSettings, *, since: float, until: float, job: str,
     prometheus_url = settings.stack.prometheus_url
     if prometheus_url is None:
         raise ConfigError("check needs --prometheus-url", field="prometheus_url")
-    checklist, _, folder, info = _open_run(settings, "check")
-    say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
-        f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
-    verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
-                           out=folder.root, job=job, run_id=folder.run_id)
-    info.ended = time.time()
-    info.save_file(folder.run_info)
-    render_run(folder)
-    return folder, verdict
+    with _open_run(settings, "check") as (checklist, _, folder, info):
+        say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
+            f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
+        verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
+                               out=folder.root, job=job, run_id=folder.run_id)
+        info.ended = time.time()
+        info.save_file(folder.run_info)
+        render_run(folder)
+        return folder, verdict
 
 
 # A capacity search must find the service's limit, not the per-key rate limit in front of it.
@@ -195,33 +220,34 @@ CAPACITY_SERVICE_ENV = {"AGENT_KEY_RATE_PER_S": "100000", "AGENT_GLOBAL_RATE_PER
 
 def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, CapacityResult]:
     """Search the highest sustainable rate per worker count (restarting the bundled service), plan."""
-    checklist, profile, folder, info = _open_run(settings, "capacity")
-    cap = settings.capacity
-    if settings.stack.target_url:  # a user's target cannot be restarted with other worker counts
-        cap = cap.model_copy(update={"worker_counts": [None]})
+    with _open_run(settings, "capacity") as (checklist, profile, folder, info):
+        cap = settings.capacity
+        if settings.stack.target_url:  # a user's target cannot be restarted with other worker counts
+            cap = cap.model_copy(update={"worker_counts": [None]})
 
-    @contextlib.contextmanager
-    def targets(workers: int | None) -> Iterator[Target]:
-        update: dict = {"run_dir": folder.root / STEPS_DIR / f"stack_w{workers or 'given'}",
-                        "service_env": {**CAPACITY_SERVICE_ENV, **settings.stack.service_env}}
-        if workers is not None:
-            update["workers"] = workers
-        with Stack(settings.stack.model_copy(update=update)) as stack:
-            endpoints = _record_endpoints(stack, info, folder, say)
-            pid = stack.service_process.pid if stack.service_process else None
-            yield Target(endpoints, service_pid=pid)
+        @contextlib.contextmanager
+        def targets(workers: int | None) -> Iterator[Target]:
+            update: dict = {"run_dir": folder.root / STEPS_DIR / f"stack_w{workers or 'given'}",
+                        "service": info.service,
+                            "service_env": {**CAPACITY_SERVICE_ENV, **settings.stack.service_env}}
+            if workers is not None:
+                update["workers"] = workers
+            with Stack(settings.stack.model_copy(update=update)) as stack:
+                endpoints = _record_endpoints(stack, info, folder, say)
+                pid = stack.service_process.pid if stack.service_process else None
+                yield Target(endpoints, service_pid=pid)
 
-    result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                          load=LoadDriver(run_scenario, prompt_picker), say=say)
-    info.ended = time.time()
-    info.save_file(folder.run_info)
-    render_run(folder)
-    render_index(folder.root.parent)
-    return folder, result
+        result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
+                              load=LoadDriver(run_scenario, prompt_picker), say=say)
+        info.ended = time.time()
+        info.save_file(folder.run_info)
+        render_run(folder)
+        _render_index(folder)
+        return folder, result
 
 
 def report(run_dir: Path) -> Path:
     folder = RunFolder(run_dir)
     path = render_run(folder)
-    render_index(folder.root.parent)
+    _render_index(folder)
     return path

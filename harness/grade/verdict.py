@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from harness.schemas.files import write_atomic
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict
 
 
@@ -57,10 +58,7 @@ def write_junit(verdict: Verdict, path: Path) -> Path:
             failure.text = text
         else:
             ET.SubElement(case, "system-out").text = f"[{item.status.value}] {item.reason}\n{text}"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    return write_atomic(Path(path), ET.tostring(suite, encoding="utf-8", xml_declaration=True))
 
 
 def _details(item: ItemResult) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
 from harness.load.stats import PhaseAccumulator, is_failure, new_histogram, record, spectrum
+from harness.schemas.files import write_atomic
 from harness.schemas.requests import REQUEST_LOG, RequestLogWriter, RequestRow
 from harness.schemas.timeline import ScenarioStats
 
@@ -153,4 +154,4 @@ class Recorder:
             ],
             "finished": time.time(),
         }
-        (self.out / RESULT_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        write_atomic(self.out / RESULT_FILE, json.dumps(result, indent=2))

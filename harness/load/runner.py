@@ -33,6 +33,7 @@ from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
+from harness.schemas.files import write_atomic
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 
 START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
@@ -109,7 +110,7 @@ def _watch(
                 run.status, run.reason = ScenarioStatus.aborted, reason
                 # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
                 # ends the plan, drains, and writes its results as at a normal end.
-                (live.path.parent / STOP_FILE).write_text(reason, encoding="utf-8")
+                write_atomic(live.path.parent / STOP_FILE, reason)
         if time.monotonic() > deadline:
             master.stop(grace_s=10)
             raise LoadError(
@@ -183,7 +184,7 @@ def run_scenario(
     for stale in (LIVE_FILE, RESULT_FILE, STOP_FILE, ScenarioStats.FILE_NAME):
         (out / stale).unlink(missing_ok=True)
     plan_path = out / "plan.json"
-    plan_path.write_text(load_plan.model_dump_json(indent=2), encoding="utf-8")
+    write_atomic(plan_path, load_plan.model_dump_json(indent=2))
     secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or ""}
     port = free_port()
     master_args = [

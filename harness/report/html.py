@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from harness.report.capacity import capacity_view
 from harness.report.rundata import RunData, load_run
 from harness.report.svg import render_svg
 from harness.schemas import ItemResult, ItemStatus, RunFolder
+from harness.schemas.files import write_atomic
 
 STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
 NOT_GRADED = "NOT GRADED"
@@ -31,16 +30,6 @@ def environment() -> Environment:
                        change=fmt.fmt_change, duration=fmt.fmt_duration, svg=render_svg)
     env.globals.update(NO_DATA=fmt.NO_DATA, is_number=fmt.is_number)
     return env
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary file, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-    os.replace(tmp, path)
-    return path
 
 
 def outcome_of(data: RunData) -> tuple[str, str]:

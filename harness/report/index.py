@@ -9,9 +9,10 @@ from pathlib import Path
 
 from harness.errors import ReportError
 from harness.report.charts import phase_bands
-from harness.report.html import environment, outcome_of, write_atomic
+from harness.report.html import environment, outcome_of
 from harness.report.rundata import RunData, load_run
 from harness.report.svg import Chart, Line, clean_points
+from harness.schemas.files import write_atomic
 
 _SKIPPED_PHASES = ("warm", "fault")  # cold starts and injected faults would drown the service's own trend
 
@@ -60,14 +61,26 @@ def run_row(data: RunData, reports_dir: Path) -> RunRow:
     )
 
 
-def collect_runs(reports_dir: Path) -> list[RunRow]:
-    rows = []
+def collect_runs(reports_dir: Path) -> tuple[list[RunRow], list[str]]:
+    """Rows of the readable run folders, newest first, and a note for each folder skipped.
+
+    One damaged folder (a file that is not UTF-8, a truncated JSON) must not cost the index of every
+    other run, nor fail every later gate that renders it.
+    """
+    rows, skipped = [], []
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
         if not ((folder / "run.json").exists() or (folder / "verdict.json").exists()):
             continue  # not a run folder (e.g. a stray directory)
-        rows.append(run_row(load_run(folder), reports_dir))
+        try:
+            data = load_run(folder)
+            if data.unreadable:
+                raise ReportError("; ".join(data.unreadable))
+            rows.append(run_row(data, reports_dir))
+        except (ReportError, OSError, ValueError) as exc:
+            skipped.append(f"{folder.name}: skipped, {exc}")
     # Newest first; a run without run.json sorts by its folder's modification time.
-    return sorted(rows, key=lambda r: r.started or (reports_dir / r.run_id).stat().st_mtime, reverse=True)
+    rows.sort(key=lambda r: r.started or (reports_dir / r.run_id).stat().st_mtime, reverse=True)
+    return rows, skipped
 
 
 def trend_chart(rows: list[RunRow]) -> Chart:
@@ -88,7 +101,8 @@ def render_index(reports_dir: Path) -> Path:
     reports_dir = Path(reports_dir)
     if not reports_dir.is_dir():
         raise ReportError(f"no reports folder at {reports_dir}")
-    rows = collect_runs(reports_dir)
+    rows, skipped = collect_runs(reports_dir)
     html = environment().get_template("index.html.j2").render(
-        rows=rows, chart=trend_chart(rows), generated=time.time(), reports_dir=str(reports_dir))
+        rows=rows, skipped=skipped, chart=trend_chart(rows), generated=time.time(),
+        reports_dir=str(reports_dir))
     return write_atomic(reports_dir / "index.html", html)

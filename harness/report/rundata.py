@@ -37,6 +37,8 @@ class RunData:
     diagnosis: Diagnosis | None = None  # optional: only runs with diagnostics have one
     overhead: DiagnosticsOverhead | None = None  # optional: what the diagnostics cost (A/B blocks)
     problems: list[str] = field(default_factory=list)
+    # Documents present but unreadable (not UTF-8, not valid): a subset of ``problems``.
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -81,15 +83,16 @@ class RunData:
         return next((s for s in self.timeline.scenarios if s.name == name), None)
 
 
-def _load(model: type[M], path: Path, problems: list[str], required: bool = True) -> M | None:
+def _load(model: type[M], path: Path, data: RunData, required: bool = True) -> M | None:
     if not path.exists():
         if required:
-            problems.append(f"{path.name} is missing")
+            data.problems.append(f"{path.name} is missing")
         return None
     try:
         return model.load_file(path)
     except ReportError as exc:
-        problems.append(str(exc))
+        data.problems.append(str(exc))
+        data.unreadable.append(str(exc))
         return None
 
 
@@ -103,24 +106,25 @@ def load_run(where: Path | str | RunFolder) -> RunData:
     if not folder.root.is_dir():
         raise ReportError(f"no run folder at {folder.root}")
     data = RunData(folder=folder)
-    data.run = _load(RunInfo, folder.run_info, data.problems)
-    data.timeline = _load(Timeline, folder.timeline, data.problems)
-    data.verdict = _load(Verdict, folder.verdict, data.problems)
-    data.series = _load(SeriesSet, folder.series, data.problems)
+    data.run = _load(RunInfo, folder.run_info, data)
+    data.timeline = _load(Timeline, folder.timeline, data)
+    data.verdict = _load(Verdict, folder.verdict, data)
+    data.series = _load(SeriesSet, folder.series, data)
     client = folder.root / "client"
     for stats_path in sorted(client.glob("*/stats.json")) if client.is_dir() else ():
-        stats = _load(ScenarioStats, stats_path, data.problems)
+        stats = _load(ScenarioStats, stats_path, data)
         if stats:
             data.stats[stats.scenario or stats_path.parent.name] = stats
     if folder.capacity.exists():
         try:
             data.capacity = json.loads(folder.capacity.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
             data.problems.append(f"{folder.capacity.name} is unreadable: {exc}")
-    data.diagnosis = _load(Diagnosis, folder.diagnosis, data.problems, required=False)
+            data.unreadable.append(data.problems[-1])
+    data.diagnosis = _load(Diagnosis, folder.diagnosis, data, required=False)
     if data.diagnosis and data.diagnosis.run_id != data.run_id:
         # A diagnosis copied in from another run would explain the wrong failures.
         data.problems.append(f"{folder.diagnosis.name} is for run {data.diagnosis.run_id}, not {data.run_id}")
         data.diagnosis = None
-    data.overhead = _load(DiagnosticsOverhead, folder.overhead, data.problems, required=False)
+    data.overhead = _load(DiagnosticsOverhead, folder.overhead, data, required=False)
     return data

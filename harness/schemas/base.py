@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import ReportError
+from harness.schemas.files import write_atomic
 
 
 class Contract(BaseModel):
@@ -31,12 +30,7 @@ class VersionedModel(Contract):
         path = Path(path)
         if path.is_dir() or not path.suffix:
             path = path / self.FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(self.model_dump_json(indent=2))
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, self.model_dump_json(indent=2))
 
     @classmethod
     def load_file(cls, path: Path) -> Self:
@@ -47,6 +41,8 @@ class VersionedModel(Contract):
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ReportError(f"cannot read {cls.__name__} from {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ReportError(f"{path} is not UTF-8 text (byte {exc.start}): not a {cls.__name__}") from exc
         try:
             model = cls.model_validate_json(text)
         except ValidationError as exc:

@@ -6,11 +6,12 @@ Loading with file/line error messages lives in ``harness.checklist``; this modul
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from harness.schemas.base import Contract
+from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
 from harness.schemas.verdict import Attestation
 
 
@@ -121,9 +122,19 @@ class ChecklistItem(Contract):
         return self
 
 
+# The tag keeps validation errors to the branch that applies (a mapping is never "not a string").
+ServiceField = Annotated[
+    Annotated[ServiceProfile, Tag(SERVICE_PROFILE_TAG)] | Annotated[str, Tag("name")],
+    Discriminator(lambda v: "name" if isinstance(v, str) else SERVICE_PROFILE_TAG),
+    BeforeValidator(expand_service),
+]
+
+
 class Checklist(Contract):
     version: int = 1
-    service: str = "agent service"
+    # A name only (no profile: the bundled contract, or detection on a target of your own), a preset's
+    # name, or a mapping ``{preset: NAME, ...overrides}`` (see harness.target.presets).
+    service: ServiceField = "agent service"
     target_qps: float = Field(gt=0)
     slo_p99_s: float = Field(3.0, gt=0)
     slo_error_rate: float = Field(0.001, gt=0, lt=1)
@@ -155,3 +166,14 @@ class Checklist(Contract):
         """Scenarios the items read, in the profile's order."""
         wanted = {i.scenario for i in self.items_for(profile) if i.scenario}
         return [s for s in self.profiles[profile].scenarios if s in wanted]
+
+    @property
+    def service_name(self) -> str:
+        if isinstance(self.service, str):
+            return self.service
+        return self.service.name or self.service.preset
+
+    @property
+    def service_profile(self) -> ServiceProfile | None:
+        """The profile the checklist gives, None when it names the service only."""
+        return self.service if isinstance(self.service, ServiceProfile) else None

@@ -7,7 +7,9 @@ from pathlib import Path
 from pydantic import Field
 
 from harness.schemas.base import Contract, VersionedModel
+from harness.schemas.files import make_dirs
 from harness.schemas.requests import REQUEST_LOG
+from harness.schemas.service import ServiceProfile, preset_profile
 
 
 class MachineInfo(Contract):
@@ -35,6 +37,10 @@ class Endpoints(Contract):
     alertmanager_url: str | None = None
     # True when loadgate started the target itself (so it may inject faults and restart Redis).
     spawned_target: bool = False
+    # How to talk to and read the target (harness.target); the bundled contract unless said otherwise.
+    service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
+    # The service's metrics when not at the profile's path on the target (``--metrics-url``).
+    metrics_url: str | None = None
 
 
 class RunInfo(VersionedModel):
@@ -52,6 +58,10 @@ class RunInfo(VersionedModel):
     checklist_sha256: str
     machine: MachineInfo
     scenarios: list[str] = Field(default_factory=list)
+    # The service profile the run used, and how it was chosen ("checklist", "--service FILE",
+    # "detected: ...", "bundled service").
+    service: ServiceProfile | None = None
+    service_source: str | None = None
 
 
 class RunFolder:
@@ -65,7 +75,7 @@ class RunFolder:
         return self.root.name
 
     def ensure(self) -> RunFolder:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         return self
 
     @property

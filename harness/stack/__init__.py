@@ -20,11 +20,13 @@ from harness.errors import ConfigError
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.service import ServiceProfile, preset_profile
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
+from harness.target.client import TargetClient, metrics_url
 
 __all__ = ["Stack", "StackSettings", "is_loopback_url"]
 
@@ -54,13 +56,17 @@ class StackSettings(BaseModel):
     api_key_2: str | None = None
     admin_token: str | None = None
     access_log: Path | None = None
+    # How to talk to and read the target (None: the bundled contract) and where its metrics are
+    # when not on the target itself (``--metrics-url``).
+    service: ServiceProfile | None = None
+    metrics_url: str | None = None
     service_env: dict[str, str] = {}
     # Rule files for the embedded Prometheus instead of the shipped alert_rules.yml (e.g. a copy with
     # short windows, so a test sees an alert fire in seconds).
     alert_rules: list[Path] | None = None
     ready_timeout_s: float = 300.0
 
-    @field_validator("target_url", "prometheus_url", "redis_url")
+    @field_validator("target_url", "prometheus_url", "redis_url", "metrics_url")
     @classmethod
     def _loopback_only(cls, url: str | None) -> str | None:
         # Load is only ever aimed at this machine; a remote URL is a mistake we refuse loudly.
@@ -109,6 +115,7 @@ class Stack:
         if redis_url is None and s.target_url is None:
             (redis_url,) = self._own(start_redis(stack_dir / "redis"))
 
+        service = s.service or preset_profile("bundled")
         if s.target_url is None:
             api_key, api_key_2 = f"lg-{secrets.token_hex(8)}", f"lg-{secrets.token_hex(8)}"
             admin_token = f"lg-admin-{secrets.token_hex(12)}"
@@ -122,7 +129,8 @@ class Stack:
             if not s.api_key:
                 raise ConfigError("a target given with --target-url needs its API key (--api-key or "
                                   "LOADGATE_API_KEY)", field="api_key")
-            require_reachable(f"{s.target_url}/healthz", "target service")
+            require_reachable(TargetClient(service, s.target_url, metrics=metrics_url(
+                service, s.target_url, s.metrics_url)).reachable_url(), "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
             api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
 
@@ -134,9 +142,12 @@ class Stack:
             self.alert_receiver = WebhookReceiver(folder.alerts).start()
             (alertmanager_url,) = self._own(start_alertmanager(stack_dir / "alertmanager",
                                                                self.alert_receiver.url))
-            target_address = urlsplit(target_url).netloc
+            scraped = {"loadgate": exporter_address}
+            service_metrics = metrics_url(service, target_url, s.metrics_url)
+            if service_metrics:
+                scraped[service.metrics.job] = service_metrics
             (prometheus_url,) = self._own(start_prometheus(
-                stack_dir / "prometheus", {"agent": target_address, "loadgate": exporter_address},
+                stack_dir / "prometheus", scraped,
                 rule_files=s.alert_rules, alertmanager=alertmanager_url.removeprefix("http://")))
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
@@ -145,7 +156,7 @@ class Stack:
             target_url=target_url, prometheus_url=prometheus_url, redis_url=redis_url,
             api_key=api_key, api_key_2=api_key_2, admin_token=admin_token,
             exporter_address=exporter_address, access_log=access_log, spawned_target=spawned,
-            alertmanager_url=alertmanager_url,
+            alertmanager_url=alertmanager_url, service=service, metrics_url=s.metrics_url,
         )
         return self._endpoints
 

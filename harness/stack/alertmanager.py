@@ -20,6 +20,7 @@ import yaml
 from harness.ports import LOOPBACK, pick_port
 from harness.process import ManagedProcess, require_binary
 from harness.schemas.alerts import AlertNotification, read_notifications
+from harness.schemas.files import write_atomic
 from harness.schemas.jsonl import append_jsonl
 from harness.stack.http import answers
 
@@ -140,7 +141,7 @@ def start_alertmanager(
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump(alertmanager_config(webhook_url, group_wait_s), sort_keys=False))
+    write_atomic(config_path, yaml.safe_dump(alertmanager_config(webhook_url, group_wait_s), sort_keys=False))
     argv = [
         binary,
         f"--config.file={config_path}",

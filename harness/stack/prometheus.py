@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
 from harness.ports import LOOPBACK, pick_port
 from harness.process import ManagedProcess, require_binary
+from harness.schemas.files import write_atomic
 from harness.stack.http import answers
 
 READY_TIMEOUT_S = 30.0
@@ -20,17 +22,23 @@ def alert_rules_path() -> Path:
     return Path(str(resources.files("harness.stack") / "alert_rules.yml"))
 
 
+def _scrape_job(job: str, where: str) -> dict:
+    """``where``: host:port (its /metrics) or a full metrics URL (another path, another port)."""
+    if "://" not in where:
+        return {"job_name": job, "static_configs": [{"targets": [where]}]}
+    url = urlsplit(where)
+    return {"job_name": job, "scheme": url.scheme, "metrics_path": url.path or "/metrics",
+            "static_configs": [{"targets": [url.netloc]}]}
+
+
 def scrape_config(targets: dict[str, str], rule_files: list[Path],
                   alertmanager: str | None = None) -> dict:
-    """``targets`` maps job name -> host:port serving /metrics."""
+    """``targets`` maps job name -> host:port serving /metrics, or a metrics URL."""
     config: dict = {
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s", "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
                    "scrape_timeout": f"{SCRAPE_INTERVAL_S}s"},
         "rule_files": [str(p) for p in rule_files],
-        "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [address]}]}
-            for job, address in targets.items()
-        ],
+        "scrape_configs": [_scrape_job(job, where) for job, where in targets.items()],
     }
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
@@ -47,7 +55,7 @@ def start_prometheus(workdir: Path, targets: dict[str, str], *, port: int | None
     workdir.mkdir(parents=True, exist_ok=True)
     rules = [alert_rules_path()] if rule_files is None else rule_files
     config_path = workdir / "prometheus.yml"
-    config_path.write_text(yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
+    write_atomic(config_path, yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
     argv = [
         binary, f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle",

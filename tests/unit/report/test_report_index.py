@@ -59,3 +59,17 @@ def test_index_of_an_empty_folder_says_no_data_and_a_missing_folder_is_an_error(
     assert page.find_all("figure", data_chart="trend")[0].find_all(cls="empty")
     with pytest.raises(ReportError):
         render_index(tmp_path / "missing")
+
+
+def test_a_run_folder_with_a_non_utf8_file_is_skipped_with_a_note(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _run_copy(reports, "run-good", 1764000000.0, "GO")
+    bad = _run_copy(reports, "run-bad", 1764000100.0, "NO-GO")
+    (bad / "verdict.json").write_bytes(b'{"run_id": "\xff\xfe broken"}')
+
+    page = parse(render_index(reports).read_text(encoding="utf-8"))
+    rows = [r.attrs["data-run"] for r in page.find_all("tr") if "data-run" in r.attrs]
+    assert rows == ["run-good"]
+    notes = [li.text for li in page.find_all("ul", cls="skipped")[0].find_all("li")]
+    assert len(notes) == 1 and notes[0].startswith("run-bad: skipped") and "not UTF-8" in notes[0]

@@ -1,0 +1,161 @@
+"""How an answer is read: JSON body and its markers (degraded, cached), and the streaming formats.
+
+This module says what was *read* (parsed or not, which marker found); what a reading means for the
+verdict (served, shed, error) is decided by the grader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from harness.schemas.service import Marker, ResponseSpec
+
+_MISSING = object()
+
+
+def pointer(document: Any, where: str) -> Any:
+    """RFC 6901 JSON pointer (``/choices/0/message/content``); ``_MISSING`` when the path is absent."""
+    if where == "":
+        return document
+    node = document
+    for raw in where.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _flag(marker: Marker | None, document: Any, headers: Mapping[str, str]) -> bool:
+    if marker is None:
+        return False
+    if marker.header is not None:
+        value = next((v for k, v in headers.items() if k.lower() == marker.header.lower()), "")
+        return value.strip().lower() in ("1", "true", "yes")
+    found = pointer(document, marker.pointer or "")
+    return found is not _MISSING and bool(found)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One non-streamed answer as read. ``readable`` False: a JSON body was required and none came."""
+
+    readable: bool
+    cached: bool = False
+    degraded: bool = False
+
+
+def read_body(spec: ResponseSpec, content: bytes, headers: Mapping[str, str] | None = None) -> Reading:
+    headers = headers or {}
+    try:
+        document = orjson.loads(content or b"")
+    except orjson.JSONDecodeError:
+        document = _MISSING
+    if document is _MISSING:
+        return Reading(readable=not spec.require_json, cached=_flag(_header_only(spec.cached), {}, headers),
+                       degraded=_flag(_header_only(spec.degraded), {}, headers))
+    return Reading(readable=True, cached=_flag(spec.cached, document, headers),
+                   degraded=_flag(spec.degraded, document, headers))
+
+
+def _header_only(marker: Marker | None) -> Marker | None:
+    return marker if marker is not None and marker.header is not None else None
+
+
+@dataclass
+class StreamReading:
+    """A streamed answer: time to first token and mean gap between tokens (seconds, from ``start``),
+    the markers, completion tokens (when the server reports usage) and whether the end was seen."""
+
+    ttft: float | None = None
+    itl: float | None = None
+    cached: bool = False
+    degraded: bool = False
+    tokens: int | None = None
+    chunks: int = 0
+    done: bool = False
+
+
+class StreamReader:
+    """Reads server-sent events line by line as they arrive (``feed``), in one of the formats:
+
+    ``loadgate-sse``  ``data:`` frames are tokens; an ``event: done`` frame carries the final JSON
+                      (markers read from it with the profile's pointers).
+    ``openai-sse``    ``data: {chunk}`` with ``choices[0].delta.content``; ``data: [DONE]`` ends it;
+                      a chunk with ``usage`` gives the completion tokens.
+    """
+
+    def __init__(self, spec: ResponseSpec, start: float) -> None:
+        self.spec, self.start = spec, start
+        self.reading = StreamReading()
+        self._event = "message"
+        self._first: float | None = None
+        self._last: float | None = None
+        self._gaps: list[float] = []
+        self._headers: Mapping[str, str] = {}
+
+    def headers(self, headers: Mapping[str, str]) -> None:
+        """Markers read from headers apply to the whole stream."""
+        self._headers = headers
+
+    def feed(self, line: str, now: float) -> None:
+        line = line.strip()
+        if line.startswith("event:"):
+            self._event = line[6:].strip()
+        elif line.startswith("data:"):
+            self._data(line[5:].strip(), now)
+        elif not line:
+            self._event = "message"
+
+    def _token(self, now: float) -> None:
+        self.reading.chunks += 1
+        if self._first is None:
+            self._first = now
+        elif self._last is not None:
+            self._gaps.append(now - self._last)
+        self._last = now
+
+    def _data(self, data: str, now: float) -> None:
+        if self.spec.stream_format == "openai-sse":
+            self._openai(data, now)
+        elif self._event == "done":
+            self.reading.done = True
+            with contextlib.suppress(orjson.JSONDecodeError):
+                self._markers(orjson.loads(data))
+        else:
+            self._token(now)
+
+    def _openai(self, data: str, now: float) -> None:
+        if data == "[DONE]":
+            self.reading.done = True
+            return
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return
+        if pointer(chunk, "/choices/0/delta/content") not in (_MISSING, None, ""):
+            self._token(now)
+        tokens = pointer(chunk, "/usage/completion_tokens")
+        if isinstance(tokens, int):
+            self.reading.tokens = tokens
+        self._markers(chunk)
+
+    def _markers(self, document: Any) -> None:
+        self.reading.cached |= _flag(self.spec.cached, document, self._headers)
+        self.reading.degraded |= _flag(self.spec.degraded, document, self._headers)
+
+    def result(self) -> StreamReading:
+        r = self.reading
+        r.ttft = None if self._first is None else self._first - self.start
+        r.itl = sum(self._gaps) / len(self._gaps) if self._gaps else None
+        r.cached |= _flag(_header_only(self.spec.cached), {}, self._headers)
+        r.degraded |= _flag(_header_only(self.spec.degraded), {}, self._headers)
+        return r
