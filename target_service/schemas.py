@@ -46,3 +46,4 @@ class ErrorBody(BaseModel):
 class DependencyStatus(BaseModel):
     ready: bool
     deps: dict[str, str]
+    llm: dict[str, str | bool | None] | None = None  # backend, model; local: device, dtype, quantization

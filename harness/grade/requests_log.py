@@ -1,9 +1,11 @@
-"""How grading reads the request log (``harness.schemas.requests``): one phase's rows, the failed ones."""
+"""How grading reads the request log (``harness.schemas.requests``): one phase's rows, by outcome."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from harness.schemas.outcome import RequestOutcome
 
 
 def phase_rows(frame: pd.DataFrame, phase: str | None, window: tuple[float, float]) -> pd.DataFrame:
@@ -15,6 +17,13 @@ def phase_rows(frame: pd.DataFrame, phase: str | None, window: tuple[float, floa
 
 
 def is_error(frame: pd.DataFrame) -> np.ndarray:
-    """Failures a user sees: no response at all (status 0) or a server error (5xx)."""
-    status = frame["status"].to_numpy()
-    return (status == 0) | (status >= 500)
+    """Requests whose outcome is an error (not served and not shed)."""
+    return (frame["outcome"] == RequestOutcome.error.value).to_numpy(dtype=bool)
+
+
+def is_served(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["outcome"] == RequestOutcome.served.value).to_numpy(dtype=bool)
+
+
+def is_shed(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["outcome"] == RequestOutcome.shed.value).to_numpy(dtype=bool)

@@ -18,8 +18,9 @@ from typing import Any
 
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
-from harness.load.stats import PhaseAccumulator, is_failure, new_histogram, record, spectrum
+from harness.load.stats import PhaseAccumulator, new_histogram, record, spectrum
 from harness.schemas.files import write_atomic
+from harness.schemas.outcome import RequestOutcome
 from harness.schemas.requests import REQUEST_LOG, RequestLogWriter, RequestRow
 from harness.schemas.timeline import ScenarioStats
 
@@ -54,18 +55,20 @@ class Recorder:
         """Rows as the workers send them: ``RequestRow``s, which travel as plain lists."""
         late_s = self.plan.late_ms / 1000
         for row in map(RequestRow._make, rows):
+            outcome = RequestOutcome(row.outcome)  # a plain string once it crossed from a worker
             self._log.write(row)
             self._phase(row.phase).add(
                 intended=row.intended_start,
                 start=row.start,
                 end=row.end,
                 status=row.status,
+                outcome=outcome,
                 cached=row.cached,
                 degraded=row.degraded,
                 ttft=row.ttft,
             )
             record(self.overall, row.latency)
-            failed = is_failure(row.status)
+            failed = outcome == RequestOutcome.error
             self.total += 1
             self.errors += failed
             self.window.append((row.end, row.latency, failed))

@@ -42,6 +42,7 @@ from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.schemas.outcome import classify
 from harness.schemas.requests import RequestRow
 
 FLUSH_S = 0.5
@@ -71,12 +72,16 @@ STATE = _State()
 # ---------------------------------------------------------------- one request
 
 
-def _final_flags(body: dict[str, Any]) -> tuple[bool, bool]:
+def _final_flags(body: Any) -> tuple[bool, bool]:
+    """(cached, degraded) from the service's JSON answer; ValueError when it is not a JSON object."""
+    if not isinstance(body, dict):
+        raise ValueError(f"answer is a JSON {type(body).__name__}, not an object")
     return bool(body.get("cached")), bool(body.get("degraded"))
 
 
-def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool]:
-    """(ttft from start, mean inter-token gap, cached, degraded) from the service's SSE stream.
+def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool, bool]:
+    """(ttft from start, mean inter-token gap, cached, degraded, readable) from the service's SSE
+    stream; unreadable when its final ``done`` event is not a JSON object.
 
     Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
     waits for n bytes, which would date the first token at the end of the stream.
@@ -85,6 +90,7 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
     first = last = None
     gaps: list[float] = []
     cached = degraded = False
+    readable = True
     event = "message"
     while raw_line := raw.readline(b"\n"):
         line = raw_line.decode("utf-8", "replace").strip()
@@ -93,8 +99,10 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
         elif line.startswith("data:"):
             now = time.time()
             if event == "done":
-                with contextlib.suppress(ValueError):
+                try:
                     cached, degraded = _final_flags(orjson.loads(line[5:]))
+                except ValueError:
+                    readable = False
             else:
                 if first is None:
                     first = now - start
@@ -103,7 +111,7 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
                 last = now
         elif not line:
             event = "message"
-    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded
+    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable
 
 
 def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> RequestRow:
@@ -118,20 +126,23 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
     headers = {"Authorization": f"Bearer {plan.api_key}"}
     ttft = itl = None
     cached = degraded = False
+    readable = True
     start = time.time()
     try:
         response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
         status = int(response.status_code or 0)
         if status == 200 and stream:
-            ttft, itl, cached, degraded = _read_stream(response, intended)
+            ttft, itl, cached, degraded, readable = _read_stream(response, intended)
         elif status == 200:
-            with contextlib.suppress(ValueError, TypeError):
-                cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
+            try:
+                cached, degraded = _final_flags(orjson.loads(response.content or b""))
+            except ValueError:  # orjson.JSONDecodeError is a ValueError: an answer nobody can read
+                readable = False
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
     return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
                                endpoint=path, phase=phase, cached=cached, degraded=degraded,
-                               ttft=ttft, itl=itl)
+                               ttft=ttft, itl=itl, outcome=classify(status, readable))
 
 
 # ---------------------------------------------------------------- users

@@ -3,19 +3,21 @@
 The file is a version line, a CSV header naming ``RequestRow``'s fields in order, then one line per
 request::
 
-    # loadgate request log schema_version=1
-    intended_start,start,end,latency,latency_uncorrected,status,endpoint,phase,cached,degraded,ttft,itl
-    1764000000.000000,1764000000.001000,1764000000.250000,0.250000,0.249000,200,/v1/agent/run,steady,0,0,,
+    # loadgate request log schema_version=2
+    intended_start,start,end,latency,latency_uncorrected,status,endpoint,phase,cached,degraded,ttft,itl,outcome
+    1764000000.000000,1764000000.001000,1764000000.250000,0.250000,0.249000,200,/v1/agent/run,steady,0,0,,,served
 
-Floats have six decimals, booleans are 0/1, None is empty. A reader refuses a file of another
-schema version. To add a field: one line in ``RequestRow`` (with a default, so existing writers
-still build rows) and ``SCHEMA_VERSION + 1``; the writer, the reader and the column dtypes follow
-from the fields. Outside loadgate, read it with ``pandas.read_csv(path, skiprows=1)``.
+Floats have six decimals, booleans are 0/1, enums their value, None is empty. A reader refuses a
+file of another schema version. To add a field: one line in ``RequestRow`` (with a default, so
+existing writers still build rows) and ``SCHEMA_VERSION + 1``; the writer, the reader, the column
+dtypes and the check of enum values follow from the fields. Outside loadgate, read it with
+``pandas.read_csv(path, skiprows=1)``.
 """
 
 from __future__ import annotations
 
 import csv
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, get_args, get_type_hints
@@ -23,8 +25,9 @@ from typing import Any, NamedTuple, get_args, get_type_hints
 import pandas as pd
 
 from harness.errors import ReportError
+from harness.schemas.outcome import RequestOutcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: outcome
 REQUEST_LOG = "requests.csv"
 VERSION_PREFIX = "# loadgate request log schema_version="
 _TRUE = {"true", "1", "yes"}
@@ -43,14 +46,16 @@ class RequestRow(NamedTuple):
     phase: str
     cached: bool  # the service said it answered from its cache
     degraded: bool  # the service said it answered without its LLM (fallback)
-    ttft: float | None = None  # streamed answers: time to the first token, from the intended start
-    itl: float | None = None  # streamed answers: mean gap between tokens
+    ttft: float | None  # streamed answers: time to the first token, from the intended start
+    itl: float | None  # streamed answers: mean gap between tokens
+    outcome: RequestOutcome  # served / shed / error (harness.schemas.outcome)
 
     @classmethod
-    def measured(cls, *, intended_start: float, start: float, end: float, **fields: Any) -> RequestRow:
-        """A row whose two latencies are derived from its three times."""
+    def measured(cls, *, intended_start: float, start: float, end: float, ttft: float | None = None,
+                 itl: float | None = None, **fields: Any) -> RequestRow:
+        """A row whose two latencies are derived from its three times (no stream: no ttft, no itl)."""
         return cls(intended_start=intended_start, start=start, end=end, latency=end - intended_start,
-                   latency_uncorrected=end - start, **fields)
+                   latency_uncorrected=end - start, ttft=ttft, itl=itl, **fields)
 
 
 COLUMNS = RequestRow._fields
@@ -59,6 +64,8 @@ COLUMNS = RequestRow._fields
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
@@ -134,8 +141,8 @@ def read_request_log(path: Path) -> pd.DataFrame | None:
         raise ReportError(f"request log {path} has {found}; this loadgate reads request logs of "
                           f"schema_version {SCHEMA_VERSION} only (re-run the scenario to write one)")
     types = _column_types()
-    dtypes = {name: ("string" if kind is str else "Int64") for name, (kind, _) in types.items()
-              if kind in (str, int)}
+    dtypes = {name: ("string" if issubclass(kind, str) else "Int64") for name, (kind, _) in types.items()
+              if issubclass(kind, str | int) and kind is not bool}
     try:
         frame = pd.read_csv(path, skiprows=1, dtype=dtypes)
     except (ValueError, pd.errors.ParserError) as exc:
@@ -148,4 +155,9 @@ def read_request_log(path: Path) -> pd.DataFrame | None:
             frame[name] = frame[name].astype(str).str.strip().str.lower().isin(_TRUE)
         elif kind is int and not optional:
             frame[name] = frame[name].fillna(0).astype(int)
+        elif issubclass(kind, Enum):
+            present = frame[name].dropna() if optional else frame[name].fillna("")
+            unknown = set(present) - {member.value for member in kind}
+            if unknown:
+                raise ReportError(f"request log {path} has unknown {name} values {sorted(unknown)}")
     return frame

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.grade.rawhttp import ConnectionPool
+from harness.schemas.outcome import classify
 from harness.schemas.requests import RequestRow
 from harness.schemas.requests import write_request_log as write_log
 
@@ -30,15 +31,23 @@ async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str
     body = json.dumps({"input": f"planted load {intended:.6f}", "max_tokens": 4}).encode() if target.unique \
         else BODY
     start = time.time()
+    answer: dict = {}
+    readable = True
     try:
         response = await pool.post(PATH, body, {"Authorization": f"Bearer {target.key}"})
-        status, body = response.status, json.loads(response.body or b"{}")
+        status = response.status
     except (OSError, asyncio.IncompleteReadError, ValueError):
-        status, body = 0, {}
+        status = 0
+    else:
+        try:
+            answer = json.loads(response.body or b"")
+        except ValueError:
+            readable = False
     end = time.time()
     target.rows.append(RequestRow.measured(intended_start=intended, start=start, end=end, status=status,
-                                           endpoint=PATH, phase=phase, cached=bool(body.get("cached")),
-                                           degraded=bool(body.get("degraded"))))
+                                           endpoint=PATH, phase=phase, cached=bool(answer.get("cached")),
+                                           degraded=bool(answer.get("degraded")),
+                                           outcome=classify(status, readable)))
 
 
 async def _drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],

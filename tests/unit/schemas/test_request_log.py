@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ReportError
+from harness.schemas.outcome import RequestOutcome
 from harness.schemas.requests import (
     COLUMNS,
     SCHEMA_VERSION,
@@ -18,10 +19,11 @@ from harness.schemas.requests import (
 
 ROWS = [
     RequestRow.measured(intended_start=1764000000.0, start=1764000000.001, end=1764000000.25, status=200,
-                        endpoint="/v1/agent/run", phase="steady", cached=True, degraded=False),
+                        endpoint="/v1/agent/run", phase="steady", cached=True, degraded=False,
+                        outcome=RequestOutcome.served),
     RequestRow.measured(intended_start=1764000000.5, start=1764000000.6, end=1764000001.5, status=0,
                         endpoint="/v1/agent/stream", phase="fault", cached=False, degraded=True,
-                        ttft=0.4, itl=0.02),
+                        ttft=0.4, itl=0.02, outcome=RequestOutcome.error),
 ]
 
 
