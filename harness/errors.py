@@ -6,7 +6,8 @@
     │   ├── BinaryNotFoundError    redis-server / prometheus / ... not installed
     │   ├── PortInUseError         a requested port is taken
     │   ├── ProcessStartError      a child exited or never became ready (command, log tail)
-    │   └── EndpointUnreachable    a URL the user gave (or we started) does not answer
+    │   ├── EndpointUnreachable    a URL the user gave (or we started) does not answer
+    │   └── PreflightError         the one request before any load was refused or unreadable
     ├── LoadError                  the runner could not run a scenario (bad name, zero requests)
     ├── GradeError                 grading failed as a whole (not an item: items get no-data)
     ├── ReportError                a run folder is missing or unreadable
@@ -57,6 +58,11 @@ class ProcessStartError(StackError):
 
 class EndpointUnreachable(StackError):
     pass
+
+
+class PreflightError(StackError):
+    """The target refused the run's key (401/403), redirected, rejected the request's shape, or gave
+    an answer that cannot be read: minutes of load would measure only that."""
 
 
 class LoadError(LoadgateError):

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     torch_compile: bool = False  # on CUDA with a static KV cache, so decoding is captured once
     max_batch_size: int = Field(32, gt=0)
     max_batch_wait_ms: float = Field(10.0, ge=0)
-    max_prompt_tokens: int = Field(64, gt=0)
+    # A prompt longer than this keeps its end (the question); 256 leaves room for a conversation's
+    # history, so a session's later turns cost more. Single questions stay far below it.
+    max_prompt_tokens: int = Field(256, gt=0)
     # simulated backend: time to first token + per-token time, each with +/- jitter (fraction).
     sim_ttft_s: float = Field(0.15, ge=0)
     sim_per_token_s: float = Field(0.01, ge=0)
@@ -62,6 +64,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
     openai_max_connections: int = Field(100, gt=0)
+
+    # --- tools and conversation memory -------------------------------------------------------------
+    # The external API tool's own deadline; past it the turn goes on with a fallback, marked degraded.
+    # 0 means no timeout (a planted misconfiguration: a slow API then slows the whole answer).
+    tool_timeout_s: float = Field(0.5, ge=0)
+    session_ttl_s: int = Field(1800, gt=0)
+    session_max_turns: int = Field(8, gt=0)  # turns of history kept (and sent to the model)
+    history_max_chars: int = Field(1500, gt=0)
 
     # --- circuit breaker ------------------------------------------------------------------------------
     breaker_failure_threshold: int = Field(5, gt=0)

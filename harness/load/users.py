@@ -37,7 +37,8 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.errors import LoadError
-from harness.load.corpus import ZipfPicker, load_prompts
+from harness.load.arrivals import Arrival
+from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts, sized_prompt
 from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
@@ -114,15 +115,19 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
     return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable
 
 
-def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> RequestRow:
+def send_one(
+    user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
+    sizes: RequestSizes = NO_SIZES,
+) -> RequestRow:
     """One agent request, as the row the recorder takes."""
     assert STATE.picker is not None
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
-    prompt = STATE.picker.pick()
+    prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
     body: dict[str, Any] = {"input": prompt, "session_id": session_id}
-    if plan.max_tokens:
-        body["max_tokens"] = plan.max_tokens
+    max_tokens = sizes.max_tokens(plan.max_tokens)
+    if max_tokens:
+        body["max_tokens"] = max_tokens
     headers = {"Authorization": f"Bearer {plan.api_key}"}
     ttft = itl = None
     cached = degraded = False
@@ -174,13 +179,17 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
+    max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
     def schedule(self) -> None:
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
-        for t, phase in arrivals(STATE.plan, random.Random()):
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        for arrival in arrivals(STATE.plan, random.Random(), worker):
+            t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
             if plan.phase_at(t)[1] is None:  # stopped early
@@ -188,22 +197,24 @@ class ArrivalUser(FastHttpUser):
             if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
                 STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
                 continue
-            gevent.spawn(self._one, plan, t, phase.name)
+            gevent.spawn(self._one, plan, arrival)
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
             gevent.sleep(1)
 
-    def _one(self, plan: LoadPlan, intended: float, phase: str) -> None:
+    def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
         if self._pool is None and plan.connections is not None:
             self._pool = gevent.lock.BoundedSemaphore(plan.connections)
+        sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
-            _keep(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
+            _keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
 
 
 class ThinkingUser(FastHttpUser):
     """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
 
     abstract = True
+    max_redirects = 0  # as ArrivalUser: a 3xx is recorded as it is, never followed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -268,7 +279,9 @@ def _admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> 
 
 def _set_fault(host: str, phase: PhaseSpec | None) -> None:
     plan, rec = STATE.plan, STATE.recorder
-    want = phase.fault.model_dump() if phase is not None and phase.fault is not None else None
+    # Only the faults the phase sets: a target that knows fewer knobs than this harness still accepts it.
+    fault = phase.fault if phase is not None else None
+    want = fault.model_dump(exclude_defaults=True) if fault is not None else None
     if (want is not None) == STATE.fault_on:
         return
     STATE.fault_on = want is not None

@@ -92,6 +92,7 @@ class LocalLLM(LLM):
             model.forward = torch.compile(model.forward)
         tokenizer = AutoTokenizer.from_pretrained(path)
         tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        tokenizer.truncation_side = "left"  # a long conversation loses its oldest words, not the question
         # Never generate "[unused12]", "[SEP]" and the like: the answer should read as words.
         self._suppress = [i for t, i in tokenizer.get_vocab().items() if t.startswith("[")]
         self._pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))

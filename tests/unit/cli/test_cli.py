@@ -44,14 +44,6 @@ def test_bad_time_names_the_value(capsys: pytest.CaptureFixture[str]) -> None:
     assert "'yesterday-ish' is not a time" in capsys.readouterr().err
 
 
-def test_remote_target_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "target_2x", "--target-url", "http://10.1.2.3:8000", "--api-key", "k"])
-    assert code == EXIT_USAGE
-    err = capsys.readouterr().err.strip()
-    assert err == "loadgate: error: option --target-url: http://10.1.2.3:8000 is not a loopback address " \
-                  "(127.0.0.0/8, localhost or [::1])"
-
-
 def test_status_without_a_running_stack_says_so(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["status", "--state-file", str(tmp_path / "none.json")])
     assert code == EXIT_USAGE
