@@ -11,7 +11,9 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from harness import __version__
-from harness.errors import ConfigError, LoadgateError
+from harness.errors import ConfigError, InternalError, LoadgateError
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
 from harness.stack import StackSettings
@@ -451,6 +453,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loadgate: interrupted; stack stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug outside any run folder: still exit 3, not NO-GO
+        print(f"loadgate: error: {InternalError.saved(exc, _save_traceback())}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _save_traceback() -> str:
+    """The current exception's traceback in a file of its own (no run folder to hold it)."""
+    fd, path = tempfile.mkstemp(prefix="loadgate-crash-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return path
 
 
 if __name__ == "__main__":

@@ -101,6 +101,11 @@ class RunFolder:
         return self.root / "run.json"
 
     @property
+    def crash(self) -> Path:
+        """The traceback of an exception the harness did not expect (exit 3)."""
+        return self.root / "crash.txt"
+
+    @property
     def timeline(self) -> Path:
         return self.root / "timeline.json"
 

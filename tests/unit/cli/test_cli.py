@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.cli import EXIT_USAGE, main
@@ -48,3 +50,21 @@ def test_status_without_a_running_stack_says_so(tmp_path, capsys: pytest.Capture
     code = main(["status", "--state-file", str(tmp_path / "none.json")])
     assert code == EXIT_USAGE
     assert "no stack is running here" in capsys.readouterr().err
+
+
+def test_a_bug_outside_a_run_exits_3_in_one_line_with_its_traceback_in_a_file(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import harness.cli as cli
+
+    def broken(args: object) -> int:
+        return {}["planted"]
+
+    monkeypatch.setitem(cli.COMMANDS, "report", broken)
+    assert main(["report", "nowhere"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("loadgate: error: internal error: KeyError: 'planted'")
+    saved = Path(err.rsplit("(traceback in ", 1)[1].rstrip(")\n"))
+    try:
+        assert 'return {}["planted"]' in saved.read_text()
+    finally:
+        saved.unlink()
