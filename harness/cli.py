@@ -332,6 +332,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from harness import pipeline
     from harness.capacity import CapacitySettings
+    from harness.report import terminal_summary
 
     if args.compare:
         folder = pipeline.compare_capacity(args.compare, args.reports_dir)
@@ -344,8 +345,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
-    print(result.summary)
-    print(f"report: {folder.report_html}")
+    print(terminal_summary(folder))
     return 0 if result.max_sustainable_rps else 1
 
 
