@@ -26,6 +26,15 @@ from harness.grade.rawhttp import ConnectionPool
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import (
+    AccessLogCoverageParams,
+    AccessLogJsonParams,
+    AlertDeliveryParams,
+    AlertRulesParams,
+    KeyMetricsParams,
+    PiiParams,
+    RateLimitParams,
+)
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 from harness.stack.alertmanager import AlertNotification, read_notifications
@@ -36,7 +45,6 @@ PROBE_BODY = {"input": "loadgate probe: what is a circuit breaker?", "max_tokens
 TIMEOUT_S = 30.0
 LOG_WAIT_S = 3.0  # how long a written request may take to reach the access log (buffered writers)
 DELIVERY_ALERT = "LoadgateDeliveryCheck"
-DELIVERY_WAIT_S = 15.0  # Alertmanager's group_wait plus the webhook call; far less on a calm stack
 
 
 def _endpoints(ctx: GradeContext) -> Endpoints:
@@ -102,8 +110,8 @@ def auth(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = _endpoints(ctx)
     key = ep.api_key_2 or ep.api_key
-    burst = int(item.params.get("burst", 800))
-    concurrency = int(item.params.get("concurrency", 64))
+    params = RateLimitParams.of(item.params)
+    burst, concurrency = params.burst, params.concurrency
     started = time.monotonic()
     statuses, retry_after = asyncio.run(_burst(ep, key, burst, concurrency))
     elapsed = time.monotonic() - started
@@ -202,7 +210,7 @@ def pii_masking(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     tail = _LogTail(_access_log(ctx))
     token = secrets.token_hex(4)
     samples = [str(s).format(token=token, digits4=f"{secrets.randbelow(10_000):04d}")
-               for s in item.params.get("samples", [])]
+               for s in PiiParams.of(item.params).samples]
     if not samples:
         raise NoData("no PII samples configured (params.samples)")
     body = {"input": "Please contact me: " + ", ".join(samples), "max_tokens": 1}
@@ -225,7 +233,7 @@ def access_log_json(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     if not lines:
         raise NoData(f"access log {path} is empty")
-    fields = list(item.params.get("fields", []))
+    fields = AccessLogJsonParams.of(item.params).fields
     bad, missing = 0, {f: 0 for f in fields}
     example = None
     for line in lines:
@@ -252,7 +260,7 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     service returns (X-Request-ID header, else the body's request_id)."""
     ep = _endpoints(ctx)
     tail = _LogTail(_access_log(ctx))
-    n = int(item.params.get("requests", 20))
+    n = AccessLogCoverageParams.of(item.params).requests
     ids: list[str] = []
     with _client() as client:
         for _ in range(n):
@@ -292,7 +300,7 @@ def _body_request_id(response: httpx.Response) -> str | None:
 def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
     at = _last_end(ctx)
-    names = list(item.params.get("metrics", []))
+    names = KeyMetricsParams.of(item.params).metrics
     if not names:
         raise NoData("no metric names configured (params.metrics)")
     if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
@@ -314,7 +322,7 @@ def _last_end(ctx: GradeContext) -> float:
 
 def alert_rules(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
-    wanted = list(item.params.get("rules", []))
+    wanted = AlertRulesParams.of(item.params).rules
     loaded = {rule["name"]: rule for group in prom.api("rules").get("groups", [])
               for rule in group.get("rules", []) if rule.get("type") == "alerting"}
     missing = [name for name in wanted if name not in loaded]
@@ -338,7 +346,7 @@ def alert_delivery(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if ctx.folder is None:
         raise NoData("no run folder: the webhook receiver's file is unknown")
     path = ctx.folder.alerts
-    wait_s = float(item.params.get("wait_s", DELIVERY_WAIT_S))
+    wait_s = AlertDeliveryParams.of(item.params).wait_s
     # A fresh label per check, so an earlier check's notification is never taken for this one.
     labels = {"alertname": DELIVERY_ALERT, "severity": "info", "run_id": ctx.folder.run_id,
               "check_id": secrets.token_hex(6)}
