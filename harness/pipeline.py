@@ -14,12 +14,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
+from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
-from harness.load import run_scenario
+from harness.load import prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -282,7 +282,7 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 yield Target(endpoints, service_pid=pid)
 
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              say=say)
+                              load=LoadDriver(run_scenario, prompt_picker), say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)
