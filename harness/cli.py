@@ -100,6 +100,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the load's random draws (arrivals, prompts); run.json records the one used, "
+                        "so a run can be repeated with the same draws")
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
@@ -152,7 +155,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
 def _run_settings(args: argparse.Namespace) -> dict:
     return {
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
-        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers,
+        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers, "seed": args.seed,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
         "service_file": args.service_file,
     }

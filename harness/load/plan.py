@@ -72,6 +72,14 @@ class LoadPlan(Contract):
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
     stop_at: float | None = None  # set by the master when a stop condition ends the plan early
+    # The run's seed (run.json): arrival gaps, prompt picks and stream choices draw from it, per worker.
+    seed: int | None = None
+
+    def rng(self, purpose: str, worker: int = 0) -> random.Random:
+        """A generator for one purpose of one worker: reproducible from ``seed``, fresh without one."""
+        if self.seed is None:
+            return random.Random()
+        return random.Random(f"{self.seed}:{self.scenario}:{purpose}:{worker}")
 
     @property
     def total_s(self) -> float:
