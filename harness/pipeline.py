@@ -11,6 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +21,7 @@ from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measur
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import prompt_picker, run_scenario
-from harness.report import render_compare, render_index, render_run
+from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
@@ -28,7 +29,7 @@ from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
-from harness.stack import Stack, StackSettings, Watchdog
+from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 
 Say = Callable[[str], None]
@@ -302,3 +303,25 @@ def report(run_dir: Path) -> Path:
     path = render_run(folder)
     _render_index(folder)
     return path
+
+
+# ---------------------------------------------------------------- the stack alone: up / status / down
+
+
+def up(settings: StackSettings, state_file: Path, ready: Callable[[dict[str, Any]], None]) -> None:
+    """Start the stack and hold it (``loadgate up``) until a signal; ``ready`` gets its state."""
+    session.hold(settings, state_file, ready)
+
+
+def down(state_file: Path) -> bool:
+    """Stop a held stack; False when its holder was no longer running."""
+    return session.release(state_file)
+
+
+def status(state_file: Path) -> list[tuple[str, bool, str]]:
+    return session.health(state_file)
+
+
+def summary(folder: RunFolder) -> str:
+    """The verdict in a few lines for the terminal."""
+    return terminal_summary(folder)
