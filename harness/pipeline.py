@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
+from harness.diagnostics.diagnose import write_diagnosis
+from harness.diagnostics.overhead import measure_overhead
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import prompt_picker, run_scenario
@@ -146,6 +148,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
+        service_log=stack.service_process.log_path if stack.service_process else None,
         target_url=endpoints.target_url, admin_token=endpoints.admin_token,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 

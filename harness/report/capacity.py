@@ -90,6 +90,9 @@ def _joined(parts: list[str]) -> str:
 
 
 def plan_sentence(result: CapacityResult, search: SearchResult) -> str:
+    rec = result.recommendation
+    if not search.plans and rec and rec.per_replica_source == search.name:  # capacity.json before plans
+        return f"{rec.replicas} replica(s) for peak {rps(rec.peak_qps)} at headroom {rec.headroom:g}x"
     if not search.plans:
         return ("no replica plan: no peak was given (--peak-qps)" if not result.peaks_qps
                 else "no replica plan: no rate met the SLO")
@@ -122,7 +125,8 @@ def headline(result: CapacityResult) -> list[str]:
         lines.append(f"It breaks near {rps(br.estimate_rps)} ({br.confidence:.0%}: "
                      f"{rps_range(*br.interval_rps)}; a rerun's estimate lands in "
                      f"{rps_range(*br.rerun_interval_rps)}).")
-    lines.append(plan_sentence(result, search)[0].upper() + plan_sentence(result, search)[1:] + ".")
+    plan = plan_sentence(result, search)
+    lines.append(plan[0].upper() + plan[1:] + ".")
     return lines
 
 

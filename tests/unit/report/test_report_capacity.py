@@ -164,3 +164,18 @@ def test_a_run_whose_budget_ran_out_before_any_step_says_why(tmp_path: Path) -> 
                               "max_sustainable_rps": None, "breaking": None}).save_file(run)
     head = parse(render_run(run).read_text()).find_all("section", id="headline")[0].text
     assert f"No step was measured, so there is no answer: {ran_out}" in head
+
+
+def test_a_capacity_json_from_before_replica_plans_still_states_the_recommendation(tmp_path: Path) -> None:
+    run = shutil.copytree(CAPACITY_RUN, tmp_path / "run")
+    raw = json.loads((run / "capacity.json").read_text())
+    for search in raw["searches"]:
+        del search["plans"], search["fresh_share"]
+    for key in ("peaks_qps", "headroom", "cost_per_replica", "cost_unit"):
+        del raw[key]
+    del raw["recommendation"]["plans"]
+    (run / "capacity.json").write_text(json.dumps(raw))
+    rec = raw["recommendation"]
+    head = parse(render_run(run).read_text()).find_all("section", id="headline")[0].text
+    peak = fmt_value(rec["peak_qps"], "req/s")
+    assert f"{rec['replicas']} replica(s) for peak {peak} at headroom 2x" in head
