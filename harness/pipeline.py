@@ -32,6 +32,7 @@ from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
 from harness.stack import Stack, StackSettings, Watchdog
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 
@@ -130,6 +131,7 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     """The URLs the run really used (spawned ones are only known once the stack is up)."""
     endpoints = stack.endpoints
     info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.service_readiness = TargetClient.of(endpoints).readiness()
     info.save_file(folder.run_info)
     say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
     return endpoints
