@@ -88,6 +88,10 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
+        failed_scrapes = ctx.scrape_failures(result.window)
+        if failed_scrapes and result.status == ItemStatus.no_data:
+            # Missing series in a window whose scrapes failed: the failures are the finding.
+            result.reason = f"{failed_scrapes}; {result.reason}"
     if untrusted:
         result.evidence["untrusted"] = untrusted
     return result
