@@ -70,16 +70,23 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
+def validate(path: Path, profile: str | None = None) -> tuple[Checklist, str]:
+    """Every checklist mistake, before any process of the stack starts: shape, names, params, PromQL
+    templates (promtool) and the profile. Returns the checklist and the profile to run."""
+    checklist = load_checklist(path)
+    validate_names(checklist)
+    profile = profile or checklist.default_profile
+    if profile not in checklist.profiles:
+        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
+                          path=str(path), field="profile")
+    return checklist, profile
+
+
 @contextlib.contextmanager
 def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
-    checklist = load_checklist(settings.checklist)
-    validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
-    profile = settings.profile or checklist.default_profile
-    if profile not in checklist.profiles:
-        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
-                          path=str(settings.checklist), field="profile")
+    checklist, profile = validate(settings.checklist, settings.profile)
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
