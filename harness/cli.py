@@ -118,6 +118,16 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     return 0 if result.max_sustainable_rps else 1
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from harness import pipeline
+
+    checklist, profile = pipeline.validate(args.checklist, args.profile)
+    queries = sum(1 for i in checklist.items if i.query)
+    print(f"{args.checklist}: valid — {len(checklist.items)} items, profiles {', '.join(checklist.profiles)} "
+          f"(checked: {profile}), {queries} PromQL template{'s' if queries != 1 else ''} parsed")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness import pipeline
 
@@ -164,7 +174,7 @@ def _one_line(exc: ValidationError) -> str:
 
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
-            "report": _cmd_report,
+            "report": _cmd_report, "validate": _cmd_validate,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
             "proxy": lambda args: proxy_command.run(args, _say)}
 

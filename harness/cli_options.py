@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=summary, description=description, epilog=EPILOG,
                               formatter_class=_formatter)
 
-    for add in (_gate_command, _run_command, _check_command, _capacity_command, _report_command,
+    for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command, _report_command,
                 _up_command, _down_command, _status_command, _proxy_command):
         add(command)
     return parser
@@ -239,6 +239,16 @@ def _capacity_command(command: Command) -> None:
     g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
     g.add_argument("--compare", type=Path, nargs="+", metavar="RUN_DIR",
                    help="run nothing: render these earlier capacity runs side by side")
+
+
+def _validate_command(command: Command) -> None:
+    p = command("validate", "check a checklist without running anything",
+                "Load the checklist and report its first mistake with file, line and field: its shape,\n"
+                "measure and probe names, each item's params, and every PromQL template (parsed by\n"
+                "promtool). Starts no stack and sends no request; gate, run and capacity do the same first.\n"
+                "Example: loadgate validate --checklist checklist.yaml")
+    p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
+    p.add_argument("--profile", help="also check that this profile exists")
 
 
 def _report_command(command: Command) -> None:
