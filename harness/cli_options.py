@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=summary, description=description, epilog=EPILOG,
                               formatter_class=_formatter)
 
-    for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command, _report_command,
-                _up_command, _down_command, _status_command, _proxy_command):
+    for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command,
+                _report_command, _up_command, _down_command, _status_command, _proxy_command):
         add(command)
     return parser
 
