@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +25,7 @@ from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSetting
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import prompt_picker, run_scenario
-from harness.report import render_compare, render_index, render_run
+from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
@@ -32,8 +33,9 @@ from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
-from harness.stack import Stack, StackSettings, Watchdog
+from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 
@@ -144,6 +146,7 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     """The URLs the run really used (spawned ones are only known once the stack is up)."""
     endpoints = stack.endpoints
     info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.service_readiness = TargetClient.of(endpoints).readiness()
     info.save_file(folder.run_info)
     say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
     return endpoints
@@ -320,3 +323,25 @@ def report(run_dir: Path) -> Path:
     path = render_run(folder)
     _render_index(folder)
     return path
+
+
+# ---------------------------------------------------------------- the stack alone: up / status / down
+
+
+def up(settings: StackSettings, state_file: Path, ready: Callable[[dict[str, Any]], None]) -> None:
+    """Start the stack and hold it (``loadgate up``) until a signal; ``ready`` gets its state."""
+    session.hold(settings, state_file, ready)
+
+
+def down(state_file: Path) -> bool:
+    """Stop a held stack; False when its holder was no longer running."""
+    return session.release(state_file)
+
+
+def status(state_file: Path) -> list[tuple[str, bool, str]]:
+    return session.health(state_file)
+
+
+def summary(folder: RunFolder) -> str:
+    """The verdict in a few lines for the terminal."""
+    return terminal_summary(folder)
