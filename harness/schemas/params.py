@@ -82,5 +82,6 @@ PARAMS: dict[str, type[Params]] = {
     "alert_rules": AlertRulesParams,
     "alert_delivery": AlertDeliveryParams,
     "breaker_cycle": Params,
+    "gpu_memory_headroom": Params,
     "rate_limit": RateLimitParams,
 }
