@@ -120,6 +120,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
+    proxy_command.add_driver_options(g)
 
 
 def _stack_settings(args: argparse.Namespace) -> StackSettings:
@@ -127,6 +128,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
         workers=args.service_workers, backend=args.backend, target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
+        **proxy_command.driver_settings(args),
         metrics_url=args.metrics_url,
     )
 

@@ -16,12 +16,18 @@ from harness.schemas.verdict import Attestation
 
 
 class FaultSpec(Contract):
-    """Faults the bundled service injects in its LLM call path (``PUT /admin/faults``)."""
+    """A phase's faults: the first four the bundled service's ``PUT /admin/faults`` can apply; with
+    ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and Redis parts on the wire
+    (harness.load.faults), and only they can do the ``llm_`` ones below ``redis_down``."""
 
     llm_delay_s: float = Field(0.0, ge=0)
     llm_jitter_s: float = Field(0.0, ge=0)
     llm_error_rate: float = Field(0.0, ge=0, le=1)
     redis_down: bool = False
+    llm_chunk_delay_s: float = Field(0.0, ge=0)  # before each streamed chunk (slow tokens)
+    llm_error_status: Literal[500, 429, 503] = 500
+    llm_hang: bool = False
+    llm_disconnect_after_chunks: int | None = Field(None, ge=0)
 
 
 class ScenarioPlan(Contract):
