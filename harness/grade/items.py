@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items, probes
+from harness.grade import breaker, client_items, metric_items, probes
 from harness.grade.baseline import parse_tolerance
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, make_result
@@ -37,7 +37,7 @@ PROBES: dict[str, Grader] = {
     "key_metrics": probes.key_metrics,
     "alert_rules": probes.alert_rules,
     "alert_delivery": probes.alert_delivery,
-    "breaker_cycle": probes.breaker_cycle,
+    "breaker_cycle": breaker.breaker_cycle,
     "rate_limit": probes.rate_limit,  # last: a burst may throttle whatever runs after it
 }
 
