@@ -3,14 +3,15 @@ with the load generator's request log where the run has one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from harness.grade import stats
 from harness.grade.context import GradeContext
-from harness.grade.queries import AGENT, SERVER_ERROR, Q, duration
-from harness.grade.requests_log import is_error, phase_rows
+from harness.grade.queries import AGENT, ERROR, SERVED, SHED, Q, duration
+from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
@@ -40,43 +41,69 @@ def _client_rows(ctx: GradeContext, window: Window) -> Any:
     return rows if len(rows) else None
 
 
-def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str, str]:
-    """(requests, server errors, their queries) between the window's edges, from the service's counter."""
+@dataclass
+class _ServerCounts:
+    """Requests the service's counter saw in a window, by outcome, and the query of each count."""
+
+    total: int
+    served: int
+    shed: int
+    errors: int
+    queries: dict[str, str]
+
+
+def _server_counts(ctx: GradeContext, window: Window) -> _ServerCounts:
+    """Requests between the window's edges by outcome (harness.schemas.outcome), from the service's
+    counter's status label."""
     prom = ctx.require_prom()
-    total_q = Q.counted("agent_requests_total", _agent(ctx), window.start, window.end)
-    errors_q = Q.counted("agent_requests_total", f"{_agent(ctx)}, {SERVER_ERROR}", window.start, window.end)
-    total = prom.scalar(total_q, window.end)
+    matchers = {"total": "", "served": f", {SERVED}", "shed": f", {SHED}", "errors": f", {ERROR}"}
+    queries = {name: Q.counted("agent_requests_total", _agent(ctx) + matcher, window.start, window.end)
+               for name, matcher in matchers.items()}
+    total = prom.scalar(queries["total"], window.end)
     if total is None:
-        raise NoData("no agent_requests_total series for /v1/agent/* in the window", query=total_q,
+        raise NoData("no agent_requests_total series for /v1/agent/* in the window", query=queries["total"],
                      window=window)
     resets = prom.scalar(Q.resets("agent_requests_total", _agent(ctx), window.start, window.end), window.end)
     if resets:
         raise NoData("agent_requests_total was reset inside the window (the service restarted)",
-                     query=total_q, window=window)
+                     query=queries["total"], window=window)
     # Only here may absence mean zero: prometheus-client creates a status series on its first
-    # request, so with requests counted and no 5xx series, no 5xx happened.
-    errors = prom.scalar(errors_q, window.end) or 0.0
-    return round(total), round(errors), total_q, errors_q
+    # request, so with requests counted and no series of a status, no request had it.
+    counts = {name: round(prom.scalar(queries[name], window.end) or 0.0)
+              for name in ("served", "shed", "errors")}
+    return _ServerCounts(total=round(total), queries=queries, **counts)
 
 
 def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Served requests (2xx the client could read) per second over the promised rate: shed (429) and
+    failed requests are not throughput. The lower of the server's and the client's served counts decides."""
     window = _scope(ctx, item)
     plan = ctx.plan(item.scenario)
     rate_x = plan.rate_x if plan and plan.rate_x else item.params.get("rate_x")
     if not rate_x:
         raise NoData(f"scenario {item.scenario} promises no arrival rate (rate_x) to compare with")
     promised = rate_x * ctx.checklist.target_qps
-    served, _, query, _ = _server_counts(ctx, window)
+    counts = _server_counts(ctx, window)
     span = window.end - window.start
-    ratio = served / span / promised
-    evidence: dict[str, Any] = {"served_rps": served / span, "promised_rps": promised}
+    served, side = counts.served, "server"
+    evidence: dict[str, Any] = {
+        "served_rps": counts.served / span, "promised_rps": promised,
+        "server": {"served": counts.served, "shed": counts.shed, "errors": counts.errors}}
     rows = _client_rows(ctx, window)
     if rows is not None:
-        evidence["client_rps"] = len(rows) / span
+        client_served = int(is_served(rows).sum())
+        evidence["client"] = {"served": client_served, "shed": int(is_shed(rows).sum()),
+                              "errors": int(is_error(rows).sum())}
+        evidence["client_rps"] = client_served / span
+        if client_served < served:
+            served, side = client_served, "client"
+    ratio = served / span / promised
     status, reason = judge(item, ratio, None)
-    reason = f"served {served / span:.1f} of {promised:g} promised req/s: {reason}"
-    return make_result(item, status, reason, value=ratio, samples=served, window=window, query=query,
-                       evidence=evidence)
+    shed = evidence.get("client", evidence["server"])["shed"]
+    not_served = f" ({shed} shed with 429)" if shed else ""
+    reason = f"{side} saw {served / span:.1f} of {promised:g} promised req/s served{not_served}: {reason}"
+    return make_result(item, status, reason, value=ratio, samples=served, window=window,
+                       query=counts.queries["served"], evidence=evidence)
 
 
 def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -123,15 +150,17 @@ def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 
 def error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Errors over the requests the service took on (shed 429s are neither: load_2x_target sees them)."""
     window = _scope(ctx, item)
-    total, errors, total_q, errors_q = _server_counts(ctx, window)
-    query = f"({errors_q}) / ({total_q})"
-    if total == 0:
-        raise NoData("no agent requests in the window", query=query, window=window)
-    results = [_rate_result(item, errors, total, "server", window, query)]
+    counts = _server_counts(ctx, window)
+    query = f"({counts.queries['errors']}) / ({counts.queries['served']} + {counts.queries['errors']})"
+    if counts.served + counts.errors == 0:
+        raise NoData("no agent requests served or failed in the window", query=query, window=window)
+    results = [_rate_result(item, counts.errors, counts.served + counts.errors, "server", window, query)]
     rows = _client_rows(ctx, window)
-    if rows is not None:
-        results.append(_rate_result(item, int(is_error(rows).sum()), len(rows), "client", window, query))
+    taken = int((is_error(rows) | is_served(rows)).sum()) if rows is not None else 0
+    if rows is not None and taken:
+        results.append(_rate_result(item, int(is_error(rows).sum()), taken, "client", window, query))
     worst = max(results, key=lambda r: _STATUS_RANK[r.status])
     worst.evidence["sides"] = {r.evidence["side"]: {k: r.evidence[k] for k in ("errors", "requests")}
                                for r in results}

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 # The agent's own requests; /healthz, /metrics and /admin are not what users wait for.
 AGENT = 'endpoint=~"/v1/agent/.*"'
-SERVER_ERROR = 'status=~"5.."'
+# Outcomes by status label (harness.schemas.outcome): served 2xx, shed 429, every other 4xx/5xx an
+# error. A 2xx the client could not read is only visible in the request log.
+SERVED = 'status=~"2.."'
+SHED = 'status="429"'
+ERROR = 'status=~"4..|5..", status!="429"'
 CHART_RATE_WINDOW = "5s"  # several 1 s scrapes, so rate() has points to work with
 
 
@@ -73,7 +77,7 @@ def chart_queries(job: str) -> dict[str, tuple[str, str]]:
         "server_p95": (q(0.95, "agent_request_duration_seconds", agent), "s"),
         "server_p99": (q(0.99, "agent_request_duration_seconds", agent), "s"),
         "rps": (f"sum(rate(agent_requests_total{{{agent}}}[{w}]))", "req/s"),
-        "errors": (f"sum(rate(agent_requests_total{{{agent}, {SERVER_ERROR}}}[{w}])) or vector(0)", "req/s"),
+        "errors": (f"sum(rate(agent_requests_total{{{agent}, {ERROR}}}[{w}])) or vector(0)", "req/s"),
         "rss_bytes": (Q.rss(job), "bytes"),
         "llm_p95": (q(0.95, "llm_request_duration_seconds", f'job="{job}"'), "s"),
         "ttft_p95": (q(0.95, "llm_time_to_first_token_seconds", f'job="{job}"'), "s"),

@@ -10,7 +10,7 @@ import pandas as pd
 from harness.errors import GradeError
 from harness.grade.baseline import compare
 from harness.grade.context import GradeContext
-from harness.grade.items import grade_item, grading_order, validate_names
+from harness.grade.items import apply_waivers, grade_item, grading_order, validate_names
 from harness.grade.prom import Prom
 from harness.grade.series import collect_series
 from harness.grade.verdict import decide, write_junit
@@ -38,6 +38,7 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         attested = {a.item: a for a in [*checklist.attestations, *attestations]}
         results = [grade_item(ctx, item, attested) for item in grading_order(items)]
         results.sort(key=lambda r: [i.id for i in items].index(r.id))  # report in checklist order
+        results = apply_waivers(results, checklist.waive)
         logs = {r.name: _log_or_none(ctx, r.name) for r in (timeline.scenarios if timeline else [])}
         series = collect_series(timeline, prom, logs, job)
     finally:
@@ -68,7 +69,7 @@ def grade_window(checklist: Checklist, *, prometheus_url: str, since: float, unt
                        window_override=window, job=job)
     try:
         items = [i for i in checklist.items_for(checklist.default_profile) if i.kind == ItemKind.metric]
-        results = [grade_item(ctx, item, {}) for item in items]
+        results = apply_waivers([grade_item(ctx, item, {}) for item in items], checklist.waive)
     finally:
         prom.close()
     verdict = decide(run_id, results, ctx.invalid_reasons, prometheus_url=prometheus_url)

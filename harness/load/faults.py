@@ -22,7 +22,8 @@ from harness.schemas.checklist import FaultSpec
 from harness.schemas.faults import ADMIN_PREFIX, FaultLease, LLMFault, TCPFault, UpstreamCalls
 from harness.schemas.run import Endpoints
 
-_ADMIN_FIELDS = ("llm_delay_s", "llm_jitter_s", "llm_error_rate", "redis_down")
+_ADMIN_FIELDS = ("llm_delay_s", "llm_jitter_s", "llm_error_rate", "redis_down", "tool_delay_s",
+                 "tool_error_rate")
 
 
 def _llm_fault(spec: FaultSpec) -> LLMFault | None:
@@ -71,6 +72,8 @@ class FaultDriver:
             if not (self.admin_path and self.admin_token):
                 raise LoadError("this scenario injects faults but no admin token is known for the target "
                                 "(--admin-token), and no proxy takes them (--llm-proxy / --redis-proxy)")
+            # Only the knobs set: a service that knows fewer of them than this harness still accepts it.
+            admin = {k: v for k, v in admin.items() if v != FaultSpec.model_fields[k].default}
             out[f"{self.target_url.rstrip('/')}{self.admin_path}"] = {**admin, "ttl_s": self.lease_s}
         return out
 

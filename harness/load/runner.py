@@ -26,7 +26,7 @@ from harness.errors import LoadError
 from harness.load.faults import FaultDriver, save_upstream_calls
 from harness.load.guard import LoadSettings, hopeless, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
-from harness.load.plan import LoadPlan, build_plan, resolve
+from harness.load.plan import LoadPlan, build_plan, resolve, with_trace
 from harness.load.progress import Progress, progress_line
 from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
 
@@ -138,6 +138,7 @@ def run_scenario(
     workers: int = 1,
     progress: bool | None = None,
     plan: ScenarioPlan | None = None,
+    trace: Path | None = None,
 ) -> ScenarioRun:
     """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
 
@@ -150,6 +151,8 @@ def run_scenario(
     guard = LoadSettings()
     try:
         locustfile, build, scenario_plan = resolve(name, plan, lambda: checklist.plan(profile, name))
+        if trace is not None:
+            scenario_plan = with_trace(name, scenario_plan, trace)
     except LoadError as exc:
         raise _fail(folder, run, str(exc)) from None
     load_plan = build_plan(

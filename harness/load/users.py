@@ -35,13 +35,15 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.errors import LoadError
-from harness.load.corpus import ZipfPicker, load_prompts
+from harness.load.arrivals import Arrival
+from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts, sized_prompt
 from harness.load.exporter import Exporter
 from harness.load.faults import FaultDriver
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
+from harness.schemas.outcome import classify
 
 FLUSH_S = 0.5
 RUN_PATH = "/v1/agent/run"
@@ -71,12 +73,16 @@ STATE = _State()
 # ---------------------------------------------------------------- one request
 
 
-def _final_flags(body: dict[str, Any]) -> tuple[bool, bool]:
+def _final_flags(body: Any) -> tuple[bool, bool]:
+    """(cached, degraded) from the service's JSON answer; ValueError when it is not a JSON object."""
+    if not isinstance(body, dict):
+        raise ValueError(f"answer is a JSON {type(body).__name__}, not an object")
     return bool(body.get("cached")), bool(body.get("degraded"))
 
 
-def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool]:
-    """(ttft from start, mean inter-token gap, cached, degraded) from the service's SSE stream.
+def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool, bool]:
+    """(ttft from start, mean inter-token gap, cached, degraded, readable) from the service's SSE
+    stream; unreadable when its final ``done`` event is not a JSON object.
 
     Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
     waits for n bytes, which would date the first token at the end of the stream.
@@ -85,6 +91,7 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
     first = last = None
     gaps: list[float] = []
     cached = degraded = False
+    readable = True
     event = "message"
     while raw_line := raw.readline(b"\n"):
         line = raw_line.decode("utf-8", "replace").strip()
@@ -93,8 +100,10 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
         elif line.startswith("data:"):
             now = time.time()
             if event == "done":
-                with contextlib.suppress(ValueError):
+                try:
                     cached, degraded = _final_flags(orjson.loads(line[5:]))
+                except ValueError:
+                    readable = False
             else:
                 if first is None:
                     first = now - start
@@ -103,33 +112,41 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
                 last = now
         elif not line:
             event = "message"
-    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded
+    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable
 
 
-def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> list[Any]:
+def send_one(
+    user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
+    sizes: RequestSizes = NO_SIZES,
+) -> list[Any]:
     """One agent request; the row the recorder takes (see recorder.COLUMNS)."""
     assert STATE.picker is not None
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
-    prompt = STATE.picker.pick()
+    prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
     body: dict[str, Any] = {"input": prompt, "session_id": session_id}
-    if plan.max_tokens:
-        body["max_tokens"] = plan.max_tokens
+    max_tokens = sizes.max_tokens(plan.max_tokens)
+    if max_tokens:
+        body["max_tokens"] = max_tokens
     headers = {"Authorization": f"Bearer {plan.api_key}"}
     ttft = itl = None
     cached = degraded = False
+    readable = True
     start = time.time()
     try:
         response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
         status = int(response.status_code or 0)
         if status == 200 and stream:
-            ttft, itl, cached, degraded = _read_stream(response, intended)
+            ttft, itl, cached, degraded, readable = _read_stream(response, intended)
         elif status == 200:
-            with contextlib.suppress(ValueError, TypeError):
-                cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
+            try:
+                cached, degraded = _final_flags(orjson.loads(response.content or b""))
+            except ValueError:  # orjson.JSONDecodeError is a ValueError: an answer nobody can read
+                readable = False
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
+    outcome = classify(status, readable).value
+    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome]
 
 
 # ---------------------------------------------------------------- users
@@ -161,13 +178,17 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
+    max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
     def schedule(self) -> None:
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
-        for t, phase in arrivals(STATE.plan, random.Random()):
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        for arrival in arrivals(STATE.plan, random.Random(), worker):
+            t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
             if plan.phase_at(t)[1] is None:  # stopped early
@@ -175,22 +196,24 @@ class ArrivalUser(FastHttpUser):
             if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
                 STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
                 continue
-            gevent.spawn(self._one, plan, t, phase.name)
+            gevent.spawn(self._one, plan, arrival)
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
             gevent.sleep(1)
 
-    def _one(self, plan: LoadPlan, intended: float, phase: str) -> None:
+    def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
         if self._pool is None and plan.connections is not None:
             self._pool = gevent.lock.BoundedSemaphore(plan.connections)
+        sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
-            _keep(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
+            _keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
 
 
 class ThinkingUser(FastHttpUser):
     """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
 
     abstract = True
+    max_redirects = 0  # as ArrivalUser: a 3xx is recorded as it is, never followed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,18 +12,20 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from harness.schemas.base import Contract
 from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
-from harness.schemas.verdict import Attestation
+from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
-    """A phase's faults: the first four the bundled service's ``PUT /admin/faults`` can apply; with
-    ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and Redis parts on the wire
-    (harness.load.faults), and only they can do the ``llm_`` ones below ``redis_down``."""
+    """A phase's faults: the bundled service's ``PUT /admin/faults`` applies those down to
+    ``tool_error_rate``; with ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and
+    Redis parts on the wire (harness.load.faults), and only they can do the last four."""
 
     llm_delay_s: float = Field(0.0, ge=0)
     llm_jitter_s: float = Field(0.0, ge=0)
     llm_error_rate: float = Field(0.0, ge=0, le=1)
     redis_down: bool = False
+    tool_delay_s: float = Field(0.0, ge=0)  # the bundled agent's external API tool
+    tool_error_rate: float = Field(0.0, ge=0, le=1)
     llm_chunk_delay_s: float = Field(0.0, ge=0)  # before each streamed chunk (slow tokens)
     llm_error_status: Literal[500, 429, 503] = 500
     llm_hang: bool = False
@@ -36,7 +38,10 @@ class ScenarioPlan(Contract):
     warmup_s: float = Field(10, ge=0)
     steady_s: float = Field(60, gt=0)  # the graded phase ("steady", "hold", "before"...)
     rate_x: float | None = Field(None, gt=0)  # open model: arrival rate = rate_x * target_qps
-    arrival: Literal["constant", "poisson"] = "poisson"
+    arrival: Literal["constant", "poisson", "gamma"] = "poisson"
+    arrival_cv: float = Field(1.0, gt=0)  # gamma: the gaps' coefficient of variation (> 1 bursty)
+    ramp_s: float = Field(0, ge=0)  # open model: a linear ramp from the warm-up rate up to the steady rate
+    trace: str | None = None  # trace_replay: CSV/JSONL of timestamps (harness/load/trace.py); --trace
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)
@@ -148,6 +153,7 @@ class Checklist(Contract):
     profiles: dict[str, Profile]
     items: list[ChecklistItem]
     attestations: list[Attestation] = Field(default_factory=list)
+    waive: list[Waiver] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Checklist:

@@ -89,7 +89,9 @@ class PhaseStats(Contract):
     start: float
     end: float
     requests: int
-    failures: int
+    failures: int  # outcome error (harness.schemas.outcome): 5xx, other 4xx, no answer, unreadable 2xx
+    served: int | None = None  # None: written before outcomes were counted
+    shed: int | None = None  # 429: refused on purpose, neither served nor an error
     status_counts: dict[str, int] = Field(default_factory=dict)
     target_rps: float | None = None  # open-model scenarios: the promised arrival rate
     achieved_rps: float
