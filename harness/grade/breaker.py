@@ -97,8 +97,8 @@ def behaviour_view(frame: pd.DataFrame, calls: UpstreamCalls, fault: Phase, reco
 
 def gauge_view(ctx: GradeContext, fault: Phase, recovery: Phase, window: Window) -> tuple[View, str] | None:
     """The service's breaker gauge over the fault and recovery; None when it exports none."""
-    profile = ctx.endpoints.service if ctx.endpoints is not None else preset_profile("bundled")
-    breaker = profile.metrics.breaker
+    given = ctx.endpoints.service.metrics.breaker if ctx.endpoints is not None else None
+    breaker = given or preset_profile("bundled").metrics.breaker  # the bundled values by default
     if ctx.prom is None or breaker is None:
         return None
     query = Q.breaker(ctx.job)
