@@ -36,8 +36,10 @@ class Prom:
 
     def check(self) -> None:
         """Raise when Prometheus does not answer at all (every metric item would be no-data)."""
-        ok = self._call(self._client.check_prometheus_connection, "/")
-        if not ok:
+        # /-/ready, not the client's check of "/": Prometheus answers "/" with a redirect to its UI.
+        response = self._call(lambda: self._session.get(f"{self.url}/-/ready", timeout=self._timeout_s),
+                              "/-/ready")
+        if response.status_code != 200:
             raise GradeError(f"Prometheus at {self.url} answers, but not as a Prometheus server")
 
     def instant(self, query: str, at: float) -> list[tuple[Labels, float]]:

@@ -53,3 +53,13 @@ def test_prometheus_reads_are_never_redirected(redirecting) -> None:
     finally:
         prom.close()
     assert len(target.hits) >= 2 and elsewhere.hits == []
+
+
+def test_a_real_prometheus_passes_without_following_anything(prometheus_for) -> None:
+    # Prometheus answers "/" with a redirect to its UI: the check must not depend on following it.
+    prom = Prom(prometheus_for({}), timeout_s=5)
+    try:
+        prom.check()
+        assert prom.api("status/buildinfo")["version"]
+    finally:
+        prom.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.grade.breaker import View, _disagreement, behaviour_view
+from harness.grade.checks.breaker import View, _disagreement, behaviour_view
 from harness.schemas.faults import UpstreamCalls
 from harness.schemas.timeline import Phase
 
