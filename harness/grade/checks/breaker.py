@@ -25,6 +25,7 @@ from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.faults import UpstreamCalls
+from harness.schemas.params import BreakerParams
 from harness.schemas.service import preset_profile
 from harness.schemas.timeline import Phase
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
@@ -155,7 +156,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         return make_result(item, status, f"gauge: {reason}", value=value, window=window, query=query,
                            evidence={"gauge": asdict(view), "max_state": view.max_state})
     rows = phase_rows(frame, None, (fault.start, recovery.end))
-    within = float(item.params.get("answer_within_s", ctx.checklist.slo_p99_s))
+    within = BreakerParams.of(item.params).answer_within_s or ctx.checklist.slo_p99_s
     behaviour, evidence = behaviour_view(rows, UpstreamCalls.load_file(path), fault, recovery, within)
     evidence["behaviour"] = asdict(behaviour)
     status, reason, value = _outcome(item, behaviour, recovery.end - fault.end)
