@@ -114,6 +114,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
+    proxy_command.add_driver_options(g)
 
 
 def _add_allow_host(g: argparse._ActionsContainer) -> None:
