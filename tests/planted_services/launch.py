@@ -19,6 +19,7 @@ from tests.planted_services.common import LOOPBACK
 REPO = Path(__file__).resolve().parents[2]
 # style -> (module, run path, whether metrics live on a port of their own)
 STYLES = {
+    "bundled": ("tests.planted", "/v1/agent/run", False),  # the older planted service: the bundled style
     "seed_article": ("tests.planted_services.seed_article", "/agent/run", True),
     "instrumentator": ("tests.planted_services.instrumentator", "/v1/agent/run", False),
     "otel": ("tests.planted_services.otel", "/v1/agent/run", True),
