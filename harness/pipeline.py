@@ -14,12 +14,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
+from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
+from harness.diagnostics.diagnose import write_diagnosis
+from harness.diagnostics.overhead import measure_overhead
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
-from harness.load import run_scenario
+from harness.load import prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -27,8 +29,8 @@ from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, V
 from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
-from harness.schemas.timeline import ScenarioRun
-from harness.stack import Stack, StackSettings
+from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
+from harness.stack import Stack, StackSettings, Watchdog
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 
 Say = Callable[[str], None]
@@ -145,30 +147,54 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
+        service_log=stack.service_process.log_path if stack.service_process else None,
         target_url=endpoints.target_url, admin_token=endpoints.admin_token,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
-def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoints: Endpoints,
+def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: Stack,
                    folder: RunFolder, settings: RunSettings, recorder: DiagnosticsRecorder,
                    say: Say) -> list[ScenarioRun]:
-    runs = []
-    for name in names:
-        say(f"scenario {name} ({profile} profile)")
-        heavy = recorder.heavy(name) if name in HEAVY_SCENARIOS else contextlib.nullcontext()
-        if name == "soak":
-            recorder.memory_sites("soak-start")
-        try:
-            with heavy:
-                runs.append(run_scenario(name, checklist=checklist, profile=profile, endpoints=endpoints,
-                                         run_folder=folder, workers=settings.load_workers,
-                                         progress=settings.progress))
-        except LoadError as exc:
-            # The timeline already records the failure; its items will grade as no-data.
-            say(f"scenario {name} failed: {exc}")
-        if name == "soak":
-            recorder.memory_sites("soak-end")
+    """Each scenario in turn, under the watchdog: once the stack broke, the rest are skipped."""
+    runs, skipped = [], []
+    with Watchdog(stack.watched(), say=say) as watchdog:
+        for name in names:
+            if watchdog.abort_reason():
+                skipped.append(name)
+                continue
+            watchdog.scenario = name
+            say(f"scenario {name} ({profile} profile)")
+            heavy = recorder.heavy(name) if name in HEAVY_SCENARIOS else contextlib.nullcontext()
+            if name == "soak":
+                recorder.memory_sites("soak-start")
+            try:
+                with heavy:
+                    runs.append(run_scenario(name, checklist=checklist, profile=profile,
+                                             endpoints=stack.endpoints, run_folder=folder,
+                                             workers=settings.load_workers, progress=settings.progress,
+                                             abort=watchdog.abort_reason))
+            except LoadError as exc:
+                # The timeline already records the failure; its items will grade as no-data.
+                say(f"scenario {name} failed: {exc}")
+            if name == "soak":
+                recorder.memory_sites("soak-end")
+    _record_incidents(folder, watchdog.incidents, skipped)
     return runs
+
+
+def _record_incidents(folder: RunFolder, incidents: list[Incident], skipped: list[str]) -> None:
+    """What broke goes into the timeline (the grade's and the report's source), and so do the
+    scenarios skipped because of it: their items say why they have no data."""
+    if not incidents:
+        return
+    timeline = (Timeline.load_file(folder.timeline) if folder.timeline.exists()
+                else Timeline(run_id=folder.run_id))
+    timeline.incidents = incidents
+    why = f"skipped: {incidents[0].summary}"
+    for name in skipped:
+        now = time.time()
+        timeline.upsert(ScenarioRun(name=name, status=ScenarioStatus.failed, reason=why, start=now, end=now))
+    timeline.save_file(folder.timeline)
 
 
 def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
@@ -184,7 +210,7 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
-                runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
+                runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
             _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
@@ -202,11 +228,15 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     """One scenario on its own: stack up, load, stack down. No grading."""
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
-        with Stack(_stack_settings(settings, folder, info)) as stack:
+        with Stack(_stack_settings(settings, folder, info)) as stack, \
+                Watchdog(stack.watched(), say=say) as watchdog:
             endpoints = _record_endpoints(stack, info, folder, say)
+            watchdog.scenario = scenario
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
-                                  progress=settings.progress, trace=settings.trace)
+                                  progress=settings.progress, trace=settings.trace,
+                                  abort=watchdog.abort_reason)
+        _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
         return folder, result
@@ -255,7 +285,7 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 yield Target(endpoints, service_pid=pid)
 
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              say=say)
+                              load=LoadDriver(run_scenario, prompt_picker), say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from harness.schemas.base import Contract, VersionedModel
 from harness.schemas.files import make_dirs
+from harness.schemas.requests import REQUEST_LOG
 from harness.schemas.service import ServiceProfile, preset_profile
 
 
@@ -137,7 +138,7 @@ class RunFolder:
         return self.client_dir(scenario) / "stats.json"
 
     def request_log(self, scenario: str) -> Path:
-        return self.client_dir(scenario) / "requests.csv"
+        return self.client_dir(scenario) / REQUEST_LOG
 
     @property
     def stack_dir(self) -> Path:

@@ -20,15 +20,17 @@ from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import ServiceProfile, preset_profile
+from harness.schemas.timeline import TARGET_COMPONENT
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.preflight import preflight
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
+from harness.stack.watchdog import Watchdog, Watched
 from harness.target.client import TargetClient, metrics_url
 
-__all__ = ["Stack", "StackSettings"]
+__all__ = ["Stack", "StackSettings", "Watchdog", "Watched"]
 
 
 class StackSettings(BaseModel):
@@ -90,6 +92,7 @@ class Stack:
         self.settings = settings
         self.processes: list[ManagedProcess] = []
         self.service_process: ManagedProcess | None = None  # the bundled service, when we started it
+        self.prometheus_process: ManagedProcess | None = None  # the embedded Prometheus, when we started it
         self.alert_receiver: WebhookReceiver | None = None
         self._endpoints: Endpoints | None = None
 
@@ -158,6 +161,7 @@ class Stack:
             (prometheus_url,) = self._own(start_prometheus(
                 stack_dir / "prometheus", scraped,
                 rule_files=s.alert_rules, alertmanager=alertmanager_url.removeprefix("http://")))
+            self.prometheus_process = self.processes[-1]
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
 
@@ -168,6 +172,15 @@ class Stack:
             alertmanager_url=alertmanager_url, service=service, metrics_url=s.metrics_url,
         )
         return self._endpoints
+
+    def watched(self) -> list[Watched]:
+        """What a scenario depends on, for the watchdog: processes we started, URLs we were given."""
+        ends = self.endpoints
+        return [
+            Watched(TARGET_COMPONENT, process=self.service_process,
+                    url=TargetClient.of(ends).reachable_url()),
+            Watched("prometheus", process=self.prometheus_process, url=f"{ends.prometheus_url}/-/ready"),
+        ]
 
     def stop(self) -> None:
         for proc in reversed(self.processes):

@@ -6,10 +6,9 @@ import json
 import math
 import random
 
-import pandas as pd
-
 from harness.load.plan import LoadPlan, PhaseSpec
 from harness.load.recorder import RESULT_FILE, Recorder
+from harness.schemas.requests import REQUEST_LOG, RequestRow, read_request_log
 from harness.schemas.timeline import ScenarioStats
 
 
@@ -25,7 +24,7 @@ def _plan() -> LoadPlan:
     )
 
 
-def _rows(n: int, rng: random.Random) -> list[list[object]]:
+def _rows(n: int, rng: random.Random) -> list[RequestRow]:
     rows = []
     for i in range(n):
         intended = 1010 + 100 * i / n
@@ -36,19 +35,19 @@ def _rows(n: int, rng: random.Random) -> list[list[object]]:
         status, outcome = planted.get(i % 100, (200, "served"))
         stream = i % 5 == 0
         rows.append(
-            [
-                intended,
-                start,
-                end,
-                status,
-                "/v1/agent/stream" if stream else "/v1/agent/run",
-                "steady",
-                i % 3 == 0,
-                False,
-                (end - intended) / 2 if stream else None,
-                0.01 if stream else None,
-                outcome,
-            ]
+            RequestRow.measured(
+                intended_start=intended,
+                start=start,
+                end=end,
+                status=status,
+                endpoint="/v1/agent/stream" if stream else "/v1/agent/run",
+                phase="steady",
+                cached=i % 3 == 0,
+                degraded=False,
+                ttft=(end - intended) / 2 if stream else None,
+                itl=0.01 if stream else None,
+                outcome=outcome,
+            )
         )
     return rows
 
@@ -61,7 +60,7 @@ def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent
     rec.add_dropped({"steady": 3})
     rec.finish(ended=1110.0)
     stats = ScenarioStats.load_file(tmp_path / "stats.json")
-    log = pd.read_csv(tmp_path / "requests.csv")
+    log = read_request_log(tmp_path / REQUEST_LOG)
     steady = stats.phase("steady")
     assert steady.requests == len(log) == 5000
     for column, summary in (("latency", steady.latency), ("latency_uncorrected", steady.latency_uncorrected)):
@@ -89,19 +88,17 @@ def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
     rec = Recorder(plan, tmp_path)
     rec.add_rows(
         [
-            [
-                1020.0 + i / 10,
-                1020.0 + i / 10,
-                1020.5 + i / 10,
-                500 if i < 50 else 200,
-                "/v1/agent/run",
-                "steady",
-                False,
-                False,
-                None,
-                None,
-                "error" if i < 50 else "served",
-            ]
+            RequestRow.measured(
+                intended_start=1020.0 + i / 10,
+                start=1020.0 + i / 10,
+                end=1020.5 + i / 10,
+                status=500 if i < 50 else 200,
+                endpoint="/v1/agent/run",
+                phase="steady",
+                cached=False,
+                degraded=False,
+                outcome="error" if i < 50 else "served",
+            )
             for i in range(200)
         ]
     )
