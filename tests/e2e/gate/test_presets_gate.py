@@ -167,7 +167,10 @@ def test_a_planted_fault_is_no_go_naming_its_item(gated: dict[tuple[str, str], G
 
 @pytest.mark.parametrize("style", list(PRESETS))
 def test_detect_names_the_preset(gated: dict[tuple[str, str], Gate], style: str) -> None:
-    service = gated[style, "healthy"].service  # after its gate: every series has samples
+    service = gated[style, "healthy"].service
+    for i in range(3):  # labelled series show once they have a sample, as on a service in use
+        httpx.post(f"{service.url}{service.run_path}", json={"input": f"detect {i}"},
+                   headers={"Authorization": f"Bearer {KEY}"}, timeout=30).raise_for_status()
     done = subprocess.run([sys.executable, "-m", "harness.cli", "detect", "--target-url", service.url,
                            "--metrics-url", service.metrics_url], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
