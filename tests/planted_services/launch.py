@@ -40,9 +40,10 @@ class Running:
     metrics_url: str  # where its Prometheus text is served
     run_path: str
     log: Path
+    health_path: str = "/healthz"
 
     def wait_ready(self) -> None:
-        wait_ready(self.proc, f"{self.url}/healthz", self.log)
+        wait_ready(self.proc, f"{self.url}{self.health_path}", self.log)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -1,15 +1,18 @@
 """The gate on a service of each preset's style, through the real CLI: ``loadgate gate --service FILE``
 on planted agents (tests/planted_services, tests/planted) with one shared Prometheus scraping them all.
 Healthy: GO with every metric item measured server-side. 0.5% 5xx: NO-GO naming error_rate. P99 over
-3 s: NO-GO naming p99_latency. And ``loadgate detect`` names each one's preset.
+3 s: NO-GO naming p99_latency. And ``loadgate detect`` names each one's preset. Beside them, the
+OpenAI-compatible server (``target_service.openai_server``, simulated backend) gated with the
+``openai`` preset, half its requests streamed: GO, with the client's time to first token measured.
 
 30 s of load per gate (tests/planted_services/checklist_short.yaml), 48 req/s each; the four healthy
-gates run at once, then the six faulted ones. The bundled style's planted faults are graded by
-tests/integration/grade/test_grade_planted.py already; here it is gated healthy only.
+gates and the OpenAI one run at once, then the six faulted ones. The bundled style's planted faults
+are graded by tests/integration/grade/test_grade_planted.py already; here it is gated healthy only.
 """
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import time
@@ -21,10 +24,10 @@ import httpx
 import pytest
 import yaml
 
-from harness.schemas import ItemStatus, Outcome, RunFolder, Verdict
+from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdict
 from harness.schemas.run import RunInfo
 from harness.stack.prometheus import start_prometheus
-from tests.planted_services.launch import REPO, Running, spawn_style
+from tests.planted_services.launch import REPO, Running, free_port, spawn_module, spawn_style
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -54,6 +57,32 @@ def _fault_args(style: str, condition: str) -> list[str]:
             "slow": ["--slow-share", "0.02", "--slow-s", "4.2"]}[condition]
 
 
+# The openai preset with what this server has: the served model's name in the body, /health (its
+# /v1/models wants the key), and the instrumentator's metrics on /metrics, as vLLM's server has them.
+OPENAI_SERVICE = {
+    "preset": "openai",
+    "requests": {"body": {"model": "simulated", "messages": [{"role": "user", "content": "{prompt}"}],
+                          "max_tokens": "{max_tokens}", "user": "{session_id}"}},
+    "health": {"health_path": "/health"},
+    "metrics_path": "/metrics",
+    "metrics": {
+        "request_duration": {"name": "http_request_duration_highr_seconds"},
+        "requests": {"name": "http_requests_total", "selector": 'handler="/v1/chat/completions"',
+                     "served": 'status="2xx"', "error": 'status="5xx"'},
+        "memory": {"name": "process_resident_memory_bytes"},
+    },
+}
+
+
+def _start_openai(workdir: Path) -> Running:
+    port = free_port()
+    log = workdir / "openai.log"
+    proc = spawn_module("target_service.openai_server", ["--backend", "simulated", "--api-key", KEY], log,
+                        port)
+    url = f"http://127.0.0.1:{port}"
+    return Running("openai", proc, url, f"{url}/metrics", "/v1/chat/completions", log, health_path="/health")
+
+
 def _job(style: str, condition: str) -> str:
     return f"planted-{style}-{condition}"
 
@@ -78,6 +107,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[tuple
         for style, condition in RUNS:
             gates[style, condition] = Gate(style, condition,
                                            spawn_style(style, workdir, *_fault_args(style, condition)))
+        gates["openai", "healthy"] = Gate("openai", "healthy", _start_openai(workdir))
         for gate in gates.values():
             gate.service.wait_ready()
         targets = {_job(*key): gate.service.metrics_url for key, gate in gates.items()}
@@ -104,9 +134,14 @@ def _wait_all_up(prom_url: str, jobs: int, timeout_s: float = 60) -> None:
 
 def _gate_argv(gate: Gate, prom_url: str, reports: Path) -> list[str]:
     service_file = reports / f"{gate.style}-{gate.condition}.service.yaml"
-    service_file.write_text(yaml.safe_dump({"preset": PRESETS[gate.style],
-                                            "metrics": {"job": _job(gate.style, gate.condition)}}))
+    job = {"job": _job(gate.style, gate.condition)}
+    if gate.style == "openai":
+        profile = {**OPENAI_SERVICE, "metrics": {**OPENAI_SERVICE["metrics"], **job}}
+    else:
+        profile = {"preset": PRESETS[gate.style], "metrics": job}
+    service_file.write_text(yaml.safe_dump(profile))
     return [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(CHECKLIST),
+            "--profile", "stream" if gate.style == "openai" else "short",
             "--target-url", gate.service.url, "--api-key", KEY, "--service", str(service_file),
             "--metrics-url", gate.service.metrics_url, "--prometheus-url", prom_url,
             "--reports-dir", str(reports), "--run-id", f"{gate.style}-{gate.condition}", "--no-progress"]
@@ -178,3 +213,20 @@ def test_detect_names_the_preset(gated: dict[tuple[str, str], Gate], style: str)
     found = yaml.safe_load(done.stdout)
     profile = found.get("service", found)
     assert profile["preset"] == PRESETS[style], done.stdout
+
+
+def test_openai_target_is_go_with_client_ttft(gated: dict[tuple[str, str], Gate]) -> None:
+    gate = gated["openai", "healthy"]
+    verdict, why = _verdict(gate)
+    assert gate.exit_code == 0 and verdict.outcome == Outcome.go, why
+    assert all(i.status == ItemStatus.passed for i in verdict.items), why
+    p99 = next(i for i in verdict.items if i.id == "p99_latency")
+    assert "http_request_duration_highr_seconds" in p99.query, p99.query
+    steady = ScenarioStats.load_file(gate.folder.client_stats("target_2x")).phase("steady")
+    assert steady.ttft is not None and steady.ttft.count > 100  # about half of ~1,200 were streamed
+    with gate.folder.request_log("target_2x").open() as fh:
+        rows = list(csv.DictReader(fh))
+    streamed = [r for r in rows if r["ttft"]]
+    assert streamed and all(r["itl"] for r in streamed)  # each stream's tokens were timed apart
+    assert all(0 < float(r["ttft"]) <= float(r["latency"]) for r in streamed)
+    assert "TTFT P95" in gate.folder.report_html.read_text()
