@@ -12,7 +12,6 @@ are graded by tests/integration/grade/test_grade_planted.py already; here it is 
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 import yaml
 
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdict
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import RunInfo
 from harness.stack.prometheus import start_prometheus
 from tests.planted_services.launch import REPO, Running, free_port, spawn_module, spawn_style
@@ -224,9 +224,8 @@ def test_openai_target_is_go_with_client_ttft(gated: dict[tuple[str, str], Gate]
     assert "http_request_duration_highr_seconds" in p99.query, p99.query
     steady = ScenarioStats.load_file(gate.folder.client_stats("target_2x")).phase("steady")
     assert steady.ttft is not None and steady.ttft.count > 100  # about half of ~1,200 were streamed
-    with gate.folder.request_log("target_2x").open() as fh:
-        rows = list(csv.DictReader(fh))
-    streamed = [r for r in rows if r["ttft"]]
-    assert streamed and all(r["itl"] for r in streamed)  # each stream's tokens were timed apart
-    assert all(0 < float(r["ttft"]) <= float(r["latency"]) for r in streamed)
+    rows = read_request_log(gate.folder.request_log("target_2x"))
+    streamed = rows[rows["ttft"].notna()]
+    assert len(streamed) > 100 and streamed["itl"].notna().all()  # each stream's tokens timed apart
+    assert ((streamed["ttft"] > 0) & (streamed["ttft"] <= streamed["latency"])).all()
     assert "TTFT P95" in gate.folder.report_html.read_text()
