@@ -47,6 +47,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
         target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
+        **proxy_command.driver_settings(args),
         metrics_url=args.metrics_url,
     )
 

@@ -111,6 +111,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
+    proxy_command.add_driver_options(g)
 
 
 def _add_allow_host(g: argparse._ActionsContainer) -> None:
@@ -148,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=summary, description=description, epilog=EPILOG,
                               formatter_class=_formatter)
 
-    for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command, _report_command,
-                _up_command, _down_command, _status_command, _proxy_command):
+    for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command,
+                _report_command, _up_command, _down_command, _status_command, _proxy_command):
         add(command)
     return parser
 
