@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
+from harness.load.session_stats import SessionAccumulator
 from harness.load.stats import PhaseAccumulator, new_histogram, record, spectrum
 from harness.schemas.files import write_atomic
 from harness.schemas.outcome import RequestOutcome
@@ -37,6 +38,13 @@ COLUMNS = (
     "ttft",
     "itl",
     "outcome",  # served / shed / error (harness.schemas.outcome)
+    # agent_sessions (empty otherwise): the conversation, this turn's index, the turns it planned,
+    # the answer's tool calls as name:status;...
+    "session",
+    "turn",
+    "turns",
+    "tools",
+    "output_tokens",  # streamed answers: tokens (chunks) received
 )
 LIVE_FILE = "live.jsonl"
 RESULT_FILE = "generator.json"
@@ -66,6 +74,7 @@ class Recorder:
         self.errors = 0
         self.dropped = 0
         self.fault_events: list[dict[str, Any]] = []
+        self.sessions = SessionAccumulator()
 
     def _acc(self, phase: str) -> PhaseAccumulator:
         if phase not in self.phases:
@@ -74,7 +83,10 @@ class Recorder:
 
     def add_rows(self, rows: list[list[Any]]) -> None:
         late_s = self.plan.late_ms / 1000
-        for intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl, outcome in rows:
+        for row in rows:
+            intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl, outcome = row[:11]
+            # Rows without the session columns (older producers, tests) read as not in a session.
+            session, turn, turns, tools, tokens = [*row[11:16], None, None, None, None, None][:5]
             latency = end - intended
             self._log.writerow(
                 (
@@ -91,6 +103,11 @@ class Recorder:
                     _f(ttft),
                     _f(itl),
                     outcome,
+                    session or "",
+                    "" if turn is None else turn,
+                    "" if turns is None else turns,
+                    tools or "",
+                    "" if tokens is None else tokens,
                 )
             )
             self._acc(phase).add(
@@ -105,6 +122,9 @@ class Recorder:
             )
             record(self.overall, latency)
             failed = outcome == RequestOutcome.error
+            if session:
+                self.sessions.add(session=session, turn=turn, planned=turns, intended=intended, end=end,
+                                  failed=failed, tools=tools or "")
             self.total += 1
             self.errors += failed
             self.window.append((end, latency, failed))
@@ -173,9 +193,10 @@ class Recorder:
         for spec, start, end in self.plan.phase_bounds():
             acc = self.phases.get(spec.name) or PhaseAccumulator(spec.name, self.plan.late_ms / 1000)
             stats.append(acc.to_stats(start, min(end, ended), spec.rate_rps))
-        ScenarioStats(scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall)).save_file(
-            self.out / ScenarioStats.FILE_NAME
-        )
+        sessions = self.sessions.to_stats() if self.plan.session is not None else None
+        ScenarioStats(
+            scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall), sessions=sessions
+        ).save_file(self.out / ScenarioStats.FILE_NAME)
         result = {
             "t0": self.plan.t0,
             "stopped_at": self.plan.stop_at,

@@ -145,7 +145,8 @@ def send_one(
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
     outcome = classify(status, readable).value
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome]
+    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome,
+            "", None, None, "", None]
 
 
 # ---------------------------------------------------------------- users
