@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items, probes
+from harness.grade import client_items, metric_items, probes, session_items
 from harness.grade.baseline import parse_tolerance
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, NotApplicable, make_result
@@ -29,6 +29,10 @@ MEASURES: dict[str, Grader] = {
     "max_latency": client_items.max_latency,
     "degraded_ratio": client_items.degraded_ratio,
     "client_error_rate": client_items.client_error_rate,
+    "session_success_rate": session_items.session_success_rate,
+    "deep_turn_p99": session_items.deep_turn_p99,
+    "tool_error_rate": session_items.tool_error_rate,
+    "tool_fault_contained": session_items.tool_fault_contained,
 }
 PROBES: dict[str, Grader] = {
     "health": probes.health,
