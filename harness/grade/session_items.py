@@ -42,7 +42,8 @@ def _source(window: Window, what: str) -> str:
 def session_outcomes(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per session: turns asked, failed (any turn an error), finished (failed or all asked)."""
     rows = rows.assign(error=is_error(rows))
-    per = rows.groupby("session").agg(asked=("turn", "size"), planned=("turns", "max"), failed=("error", "any"))
+    per = rows.groupby("session").agg(asked=("turn", "size"), planned=("turns", "max"),
+                                      failed=("error", "any"))
     per["finished"] = per["failed"] | (per["asked"] >= per["planned"])
     return per
 
@@ -60,8 +61,9 @@ def session_success_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     status, reason = judge(item, rate, lower)
     return make_result(item, status, f"{n - failed} of {n} sessions answered every turn: {reason}",
                        value=rate, bound=lower, samples=n, window=window,
-                       evidence={"failed_sessions": failed, "unfinished_sessions": int((~per["finished"]).sum()),
-                                 "turns": len(rows), "mean_turns": float(finished["asked"].mean()),
+                       evidence={"failed_sessions": failed,
+                                 "unfinished_sessions": int((~per["finished"]).sum()), "turns": len(rows),
+                                 "mean_turns": float(finished["asked"].mean()),
                                  "source": _source(window, "rows grouped by session")})
 
 
