@@ -42,7 +42,8 @@ def test_quick_profile_can_prove_the_error_rate_in_a_short_gate() -> None:
     gated = [checklist.plan("quick", name) for name in checklist.scenarios_needed("quick")]
     load_s = sum(p.warmup_s + p.steady_s + (p.fault_s or 0) + (p.recovery_s or 0) for p in gated)
     assert load_s < 6 * 60
-    assert checklist.scenarios_needed("quick") == ["target_2x", "concurrency_1000", "llm_slowdown", "agent_sessions"]
+    assert checklist.scenarios_needed("quick") == ["target_2x", "concurrency_1000", "llm_slowdown",
+                                                   "agent_sessions"]
     assert {"soak", "redis_outage", "spike"} <= set(checklist.scenarios_needed("full"))
     quick = {i.id: i for i in checklist.items_for("quick")}
     assert quick["memory_stable"].severity == Severity.blocker and "soak_memory" not in quick
