@@ -13,6 +13,7 @@ import harness
 from harness.report import charts, fmt, links
 from harness.report.capacity import capacity_view
 from harness.report.rundata import RunData, load_run
+from harness.report.sessions import session_view
 from harness.report.svg import render_svg
 from harness.schemas import ItemResult, ItemStatus, RunFolder
 from harness.schemas.files import write_atomic
@@ -67,6 +68,7 @@ def build_context(data: RunData) -> dict[str, Any]:
             "stats": data.stats.get(name),
             "charts": charts.scenario_charts(data, name),
             "overhead": data.overhead_of(name),
+            "sessions": session_view(data.stats[name].sessions if name in data.stats else None),
         })
     return {
         "data": data,
