@@ -12,16 +12,17 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from harness.capacity.concurrency_sweep import one_uncached_request
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.observe import Observer, steal_percent, wait_drained
-from harness.capacity.probe import one_uncached_request
+from harness.capacity.settings import CapacitySettings
 from harness.errors import LoadError
-from harness.grade.requests_log import read_request_log
-from harness.grade.stats import min_samples_for_upper_bound
 from harness.schemas.capacity import CapacityStep, StepOutcome
 from harness.schemas.checklist import Checklist, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun, ScenarioStats
+from harness.stats import min_samples_for_upper_bound
 
 STEADY = "steady"
 GENERATOR_SATURATED = "load generator saturated"  # how a step's reason starts when the generator limited it
@@ -60,6 +61,15 @@ class StepSettings:
     # The answer must also hold for this long (a converged search's confirmation step): near the
     # cliff where timeouts cascade, a short step passes on luck that a longer one runs out of.
     hold_s: float = 30.0
+
+    @classmethod
+    def from_capacity(cls, settings: CapacitySettings) -> StepSettings:
+        """The one way a search gets its step settings: from what ``loadgate capacity`` was asked."""
+        return cls(min_step_s=settings.min_step_s, max_step_s=settings.max_step_s, hold_s=settings.hold_s,
+                   min_samples=planned_samples(min_samples_for(settings.confidence)),
+                   arrival=settings.arrival, stream_share=settings.stream_share,
+                   fresh_share=settings.fresh_share, load_workers=settings.load_workers,
+                   degraded_is_error=settings.degraded_is_error)
 
     def steady_s(self, rate: float, scale: float = 1.0) -> float:
         """Long enough for ``min_samples`` at ``rate``, within [min_step_s, max_step_s], times scale."""
@@ -139,7 +149,8 @@ class StepRunner:
             search=search, index=index, rate_rps=rate, duration_s=window[1] - window[0],
             achieved_rps=stats.achieved_rps, requests=total, errors=errors, error_kinds=kinds,
             error_rate=judged.error_rate,
-            error_rate_ci=judged.error_rate_ci, p50_s=judged.p50, p99_s=judged.p99, p99_ci_s=judged.p99_ci,
+            error_rate_ci=judged.error_rate_ci, p50_s=judged.p50, p95_s=judged.p95, p99_s=judged.p99,
+            p99_ci_s=judged.p99_ci,
             mean_latency_s=mean_latency,
             in_flight_little=stats.achieved_rps * mean_latency if mean_latency is not None else None,
             in_flight_observed=seen.mean_in_flight, late_starts=stats.late_starts, dropped=stats.dropped,

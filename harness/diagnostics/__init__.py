@@ -6,10 +6,10 @@ article's fault table and says which captured evidence supports or rules out eac
 """
 
 from harness.diagnostics.diagnose import diagnose, write_diagnosis
-from harness.diagnostics.models import Diagnosis
 from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.diagnostics.stacks import capture_stacks, python_pids
+from harness.schemas.diagnostics import Diagnosis
 
 __all__ = [
     "Diagnosis",

@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.diagnostics.models import (
+from harness.diagnostics.stacks import format_frame, format_stack, loop_profile
+from harness.schemas.checklist import Checklist
+from harness.schemas.diagnostics import (
     GPU_FILE,
     MEMORY_FILE,
     REDIS_FILE,
@@ -33,10 +35,8 @@ from harness.diagnostics.models import (
     MemorySnapshot,
     RedisSnapshot,
     StackSample,
-    read_jsonl,
 )
-from harness.diagnostics.stacks import format_frame, format_stack, loop_profile
-from harness.schemas.checklist import Checklist
+from harness.schemas.jsonl import read_jsonl
 from harness.schemas.run import RunFolder
 from harness.schemas.verdict import ItemResult, ItemStatus, SeriesSet, Verdict
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pynvml
 
-from harness.diagnostics.models import GpuDevice, GpuProcess, GpuSnapshot
+from harness.schemas.diagnostics import GpuDevice, GpuProcess, GpuSnapshot
 
 
 def gpu_snapshot(label: str, service_pids: Iterable[int] = ()) -> GpuSnapshot:

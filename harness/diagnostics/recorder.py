@@ -23,8 +23,9 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.diagnostics import probes, stacks
-from harness.diagnostics.models import (
+from harness.diagnostics import snapshots, stacks
+from harness.errors import BinaryNotFoundError
+from harness.schemas.diagnostics import (
     AB_FILE,
     GPU_FILE,
     MEMORY_FILE,
@@ -36,10 +37,8 @@ from harness.diagnostics.models import (
     ProbeCost,
     RedisSnapshot,
     StackSample,
-    append_jsonl,
-    read_jsonl,
 )
-from harness.errors import BinaryNotFoundError
+from harness.schemas.jsonl import append_jsonl, read_jsonl
 
 
 class DiagnosticsSettings(BaseModel):
@@ -89,7 +88,7 @@ class DiagnosticsRecorder:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
         if self.settings.gpu:
-            append_jsonl(self.out_dir / GPU_FILE, probes.gpu_snapshot("start"))
+            append_jsonl(self.out_dir / GPU_FILE, snapshots.gpu_snapshot("start"))
         self._thread = threading.Thread(target=self._loop, name="diagnostics", daemon=True)
         self._thread.start()
         return self
@@ -104,7 +103,7 @@ class DiagnosticsRecorder:
             self._redis.close()
         gpu_available = None
         if self.settings.gpu:
-            snapshot = probes.gpu_snapshot("end")
+            snapshot = snapshots.gpu_snapshot("end")
             append_jsonl(self.out_dir / GPU_FILE, snapshot)
             gpu_available = snapshot.available
         summary = self.summary(gpu_available)
@@ -172,14 +171,14 @@ class DiagnosticsRecorder:
         """Top allocation sites of the service (None when there is no service URL to ask)."""
         if self.target_url is None:
             return None
-        snapshot = probes.memory_sites(self.target_url, self.admin_token, label)
+        snapshot = snapshots.memory_sites(self.target_url, self.admin_token, label)
         append_jsonl(self.out_dir / MEMORY_FILE, snapshot)
         return snapshot
 
     # -- the background thread ----------------------------------------------------------------------
     def _record_redis(self) -> None:
         if self._redis is not None:
-            append_jsonl(self.out_dir / REDIS_FILE, probes.redis_snapshot(self._redis))
+            append_jsonl(self.out_dir / REDIS_FILE, snapshots.redis_snapshot(self._redis))
 
     def _loop(self) -> None:
         s = self.settings

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.errors import GradeError, ReportError
 from harness.grade.prom import Prom
 from harness.grade.queries import Q, duration
-from harness.grade.requests_log import read_request_log
 from harness.grade.result import NoData
 from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioStatus, Timeline
 from harness.schemas.verdict import Window
@@ -82,7 +83,10 @@ class GradeContext:
         if self.folder is None or scenario is None:
             return None
         if scenario not in self._logs:
-            self._logs[scenario] = read_request_log(self.folder.request_log(scenario))
+            try:
+                self._logs[scenario] = read_request_log(self.folder.request_log(scenario))
+            except ReportError as exc:  # an unreadable log is no data for the items that need it
+                raise GradeError(str(exc)) from exc
         return self._logs[scenario]
 
     def scrape_gaps(self, window: Window) -> list[str]:

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items, probes, session_items
+from harness.grade import client_items, metric_items, session_items
 from harness.grade.baseline import parse_tolerance
+from harness.grade.checks import access_log, alerts, breaker, service
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, NotApplicable, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
@@ -35,16 +36,16 @@ MEASURES: dict[str, Grader] = {
     "tool_fault_contained": session_items.tool_fault_contained,
 }
 PROBES: dict[str, Grader] = {
-    "health": probes.health,
-    "auth": probes.auth,
-    "pii_masking": probes.pii_masking,
-    "access_log_json": probes.access_log_json,
-    "access_log_coverage": probes.access_log_coverage,
-    "key_metrics": probes.key_metrics,
-    "alert_rules": probes.alert_rules,
-    "alert_delivery": probes.alert_delivery,
-    "breaker_cycle": probes.breaker_cycle,
-    "rate_limit": probes.rate_limit,  # last: a burst may throttle whatever runs after it
+    "health": service.health,
+    "auth": service.auth,
+    "pii_masking": access_log.pii_masking,
+    "access_log_json": access_log.access_log_json,
+    "access_log_coverage": access_log.access_log_coverage,
+    "key_metrics": alerts.key_metrics,
+    "alert_rules": alerts.alert_rules,
+    "alert_delivery": alerts.alert_delivery,
+    "breaker_cycle": breaker.breaker_cycle,
+    "rate_limit": service.rate_limit,  # last: a burst may throttle whatever runs after it
 }
 
 

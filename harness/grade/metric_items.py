@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.grade import stats
+from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.queries import AGENT, ERROR, SERVED, SHED, Q, duration
 from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows

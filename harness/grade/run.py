@@ -10,6 +10,7 @@ import pandas as pd
 from harness.errors import GradeError
 from harness.grade.baseline import compare
 from harness.grade.context import GradeContext
+from harness.grade.incidents import stack_findings
 from harness.grade.items import apply_waivers, grade_item, grading_order, validate_names
 from harness.grade.prom import Prom
 from harness.grade.series import collect_series
@@ -41,14 +42,15 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         results = apply_waivers(results, checklist.waive)
         logs = {r.name: _log_or_none(ctx, r.name) for r in (timeline.scenarios if timeline else [])}
         series = collect_series(timeline, prom, logs, job)
+        target_failures, stack_invalid = stack_findings(timeline, prom, job)
     finally:
         if prom is not None:
             prom.close()
-    invalid = _run_invalid(timeline, {i.scenario for i in items if i.scenario})
+    invalid = stack_invalid + _run_invalid(timeline, {i.scenario for i in items if i.scenario})
     if prom_error:
         invalid.append(prom_error)
     verdict = decide(folder.run_id, results, invalid + ctx.invalid_reasons,
-                     prometheus_url=endpoints.prometheus_url)
+                     prometheus_url=endpoints.prometheus_url, target_failures=target_failures)
     if baseline is not None:
         verdict = compare(verdict, folder.root, Path(baseline), _tolerances(checklist), _measures(checklist))
     _write(verdict, series, folder)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.grade import stats
+from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.requests_log import is_error, phase_rows
 from harness.grade.result import NoData, judge, make_result

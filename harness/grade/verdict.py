@@ -11,17 +11,23 @@ from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict
 
 
 def decide(run_id: str, items: list[ItemResult], invalid_reasons: list[str], *,
-           prometheus_url: str | None) -> Verdict:
-    """Precedence: a blocker that failed on trustworthy data is NO-GO whatever else happened; otherwise
-    a run that cannot be trusted, a blocker whose grading raised (error), or a blocker without enough
-    data is INVALID; otherwise GO, which needs at least one blocker that passed. Waived and
-    not-applicable items never block."""
+           prometheus_url: str | None, target_failures: list[str] | None = None) -> Verdict:
+    """Precedence: the target dying, restarting or falling silent under load (``target_failures``), or
+    a blocker that failed on trustworthy data, is NO-GO whatever else happened; otherwise a run that
+    cannot be trusted, a blocker whose grading raised (error), or a blocker without enough data is
+    INVALID; otherwise GO, which needs at least one blocker that passed. Waived and not-applicable
+    items never block."""
     blockers = [i for i in items if i.severity == "blocker"]
     failed = [i for i in blockers if i.status == ItemStatus.failed and not i.evidence.get("untrusted")]
     errored = [i for i in blockers if i.status == ItemStatus.error]
     shaky = [i for i in blockers if i.status in (ItemStatus.no_data, ItemStatus.failed) and i not in failed]
     invalid = list(dict.fromkeys(invalid_reasons))
-    if failed:
+    if target_failures:
+        outcome = Outcome.no_go
+        reason = "; ".join(target_failures)
+        if failed:
+            reason += f"; {len(failed)} blocker{'s' if len(failed) > 1 else ''} failed"
+    elif failed:
         outcome = Outcome.no_go
         reason = f"{len(failed)} blocker{'s' if len(failed) > 1 else ''} failed: " + _listed(failed)
     elif invalid:

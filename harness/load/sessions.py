@@ -25,6 +25,7 @@ from harness.load.corpus import SCENARIO_DIR, load_prompts
 from harness.load.plan import LoadPlan, SessionSpec
 from harness.load.users import RUN_PATH, STATE, ArrivalUser, _keep, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
+from harness.schemas.requests import RequestRow
 
 FOLLOWUPS_PATH = SCENARIO_DIR / "data" / "followups.txt"
 DRAIN_PHASE = "drain"  # turns of started sessions asked after the plan's last phase
@@ -46,8 +47,8 @@ def _tools(body: dict[str, Any]) -> str:
 
 
 def send_turn(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str, turn: int,
-              turns: int, prompt: str) -> list[Any]:
-    """One turn; the row the recorder takes (recorder.COLUMNS, session columns included)."""
+              turns: int, prompt: str) -> RequestRow:
+    """One turn, as the request log's row (session columns included)."""
     body: dict[str, Any] = {"input": prompt, "session_id": session_id, "memory": True}
     if plan.max_tokens:
         body["max_tokens"] = plan.max_tokens
@@ -68,9 +69,10 @@ def send_turn(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, s
                 readable = False
     except Exception:  # noqa: BLE001 - a connection lost mid-answer is a failed turn, not a crash
         status = 0
-    outcome = classify(status, readable).value
-    return [intended, start, time.time(), status, RUN_PATH, phase, cached, degraded, None, None, outcome,
-            session_id, turn, turns, tools, None]
+    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
+                               endpoint=RUN_PATH, phase=phase, cached=cached, degraded=degraded,
+                               outcome=classify(status, readable), session=session_id, turn=turn, turns=turns,
+                               tools=tools)
 
 
 class SessionUser(ArrivalUser):
@@ -99,6 +101,6 @@ class SessionUser(ArrivalUser):
                 prompt = STATE.picker.pick() if turn == 1 else rng.choice(SessionUser._followups)
                 row = send_turn(self, plan, intended, name, session_id, turn, turns, prompt)
                 _keep(row)
-                if row[10] == RequestOutcome.error.value:
+                if row.outcome == RequestOutcome.error:
                     return
-                intended = row[2] + rng.uniform(0.5, 1.5) * think_s
+                intended = row.end + rng.uniform(0.5, 1.5) * think_s

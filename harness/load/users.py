@@ -44,6 +44,7 @@ from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_pl
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.outcome import classify
+from harness.schemas.requests import RequestRow
 
 FLUSH_S = 0.5
 RUN_PATH = "/v1/agent/run"
@@ -58,7 +59,7 @@ class _State:
     default_plan: ScenarioPlan | None = None
     plan: LoadPlan | None = None
     recorder: Recorder | None = None
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     done: bool = False  # master: plan and drain are over, the shape may stop
@@ -117,8 +118,8 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
 def send_one(
     user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
     sizes: RequestSizes = NO_SIZES,
-) -> list[Any]:
-    """One agent request; the row the recorder takes (see recorder.COLUMNS)."""
+) -> RequestRow:
+    """One agent request, as the row the recorder takes."""
     assert STATE.picker is not None
     stream = random.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
@@ -144,15 +145,15 @@ def send_one(
                 readable = False
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    outcome = classify(status, readable).value
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome,
-            "", None, None, "", None]
+    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
+                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
+                               ttft=ttft, itl=itl, outcome=classify(status, readable))
 
 
 # ---------------------------------------------------------------- users
 
 
-def _keep(row: list[Any]) -> None:
+def _keep(row: RequestRow) -> None:
     # Not ``STATE.rows.append(send_one(...))``: that binds the list before the request yields, and the
     # flusher may swap it out meanwhile, losing the row.
     STATE.rows.append(row)
@@ -178,6 +179,8 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
+    max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
@@ -211,6 +214,7 @@ class ThinkingUser(FastHttpUser):
     """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
 
     abstract = True
+    max_redirects = 0  # as ArrivalUser: a 3xx is recorded as it is, never followed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

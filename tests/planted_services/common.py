@@ -83,8 +83,8 @@ def faults_from(args: argparse.Namespace) -> Faults:
 
 
 def add_health(app: FastAPI) -> None:
-    @app.get("/health")
-    async def health() -> dict[str, str]:
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
 

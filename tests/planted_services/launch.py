@@ -84,5 +84,5 @@ def start_style(style: str, workdir: Path, *args: str) -> Running:
         argv += ["--metrics-port", str(metrics_port)]
         metrics_url = f"http://{LOOPBACK}:{metrics_port}/metrics"
     log = workdir / f"{style}-{port}.log"
-    proc = start_module(module, argv, log, "/health", port)
+    proc = start_module(module, argv, log, "/healthz", port)
     return Running(style, proc, f"http://{LOOPBACK}:{port}", metrics_url, run_path, log)

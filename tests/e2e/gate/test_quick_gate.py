@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.diagnostics.models import DiagnosticsOverhead
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Timeline, Verdict
+from harness.schemas.diagnostics import DiagnosticsOverhead
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

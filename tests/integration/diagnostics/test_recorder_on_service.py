@@ -10,8 +10,14 @@ import httpx
 import pytest
 
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, python_pids
-from harness.diagnostics.models import MEMORY_FILE, STACKS_FILE, MemorySnapshot, StackSample, read_jsonl
-from harness.diagnostics.probes import memory_sites
+from harness.diagnostics.snapshots import memory_sites
+from harness.schemas.diagnostics import (
+    MEMORY_FILE,
+    STACKS_FILE,
+    MemorySnapshot,
+    StackSample,
+)
+from harness.schemas.jsonl import read_jsonl
 from harness.stack.service import start_service
 
 pytestmark = pytest.mark.integration

@@ -70,6 +70,11 @@ def planted_checklist_file(path: Path, items: tuple[str, ...], *, target_qps: fl
     checklist = shipped.model_copy(update={
         "target_qps": target_qps, "items": [i for i in shipped.items if i.id in items], "attestations": [],
         "default_profile": "quick", "profiles": {"quick": Profile(scenarios={"target_2x": plan})}})
+    return write_checklist(path, checklist)
+
+
+def write_checklist(path: Path, checklist: Checklist) -> Path:
+    """A checklist as the file ``--checklist`` reads."""
     path.write_text(yaml.safe_dump(checklist.model_dump(mode="json", exclude_none=True), sort_keys=False))
     return path
 

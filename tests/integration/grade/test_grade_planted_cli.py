@@ -4,10 +4,13 @@ is not JSON, each gated by ``loadgate gate`` end to end; the exit code and the f
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from grade_planted import KEYS, REPO, planted_checklist_file, start_planted
 
@@ -63,3 +66,30 @@ def test_planted_outcome_is_no_go_through_the_cli(name: str, tmp_path: Path) -> 
     else:
         assert steady.failures and steady.failures / steady.requests < 0.02, steady
         assert steady.shed == 0
+
+
+def test_ctrl_c_mid_load_exits_130_and_stops_what_it_started(tmp_path: Path) -> None:
+    checklist = planted_checklist_file(tmp_path / "checklist.yaml", ("load_2x_target",),
+                                       target_qps=TARGET_QPS, phases=(2.0, 120.0))
+    proc, port = start_planted("interrupted", [], tmp_path)
+    reports = tmp_path / "reports"
+    env = {**os.environ, "LOADGATE_API_KEY": KEYS[0]}
+    try:
+        gate_proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
+             "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", "ctrl-c",
+             "--no-progress"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        log = RunFolder(reports / "ctrl-c").request_log("target_2x")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (log.exists() and log.stat().st_size > 2000):
+            time.sleep(0.5)  # until requests are being logged: the load is running
+        assert log.exists(), "the load never started"
+        gate_proc.send_signal(signal.SIGINT)
+        _, err = gate_proc.communicate(timeout=60)
+    finally:
+        proc.stop()
+    assert gate_proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    left = [p for p in psutil.process_iter(["cmdline"])
+            if any(str(reports) in part for part in p.info["cmdline"] or [])]
+    assert not left, [p.info["cmdline"] for p in left]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from harness.checklist import load_checklist
 from harness.diagnostics import diagnose
-from harness.diagnostics.models import (
+from harness.diagnostics.stacks import classify
+from harness.schemas.diagnostics import (
     GPU_FILE,
     MEMORY_FILE,
     STACKS_FILE,
@@ -19,9 +20,8 @@ from harness.diagnostics.models import (
     LoopState,
     MemorySnapshot,
     StackSample,
-    append_jsonl,
 )
-from harness.diagnostics.stacks import classify
+from harness.schemas.jsonl import append_jsonl
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Series, SeriesSet, Verdict, Window
 
 T0 = 1_764_000_000.0

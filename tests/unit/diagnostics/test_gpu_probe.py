@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.diagnostics.probes import gpu_snapshot
+from harness.diagnostics.snapshots import gpu_snapshot
 
 
 def test_gpu_snapshot_matches_what_torch_sees() -> None:

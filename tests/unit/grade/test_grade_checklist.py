@@ -10,8 +10,8 @@ import pytest
 from harness.checklist import checklist_sha256, load_checklist, parse_attestation
 from harness.errors import ConfigError
 from harness.grade import validate_names
-from harness.grade.stats import proportion_upper
 from harness.schemas.checklist import ItemKind, Severity
+from harness.stats import proportion_upper
 
 REPO = Path(__file__).resolve().parents[3]
 SHIPPED = REPO / "checklist.yaml"

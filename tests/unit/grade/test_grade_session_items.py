@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from harness.checklist import load_checklist
@@ -15,6 +14,7 @@ from harness.grade.session_items import session_outcomes
 from harness.load.plan import LoadPlan, PhaseSpec, SessionSpec
 from harness.load.recorder import Recorder
 from harness.schemas.checklist import Checklist
+from harness.schemas.requests import RequestRow, read_request_log
 from harness.schemas.run import RunFolder
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 from harness.schemas.verdict import ItemStatus
@@ -50,8 +50,10 @@ def write_sessions(root: Path, *, sessions: int, fail_every: int = 0, tool_s: fl
             latency = 0.2 + 0.05 * turn + (tool_s if slowed else 0.0) + rng.uniform(0, 0.02)
             failed = bool(fail_every) and s % fail_every == 0 and turn == planned
             code, outcome = (500, "error") if failed else (200, "served")
-            rec.add_rows([[t, t, t + latency, code, "/v1/agent/run", phase, False, status != "ok", None, None,
-                           outcome, f"s{s}", turn, planned, tools, None]])
+            rec.add_rows([RequestRow.measured(intended_start=t, start=t, end=t + latency, status=code,
+                                              endpoint="/v1/agent/run", phase=phase, cached=False,
+                                              degraded=status != "ok", outcome=outcome, session=f"s{s}",
+                                              turn=turn, turns=planned, tools=tools)])
             t += latency + 1.0
     rec.finish(T0 + 70)
     run = ScenarioRun(name="agent_sessions", status=ScenarioStatus.completed, start=T0, end=T0 + 70,
@@ -108,7 +110,7 @@ def test_too_few_sessions_cannot_pass(tmp_path: Path, checklist: Checklist) -> N
 def test_stats_json_and_the_graded_log_agree(tmp_path: Path) -> None:
     folder = write_sessions(tmp_path, sessions=200, fail_every=25)
     stats = ScenarioStats.load_file(folder.client_stats("agent_sessions")).sessions
-    log = pd.read_csv(folder.request_log("agent_sessions"), dtype={"outcome": "string"})
+    log = read_request_log(folder.request_log("agent_sessions"))
     per = session_outcomes(log)
     assert stats.started == len(per)
     assert stats.failed == int(per.failed.sum())

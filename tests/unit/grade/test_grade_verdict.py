@@ -39,6 +39,15 @@ def test_untrusted_failures_and_missing_data_are_invalid() -> None:
     assert decide("r", [], [], prometheus_url=None).outcome == Outcome.invalid
 
 
+def test_a_target_that_broke_under_load_is_no_go_naming_it_before_anything_else() -> None:
+    # The items went no-data and the run looks shaky because the target died: that is the finding.
+    items = [item("p99", ItemStatus.no_data), item("auth", ItemStatus.failed)]
+    crash = "target service died at 10:00:00 UTC during target_2x (exit code -9)"
+    verdict = decide("r", items, ["target_2x aborted"], prometheus_url=None, target_failures=[crash])
+    assert verdict.outcome == Outcome.no_go
+    assert verdict.reason.startswith(crash) and verdict.reason.endswith("1 blocker failed")
+
+
 def test_junit_has_one_case_per_item_and_fails_blockers(tmp_path: Path) -> None:
     items = [item("a", ItemStatus.passed), item("b", ItemStatus.no_data),
              item("w", ItemStatus.failed, "warning")]

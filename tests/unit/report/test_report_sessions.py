@@ -7,13 +7,12 @@ import random
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from harness.load.plan import LoadPlan, PhaseSpec, SessionSpec
 from harness.load.recorder import Recorder
 from harness.report import render_run
 from harness.report.charts import scenario_charts
 from harness.report.rundata import load_run
+from harness.schemas.requests import RequestRow, read_request_log
 from harness.schemas.run import RunFolder
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
 
@@ -33,8 +32,10 @@ def _folder(root: Path) -> RunFolder:
             failed = s % 30 == 0 and turn == planned
             tools = "retrieval:ok" + (";external_api:error" if s % 9 == 0 and turn == 1 else "")
             code, outcome = (500, "error") if failed else (200, "served")
-            rec.add_rows([[t, t, t + latency, code, "/v1/agent/run", "sessions", False, False, None, None,
-                           outcome, f"s{s}", turn, planned, tools, None]])
+            rec.add_rows([RequestRow.measured(intended_start=t, start=t, end=t + latency, status=code,
+                                              endpoint="/v1/agent/run", phase="sessions", cached=False,
+                                              degraded=False, outcome=outcome, session=f"s{s}", turn=turn,
+                                              turns=planned, tools=tools)])
             t += latency + 1
     rec.finish(T0 + 70)
     Timeline(run_id="unit", scenarios=[ScenarioRun(
@@ -46,7 +47,7 @@ def _folder(root: Path) -> RunFolder:
 def test_turn_latency_chart_matches_the_log(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     chart = next(c for c in scenario_charts(load_run(folder), "agent_sessions") if c.key == "turn-latency")
-    log = pd.read_csv(folder.request_log("agent_sessions"))
+    log = read_request_log(folder.request_log("agent_sessions"))
     p99 = dict(next(line for line in chart.lines if line.label == "p99").points)
     for turn, group in log.groupby("turn"):
         values = sorted(group.latency)
@@ -58,7 +59,7 @@ def test_turn_latency_chart_matches_the_log(tmp_path: Path) -> None:
 def test_session_and_tool_tables_match_the_log(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     html = render_run(folder).read_text()
-    log = pd.read_csv(folder.request_log("agent_sessions"))
+    log = read_request_log(folder.request_log("agent_sessions"))
     sessions = log.session.nunique()
     failed = log[log.outcome == "error"].session.nunique()
     row = re.search(r'data-sessions="(\d+)">.*?<tr><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>', html, re.S)

@@ -1,4 +1,4 @@
-"""One-shot probes: Redis INFO, the service's top allocation sites, GPU memory. Each returns a record
+"""One-shot snapshots: Redis INFO, the service's top allocation sites, GPU memory. Each returns a record
 (errors included) and never raises into the run."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 import httpx
 import redis
 
-from harness.diagnostics.models import AllocationSite, GpuDevice, GpuSnapshot, MemorySnapshot, RedisSnapshot
+from harness.schemas.diagnostics import AllocationSite, GpuDevice, GpuSnapshot, MemorySnapshot, RedisSnapshot
 
 _REDIS_INT_FIELDS = (
     "connected_clients",

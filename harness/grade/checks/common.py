@@ -1,0 +1,44 @@
+"""What every check shares: the service's endpoints, the probe request, one verdict rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from harness.grade.context import GradeContext
+from harness.grade.result import NoData, make_result
+from harness.schemas.checklist import ChecklistItem
+from harness.schemas.run import Endpoints
+from harness.schemas.verdict import ItemResult, ItemStatus
+
+RUN_PATH = "/v1/agent/run"
+# Small and identical, so after the first answer the service serves it from cache: probes stay cheap.
+PROBE_BODY = {"input": "loadgate probe: what is a circuit breaker?", "max_tokens": 1}
+TIMEOUT_S = 30.0
+
+
+def service_endpoints(ctx: GradeContext) -> Endpoints:
+    if ctx.endpoints is None:
+        raise NoData("no service endpoints to probe")
+    return ctx.endpoints
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def post_run(client: httpx.Client, ep: Endpoints, headers: dict[str, str],
+             body: dict[str, Any] | None = None) -> httpx.Response:
+    return client.post(ep.target_url.rstrip("/") + RUN_PATH, json=body or PROBE_BODY, headers=headers)
+
+
+def probe_client() -> httpx.Client:
+    return httpx.Client(timeout=TIMEOUT_S)
+
+
+def pass_unless(item: ChecklistItem, problems: list[str], ok: str, **fields: Any) -> ItemResult:
+    """Failed with every problem named, or passed with ``ok``."""
+    if problems:
+        return make_result(item, ItemStatus.failed, "; ".join(problems), **fields)
+    return make_result(item, ItemStatus.passed, ok, **fields)

@@ -1,0 +1,136 @@
+"""Checks that talk to the service itself: health endpoints, authentication, the rate limiter.
+
+The burst uses the second API key so the keys the load used are never throttled by the grader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from harness.grade.checks.common import (
+    PROBE_BODY,
+    RUN_PATH,
+    TIMEOUT_S,
+    bearer,
+    pass_unless,
+    post_run,
+    probe_client,
+    service_endpoints,
+)
+from harness.grade.context import GradeContext
+from harness.grade.rawhttp import ConnectionPool
+from harness.grade.result import make_result
+from harness.schemas.checklist import ChecklistItem
+from harness.schemas.run import Endpoints
+from harness.schemas.verdict import ItemResult, ItemStatus
+
+
+def health(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    ep = service_endpoints(ctx)
+    evidence: dict[str, Any] = {}
+    problems = []
+    with probe_client() as client:
+        for path in ("/healthz", "/readyz"):
+            try:
+                response = client.get(ep.target_url.rstrip("/") + path)
+            except httpx.HTTPError as exc:
+                problems.append(f"{path} unreachable ({type(exc).__name__})")
+                continue
+            evidence[path] = {"status": response.status_code, "body": response.text[:500]}
+            if response.status_code != 200:
+                problems.append(f"{path} answered {response.status_code}")
+    return pass_unless(item, problems, "/healthz and /readyz answer 200", value=2 - len(problems),
+                       unit="of 2", evidence=evidence)
+
+
+def auth(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    ep = service_endpoints(ctx)
+    cases = {"no key": {}, "wrong key": bearer("loadgate-wrong-" + secrets.token_hex(8)),
+             "valid key": bearer(ep.api_key)}
+    seen: dict[str, int] = {}
+    with probe_client() as client:
+        for name, headers in cases.items():
+            seen[name] = post_run(client, ep, headers).status_code
+    problems = [f"{name} got {seen[name]}, expected 401" for name in ("no key", "wrong key")
+                if seen[name] != 401]
+    if not 200 <= seen["valid key"] < 300:
+        problems.append(f"the valid key got {seen['valid key']}, expected 2xx (auth not judgeable)")
+    return pass_unless(item, problems, "no key and a wrong key get 401, the valid key 2xx",
+                       value=sum(seen[n] == 401 for n in ("no key", "wrong key")), unit="of 2 refused",
+                       evidence={"statuses": seen})
+
+
+def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    ep = service_endpoints(ctx)
+    key = ep.api_key_2 or ep.api_key
+    burst = int(item.params.get("burst", 800))
+    concurrency = int(item.params.get("concurrency", 64))
+    started = time.monotonic()
+    statuses, retry_after = asyncio.run(_burst(ep, key, burst, concurrency))
+    elapsed = time.monotonic() - started
+    limited = statuses.count(429)
+    counts = {str(s): statuses.count(s) for s in sorted(set(statuses))}
+    evidence = {"sent": len(statuses), "statuses": counts, "seconds": round(elapsed, 2),
+                "key": "api_key_2" if ep.api_key_2 else "api_key (no second key known)",
+                "retry_after": retry_after[:5]}
+    fields = {"value": limited, "unit": "429s", "samples": len(statuses), "evidence": evidence}
+    if statuses.count(0) == len(statuses):
+        return make_result(item, ItemStatus.failed,
+                           f"the service answered none of {len(statuses)} burst requests", **fields)
+    if not limited:
+        return make_result(item, ItemStatus.failed,
+                           f"a burst of {len(statuses)} requests in {elapsed:.1f} s from one key got no 429",
+                           **fields)
+    bad = [h for h in retry_after if not _valid_retry_after(h)]
+    if bad:
+        return make_result(item, ItemStatus.failed, f"{len(bad)} of {limited} 429s lack a valid Retry-After "
+                           f"(e.g. {bad[0]!r})", **fields)
+    return make_result(item, ItemStatus.passed, f"{limited} of {len(statuses)} burst requests got 429 with "
+                       f"Retry-After {retry_after[0]!r}", **fields)
+
+
+async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple[list[int], list[str | None]]:
+    statuses: list[int] = []
+    retry_after: list[str | None] = []
+    queue = iter(range(burst))
+    body = json.dumps(PROBE_BODY).encode()
+    pool = ConnectionPool(ep.target_url, concurrency)
+    base = urlsplit(ep.target_url).path.rstrip("/")
+
+    async def worker() -> None:
+        for _ in queue:
+            # A few 429s prove the limiter; more would only load the service.
+            if len(retry_after) >= 20:
+                return
+            try:
+                response = await asyncio.wait_for(pool.post(base + RUN_PATH, body, bearer(key)), TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
+                statuses.append(0)
+                continue
+            statuses.append(response.status)
+            if response.status == 429:
+                retry_after.append(response.headers.get("retry-after"))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await pool.close()
+    return statuses, retry_after
+
+
+def _valid_retry_after(value: str | None) -> bool:
+    if not value:
+        return False
+    if value.strip().isdigit():
+        return True
+    try:
+        parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    return True
