@@ -23,11 +23,14 @@ from locust.contrib.fasthttp import FastHttpUser
 from harness.load.arrivals import Arrival
 from harness.load.corpus import SCENARIO_DIR, load_prompts
 from harness.load.plan import LoadPlan, SessionSpec
-from harness.load.users import RUN_PATH, STATE, ArrivalUser, _keep, _outstanding
+from harness.load.users import STATE, ArrivalUser, _keep, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
 
 FOLLOWUPS_PATH = SCENARIO_DIR / "data" / "followups.txt"
+# The bundled agent's conversation API (``memory: true`` with a ``session_id``): sessions are its
+# feature; a stateless (OpenAI-compatible) target would need the history resent each turn.
+RUN_PATH = "/v1/agent/run"
 DRAIN_PHASE = "drain"  # turns of started sessions asked after the plan's last phase
 
 
