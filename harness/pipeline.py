@@ -11,16 +11,19 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
+from harness.diagnostics.diagnose import write_diagnosis
+from harness.diagnostics.overhead import measure_overhead
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, validate_names
 from harness.load import prompt_picker, run_scenario
-from harness.report import render_compare, render_index, render_run
+from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
@@ -28,8 +31,9 @@ from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
-from harness.stack import Stack, StackSettings, Watchdog
+from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 
@@ -67,16 +71,23 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
+def validate(path: Path, profile: str | None = None) -> tuple[Checklist, str]:
+    """Every checklist mistake, before any process of the stack starts: shape, names, params, PromQL
+    templates (promtool) and the profile. Returns the checklist and the profile to run."""
+    checklist = load_checklist(path)
+    validate_names(checklist)
+    profile = profile or checklist.default_profile
+    if profile not in checklist.profiles:
+        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
+                          path=str(path), field="profile")
+    return checklist, profile
+
+
 @contextlib.contextmanager
 def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
-    checklist = load_checklist(settings.checklist)
-    validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
-    profile = settings.profile or checklist.default_profile
-    if profile not in checklist.profiles:
-        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
-                          path=str(settings.checklist), field="profile")
+    checklist, profile = validate(settings.checklist, settings.profile)
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
@@ -128,6 +139,7 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     """The URLs the run really used (spawned ones are only known once the stack is up)."""
     endpoints = stack.endpoints
     info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.service_readiness = TargetClient.of(endpoints).readiness()
     info.save_file(folder.run_info)
     say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
     return endpoints
@@ -145,6 +157,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
+        service_log=stack.service_process.log_path if stack.service_process else None,
         target_url=endpoints.target_url, admin_token=endpoints.admin_token,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
@@ -302,3 +315,25 @@ def report(run_dir: Path) -> Path:
     path = render_run(folder)
     _render_index(folder)
     return path
+
+
+# ---------------------------------------------------------------- the stack alone: up / status / down
+
+
+def up(settings: StackSettings, state_file: Path, ready: Callable[[dict[str, Any]], None]) -> None:
+    """Start the stack and hold it (``loadgate up``) until a signal; ``ready`` gets its state."""
+    session.hold(settings, state_file, ready)
+
+
+def down(state_file: Path) -> bool:
+    """Stop a held stack; False when its holder was no longer running."""
+    return session.release(state_file)
+
+
+def status(state_file: Path) -> list[tuple[str, bool, str]]:
+    return session.health(state_file)
+
+
+def summary(folder: RunFolder) -> str:
+    """The verdict in a few lines for the terminal."""
+    return terminal_summary(folder)

@@ -12,7 +12,7 @@ import httpx
 from harness.errors import ConfigError, GradeError
 from harness.grade import client_items, metric_items, session_items, stream_items
 from harness.grade.baseline import parse_tolerance
-from harness.grade.checks import access_log, alerts, breaker, service
+from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, NotApplicable, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
@@ -50,6 +50,7 @@ PROBES: dict[str, Grader] = {
     "alert_rules": alerts.alert_rules,
     "alert_delivery": alerts.alert_delivery,
     "breaker_cycle": breaker.breaker_cycle,
+    "gpu_memory_headroom": gpu.gpu_memory_headroom,
     "rate_limit": service.rate_limit,  # last: a burst may throttle whatever runs after it
 }
 
@@ -96,6 +97,10 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
+        failed_scrapes = ctx.scrape_failures(result.window)
+        if failed_scrapes and result.status == ItemStatus.no_data:
+            # Missing series in a window whose scrapes failed: the failures are the finding.
+            result.reason = f"{failed_scrapes}; {result.reason}"
     if untrusted:
         result.evidence["untrusted"] = untrusted
     return result

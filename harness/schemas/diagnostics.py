@@ -108,6 +108,7 @@ class GpuSnapshot(Contract):
     available: bool
     note: str = ""  # "no GPU" (and why) when NVML finds none
     devices: list[GpuDevice] = Field(default_factory=list)
+    oom_lines: list[str] = Field(default_factory=list)  # the service log's out-of-memory lines (at the end)
 
 
 class DiagnosticsBlock(Contract):

@@ -27,8 +27,9 @@ from harness.grade.checks.common import (
 )
 from harness.grade.context import GradeContext
 from harness.grade.rawhttp import ConnectionPool
-from harness.grade.result import make_result
+from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import RateLimitParams
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus
 
@@ -68,11 +69,16 @@ def auth(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                        evidence={"statuses": seen})
 
 
+# A burst must beat the run's own load by this much before "no 429" means "no limiter": at or under it,
+# the burst only measured how fast the service answers.
+BURST_MARGIN = 1.1
+
+
 def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = service_endpoints(ctx)
     key = ep.api_key_2 or ep.api_key
-    burst = int(item.params.get("burst", 800))
-    concurrency = int(item.params.get("concurrency", 64))
+    params = RateLimitParams.of(item.params)
+    burst, concurrency = params.burst, params.concurrency
     started = time.monotonic()
     statuses, retry_after = asyncio.run(_burst(ep, key, burst, concurrency))
     elapsed = time.monotonic() - started
@@ -86,15 +92,28 @@ def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         return make_result(item, ItemStatus.failed,
                            f"the service answered none of {len(statuses)} burst requests", **fields)
     if not limited:
+        burst_rps, load_rps = len(statuses) / max(elapsed, 1e-9), _load_rate(ctx)
+        evidence.update(burst_rps=round(burst_rps, 1), load_rps=load_rps)
+        if load_rps and burst_rps <= BURST_MARGIN * load_rps:
+            raise NoData(f"the burst reached only {burst_rps:.0f} req/s, not above the {load_rps:g} req/s of "
+                         f"this run's own load: it never exceeded the service's own throughput, so no rate "
+                         f"limit could show", **fields)
         return make_result(item, ItemStatus.failed,
-                           f"a burst of {len(statuses)} requests in {elapsed:.1f} s from one key got no 429",
-                           **fields)
+                           f"a burst of {len(statuses)} requests in {elapsed:.1f} s ({burst_rps:.0f} req/s) "
+                           f"from one key got no 429", **fields)
     bad = [h for h in retry_after if not _valid_retry_after(h)]
     if bad:
         return make_result(item, ItemStatus.failed, f"{len(bad)} of {limited} 429s lack a valid Retry-After "
                            f"(e.g. {bad[0]!r})", **fields)
     return make_result(item, ItemStatus.passed, f"{limited} of {len(statuses)} burst requests got 429 with "
                        f"Retry-After {retry_after[0]!r}", **fields)
+
+
+def _load_rate(ctx: GradeContext) -> float | None:
+    """The highest arrival rate this run's profile promised the service (req/s), None without one."""
+    profile = ctx.checklist.profiles.get(ctx.profile)
+    rates = [plan.rate_x for plan in profile.scenarios.values() if plan.rate_x] if profile else []
+    return max(rates) * ctx.checklist.target_qps if rates else None
 
 
 async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple[list[int], list[str | None]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, diagnose
+from harness.diagnostics.diagnose import diagnose
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess, uvicorn_argv
 from harness.schemas.diagnostics import (

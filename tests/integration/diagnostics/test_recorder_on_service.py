@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, python_pids
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.diagnostics.snapshots import memory_sites
+from harness.diagnostics.stacks import python_pids
 from harness.schemas.diagnostics import (
     MEMORY_FILE,
     STACKS_FILE,
