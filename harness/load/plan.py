@@ -34,7 +34,7 @@ class PhaseSpec(Contract):
     users: int | None = None  # closed model: concurrent users over all workers
     spawn_rate: float | None = None
     think_time_s: float = 0.0
-    fault: FaultSpec | None = None  # applied for the phase through PUT /admin/faults
+    fault: FaultSpec | None = None  # applied for the phase (harness.load.faults says where)
 
     def params(self) -> dict[str, object]:
         out: dict[str, object] = {"duration_s": self.duration_s}
@@ -76,12 +76,26 @@ class LoadPlan(Contract):
     max_tokens: int | None = None
     api_key: str = ""
     admin_token: str | None = None
+    # Where faults go besides the service's admin API (harness.load.faults), and their lease.
+    admin_faults_path: str | None = "/admin/faults"
+    llm_proxy_url: str | None = None
+    redis_proxy_url: str | None = None
+    proxy_token: str | None = None
+    fault_lease_s: float = Field(10.0, gt=0)
     stop_window_s: float = Field(30.0, gt=0)
     # (phase, measure, threshold value) of blocker limits a sliding window may prove hopeless.
     stop_limits: list[tuple[str, str, float]] = Field(default_factory=list)
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
     stop_at: float | None = None  # set by the master when a stop condition ends the plan early
+    # The run's seed (run.json): arrival gaps, prompt picks and stream choices draw from it, per worker.
+    seed: int | None = None
+
+    def rng(self, purpose: str, worker: int = 0) -> random.Random:
+        """A generator for one purpose of one worker: reproducible from ``seed``, fresh without one."""
+        if self.seed is None:
+            return random.Random()
+        return random.Random(f"{self.seed}:{self.scenario}:{purpose}:{worker}")
 
     @property
     def total_s(self) -> float:

@@ -17,7 +17,9 @@ from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
-    """Faults the bundled service injects in its LLM call path (``PUT /admin/faults``)."""
+    """A phase's faults: the bundled service's ``PUT /admin/faults`` applies those down to
+    ``tool_error_rate``; with ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and
+    Redis parts on the wire (harness.load.faults), and only they can do the last four."""
 
     llm_delay_s: float = Field(0.0, ge=0)
     llm_jitter_s: float = Field(0.0, ge=0)
@@ -25,6 +27,10 @@ class FaultSpec(Contract):
     redis_down: bool = False
     tool_delay_s: float = Field(0.0, ge=0)  # the bundled agent's external API tool
     tool_error_rate: float = Field(0.0, ge=0, le=1)
+    llm_chunk_delay_s: float = Field(0.0, ge=0)  # before each streamed chunk (slow tokens)
+    llm_error_status: Literal[500, 429, 503] = 500
+    llm_hang: bool = False
+    llm_disconnect_after_chunks: int | None = Field(None, ge=0)
 
 
 class ScenarioPlan(Contract):

@@ -58,6 +58,11 @@ class AlertRulesParams(Params):
     rules: list[str] = Field(default_factory=list)
 
 
+class BreakerParams(Params):
+    # While the breaker is open, answers must come back within this (None: the checklist's slo_p99_s).
+    answer_within_s: float | None = Field(None, gt=0)
+
+
 class AlertDeliveryParams(Params):
     wait_s: float = Field(15.0, gt=0)  # Alertmanager's group_wait plus the webhook call
 
@@ -106,6 +111,7 @@ PARAMS: dict[str, type[Params]] = {
     "key_metrics": KeyMetricsParams,
     "alert_rules": AlertRulesParams,
     "alert_delivery": AlertDeliveryParams,
-    "breaker_cycle": Params,
+    "breaker_cycle": BreakerParams,
+    "gpu_memory_headroom": Params,
     "rate_limit": RateLimitParams,
 }
