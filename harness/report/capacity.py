@@ -37,6 +37,10 @@ def rps(value: float | None) -> str:
 
 
 def rps_range(low: float | None, high: float | None) -> str:
+    if high is None:  # a bracket with one end: nothing failed, or nothing passed
+        return f"{rps(low)} and up" if low is not None else "—"
+    if low is None:
+        return f"below {rps(high)}"
     return f"{fmt_value(low)}–{rps(high)}"
 
 
@@ -182,7 +186,7 @@ def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
         br = search.breaking
         rows.append({
             "search": search, "changed": what_changed(search, baseline), "what_if": what_if,
-            "holds": rps(search.max_sustainable_rps),
+            "holds": rps(search.max_sustainable_rps) if search.max_sustainable_rps is not None else "none",
             "bracket": rps_range(*search.bracket_rps),
             "breaks": rps(br.estimate_rps) if br else "—",
             "interval": rps_range(*br.interval_rps) if br else "—",
