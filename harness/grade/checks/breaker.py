@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
+from harness.grade.queries import PromQL
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
@@ -30,7 +30,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = Window(scenario=item.scenario, phase="fault+recovery", start=fault.start, end=recovery.end)
     ctx.scrape_gaps(window)
     prom = ctx.require_prom()
-    query = Q.breaker(ctx.job)
+    query = PromQL.breaker(ctx.job)
     series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
     if not series:
         raise NoData("no agent_circuit_breaker_state series during the fault", query=query, window=window)
