@@ -86,6 +86,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the load's random draws (arrivals, prompts); run.json records the one used, "
+                        "so a run can be repeated with the same draws")
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
@@ -111,6 +114,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
+    proxy_command.add_driver_options(g)
 
 
 def _add_allow_host(g: argparse._ActionsContainer) -> None:

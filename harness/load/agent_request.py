@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
 import orjson
 from locust.contrib.fasthttp import FastHttpUser
 
-from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, sized_prompt
+from harness.load.corpus import NO_SIZES, RequestSizes, sized_prompt
+from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan
 from harness.schemas.outcome import classify
 from harness.schemas.requests import RequestRow
@@ -61,13 +61,14 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
 
 
 def send_one(
-    user: FastHttpUser, plan: LoadPlan, picker: ZipfPicker, intended: float, phase: str, session_id: str,
+    user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
     sizes: RequestSizes = NO_SIZES,
 ) -> RequestRow:
     """One agent request, as the row the recorder takes."""
-    stream = random.random() < plan.stream_share
+    assert STATE.picker is not None
+    stream = STATE.rng.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
-    prompt = sized_prompt(picker.pick(), sizes.prompt_tokens)
+    prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
     body: dict[str, Any] = {"input": prompt, "session_id": session_id}
     max_tokens = sizes.max_tokens(plan.max_tokens)
     if max_tokens:

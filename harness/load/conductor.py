@@ -1,49 +1,43 @@
-"""The master's conductor: once a second it broadcasts the plan, switches faults at phase edges through
-the target's admin API, and takes a live sample; it ends the test once the plan has drained."""
+"""The master's conductor: once a second it broadcasts the plan, sets, renews and clears the phases'
+faults, and takes a live sample; it ends the test once the plan has drained."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from typing import Any
 
 import gevent
 import psutil
 
+from harness.load.faults import FaultDriver
 from harness.load.locust_state import FLUSH_S, STATE
 from harness.load.plan import PhaseSpec
 from harness.load.recorder import STOP_FILE
 
 
-def admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> str:
-    data = json.dumps(spec).encode() if spec is not None else None
-    req = urllib.request.Request(
-        f"{host.rstrip('/')}/admin/faults",
-        data=data,
-        method="PUT" if spec is not None else "DELETE",
-        headers={"Authorization": f"Bearer {token or ''}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the target the user gave
-            return str(resp.status)
-    except Exception as exc:  # noqa: BLE001 - recorded, the grader sees a fault that never applied
-        return f"error: {exc}"
+def clear_fault(host: str, phase: str | None) -> None:
+    STATE.fault_on = False
+    at = time.time()
+    result = FaultDriver.of(STATE.plan, host).clear(STATE.fault_urls)
+    STATE.recorder.fault_events.append(
+        {"at": at, "phase": phase, "fault": None, "result": FaultDriver.summary(result)})
 
 
 def _set_fault(host: str, phase: PhaseSpec | None) -> None:
-    plan, rec = STATE.plan, STATE.recorder
-    # Only the faults the phase sets: a target that knows fewer knobs than this harness still accepts it.
-    fault = phase.fault if phase is not None else None
-    want = fault.model_dump(exclude_defaults=True) if fault is not None else None
-    if (want is not None) == STATE.fault_on:
+    """Set the phase's fault at its start, renew its lease every tick it lasts, clear it after."""
+    rec = STATE.recorder
+    if phase is None or phase.fault is None:
+        if STATE.fault_on:
+            clear_fault(host, phase.name if phase else None)
         return
-    STATE.fault_on = want is not None
     at = time.time()
-    result = admin_faults(host, plan.admin_token, want)
-    rec.fault_events.append(
-        {"at": at, "phase": phase.name if phase else None, "fault": want, "result": result}
-    )
+    result = FaultDriver.of(STATE.plan, host).apply(phase.fault)
+    if not STATE.fault_on:
+        STATE.fault_on, STATE.fault_urls = True, sorted(result)
+        rec.fault_events.append({"at": at, "phase": phase.name, "fault": phase.fault.model_dump(),
+                                 "result": FaultDriver.summary(result)})
+    elif set(result.values()) != {"200"}:
+        rec.fault_events.append({"at": at, "phase": phase.name, "renewal": FaultDriver.summary(result)})
 
 
 def conduct(runner: Any) -> None:

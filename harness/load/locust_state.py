@@ -5,6 +5,7 @@ One instance per process (``STATE``), shared by the users, the shape, the conduc
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from harness.load.corpus import ZipfPicker
@@ -29,7 +30,9 @@ class LocustState:
     in_flight: int = 0
     done: bool = False  # master: plan and drain are over, the shape may stop
     fault_on: bool = False
+    fault_urls: list[str] = field(default_factory=list)  # where the fault on now was set
     picker: ZipfPicker | None = None
+    rng: random.Random = field(default_factory=random.Random)  # per-request choices (the plan's seed)
 
 
 STATE = LocustState()

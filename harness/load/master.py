@@ -18,6 +18,7 @@ from harness.load.recorder import LIVE_FILE, STOP_FILE
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas import Endpoints
+from harness.schemas.faults import TOKEN_ENV
 from harness.schemas.files import write_atomic
 from harness.schemas.timeline import ScenarioRun, ScenarioStatus
 
@@ -32,7 +33,8 @@ def _locust(locustfile: Path, *extra: str) -> list[str]:
 def locust_processes(name: str, locustfile: Path, out: Path, endpoints: Endpoints,
                      workers: int) -> tuple[ManagedProcess, list[ManagedProcess]]:
     """The master (reading ``out/plan.json``, writing into ``out``) and its workers, not yet started."""
-    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or ""}
+    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or "",
+               TOKEN_ENV: endpoints.proxy_token or ""}
     port = free_port()
     master_args = [
         "--headless", "--master", "--master-bind-host", LOOPBACK, "--master-bind-port", str(port),
@@ -133,8 +135,9 @@ def _watch(
 
 def drive(name: str, locustfile: Path, out: Path, endpoints: Endpoints, workers: int, plan: LoadPlan,
           run: ScenarioRun, progress: bool | None, guard: LoadSettings,
-          abort: Abort | None) -> tuple[ManagedProcess, LiveTail]:
-    """Run the master and its workers until the master exits; every process is stopped on the way out."""
+          abort: Abort | None, after: Callable[[], None] | None = None) -> tuple[ManagedProcess, LiveTail]:
+    """Run the master and its workers until the master exits; every process is stopped on the way out,
+    then ``after`` runs, whatever ended the run."""
     master, worker_procs = locust_processes(name, locustfile, out, endpoints, workers)
     shown = Progress(progress)
     live = LiveTail(out / LIVE_FILE)
@@ -147,4 +150,6 @@ def drive(name: str, locustfile: Path, out: Path, endpoints: Endpoints, workers:
         shown.close()
         for proc in (master, *worker_procs):
             proc.stop(grace_s=5)
+        if after is not None:
+            after()
     return master, live

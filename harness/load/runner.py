@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from harness.errors import LoadError
+from harness.load.faults import FaultDriver, save_upstream_calls
 from harness.load.guard import LoadSettings, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
 from harness.load.master import Abort, LiveTail, drive
@@ -72,6 +74,7 @@ def run_scenario(
     plan: ScenarioPlan | None = None,
     trace: Path | None = None,
     abort: Abort | None = None,
+    seed: int | None = None,
     settings: LoadSettings | None = None,
 ) -> ScenarioRun:
     """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
@@ -79,20 +82,24 @@ def run_scenario(
     Writes timeline.json (upserted; also on failure), client/<name>/{stats.json, requests.csv,
     locust_*.csv, live.jsonl, generator.json, logs}. Raises LoadError when it could not run.
     ``abort`` is polled about twice a second: a reason it returns ends the scenario (aborted) within
-    a drain, as a load generator worker that exits does. ``settings`` are the run's load settings
-    (the pipeline passes them down); without them the ``LOADGATE_*`` environment is read.
+    a drain, as a load generator worker that exits does. ``seed``: the run's (run.json), from which
+    the arrivals and the requests' random choices are drawn; None draws fresh ones. ``settings`` are
+    the run's load settings (the pipeline passes them down); without them the ``LOADGATE_*``
+    environment is read.
     """
     folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
     folder.ensure()
     run = ScenarioRun(name=name, status=ScenarioStatus.running, start=time.time())
     guard = settings or LoadSettings()
     try:
-        locustfile, load_plan = _plan(name, run, checklist, profile, plan, trace, guard, workers)
+        locustfile, load_plan = _plan(name, run, checklist, profile, plan, trace, guard, workers, endpoints,
+                                      seed)
         _save(folder, run)
-        _can_start(load_plan, endpoints)
+        clear_faults = _can_start(load_plan, endpoints, run)
         out = _fresh_client_dir(folder, name, load_plan)
         master, live = drive(name, locustfile, out, endpoints, workers, load_plan, run, progress, guard,
-                             abort)
+                             abort, after=clear_faults)
+        save_upstream_calls(endpoints, run.start, out)
         _collect(run, out, master, live, load_plan, guard, endpoints)
     except LoadError as exc:
         raise _fail(folder, run, str(exc)) from None
@@ -101,15 +108,19 @@ def run_scenario(
 
 
 def _plan(name: str, run: ScenarioRun, checklist: Checklist, profile: str, plan: ScenarioPlan | None,
-          trace: Path | None, guard: LoadSettings, workers: int) -> tuple[Path, LoadPlan]:
+          trace: Path | None, guard: LoadSettings, workers: int, endpoints: Endpoints,
+          seed: int | None) -> tuple[Path, LoadPlan]:
     """The scenario's locustfile and its load plan; the run records the plan and its phases."""
     locustfile, build, scenario_plan = resolve(name, plan, lambda: checklist.plan(profile, name))
     if trace is not None:
         scenario_plan = with_trace(name, scenario_plan, trace)
     load_plan = build_plan(
         name, scenario_plan, checklist.target_qps, build, late_ms=guard.late_ms, drain_s=guard.drain_s,
-        connections=guard.connections, admin_token=None, stop_window_s=guard.stop_window_s,
-        stop_limits=stop_limits(checklist, profile, name),
+        connections=guard.connections, admin_token=None,
+        admin_faults_path=endpoints.service.admin.faults_path if endpoints.service.admin else None,
+        llm_proxy_url=endpoints.llm_proxy_url, redis_proxy_url=endpoints.redis_proxy_url,
+        fault_lease_s=guard.fault_lease_s, stop_window_s=guard.stop_window_s,
+        stop_limits=stop_limits(checklist, profile, name), seed=seed,
     )
     run.params = {
         "profile": profile,
@@ -123,10 +134,21 @@ def _plan(name: str, run: ScenarioRun, checklist: Checklist, profile: str, plan:
     return locustfile, load_plan
 
 
-def _can_start(plan: LoadPlan, endpoints: Endpoints) -> None:
-    if any(p.fault for p in plan.phases) and not endpoints.admin_token:
-        raise LoadError("this scenario injects faults but no admin token is known for the target")
+def _can_start(plan: LoadPlan, endpoints: Endpoints, run: ScenarioRun) -> Callable[[], None]:
+    """Refuse a plan whose faults have nowhere to go or a target that does not answer; returns what
+    clears the faults once the load generator is gone."""
+    driver = FaultDriver.of(plan.model_copy(update={
+        "admin_token": endpoints.admin_token, "proxy_token": endpoints.proxy_token}), endpoints.target_url)
+    fault_urls = driver.destinations([p.fault for p in plan.phases if p.fault])
     _check_reachable(endpoints.target_url)
+
+    def clear() -> None:
+        # After the master is gone (it could renew a lease after us), whatever ended the run:
+        # Locust's own quitting hook is not reliable under SIGTERM.
+        if fault_urls:
+            run.params["fault_cleared"] = FaultDriver.summary(driver.clear(fault_urls))
+
+    return clear
 
 
 def _fresh_client_dir(folder: RunFolder, name: str, plan: LoadPlan) -> Path:

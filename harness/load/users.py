@@ -35,13 +35,14 @@ from locust.runners import MasterRunner, WorkerRunner
 from harness.errors import LoadError
 from harness.load.agent_request import send_one
 from harness.load.arrivals import Arrival
-from harness.load.conductor import admin_faults, conduct
+from harness.load.conductor import clear_fault, conduct
 from harness.load.corpus import RequestSizes, ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
 from harness.load.locust_state import FLUSH_S, STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.schemas.faults import TOKEN_ENV
 from harness.schemas.requests import RequestRow
 
 # ---------------------------------------------------------------- users
@@ -82,7 +83,7 @@ class ArrivalUser(FastHttpUser):
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
         worker = getattr(self.environment.runner, "worker_index", 0)
-        for arrival in arrivals(STATE.plan, random.Random(), worker):
+        for arrival in arrivals(STATE.plan, STATE.plan.rng("arrivals", worker), worker):
             t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
@@ -101,8 +102,7 @@ class ArrivalUser(FastHttpUser):
         sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
-            session = f"s{random.randrange(10_000)}"
-            _keep(send_one(self, plan, STATE.picker, arrival.t, arrival.phase.name, session, sizes))
+            _keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
 
 
 class ThinkingUser(FastHttpUser):
@@ -128,7 +128,7 @@ class ThinkingUser(FastHttpUser):
         if phase is None:  # before t0 or draining: no new requests
             return
         with _outstanding():
-            _keep(send_one(self, STATE.plan, STATE.picker, time.time(), phase.name, self.session_id))
+            _keep(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
 
 
 class PlanShape(LoadTestShape):
@@ -220,6 +220,7 @@ def _plan_from_options(options: Any) -> LoadPlan:
             update={
                 "api_key": plan.api_key or options.loadgate_api_key,
                 "admin_token": plan.admin_token or options.loadgate_admin_token or None,
+                "proxy_token": plan.proxy_token or os.environ.get(TOKEN_ENV) or None,
             }
         )
     from harness.checklist import load_checklist  # only plain `locust -f` reads the checklist
@@ -247,13 +248,15 @@ def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
     if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
-        _use_plan(LoadPlan.model_validate(msg.data))
+        _use_plan(LoadPlan.model_validate(msg.data), getattr(environment.runner, "worker_index", 0))
 
 
-def _use_plan(plan: LoadPlan) -> None:
+def _use_plan(plan: LoadPlan, worker: int = 0) -> None:
     """Take the plan, and draw prompts as it says (popularity skew, share made to miss the cache)."""
     STATE.plan = plan
-    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, fresh_share=plan.fresh_share)
+    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, rng=plan.rng("prompts", worker),
+                              fresh_share=plan.fresh_share)
+    STATE.rng = plan.rng("requests", worker)
 
 
 def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
@@ -288,16 +291,8 @@ def _quitting(environment: Any, **_: Any) -> None:
         _flush(runner, psutil.Process())
     if STATE.recorder is None:
         return
-    if STATE.fault_on:  # an early stop must not leave the target slowed down
-        STATE.fault_on = False
-        STATE.recorder.fault_events.append(
-            {
-                "at": time.time(),
-                "phase": None,
-                "fault": None,
-                "result": admin_faults(environment.host or "", STATE.plan.admin_token, None),
-            }
-        )
+    if STATE.fault_on:  # an early stop must not leave the target slowed down (the runner clears too)
+        clear_fault(environment.host or "", None)
     STATE.recorder.finish(time.time())
 
 

@@ -54,8 +54,8 @@ NEVER = [
 # gevent monkey-patches the standard library when Locust is imported: only here may it happen.
 LOCUST_ALLOWED = ("harness.load", "scenarios")
 LOCUST_MODULES = ("locust", "gevent")
-# Scenarios are locustfiles: they use the load step's user helpers and the plan's contract only.
-SCENARIOS_MAY_IMPORT = ("harness.load.users", "harness.schemas")
+# Scenarios are locustfiles: they use the load step's Locust users and the plan's contract only.
+SCENARIOS_MAY_IMPORT = ("harness.load", "harness.schemas")
 
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
