@@ -56,7 +56,7 @@ class ProxySettings(BaseModel):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         if why is not None:
-            raise ValueError(f"--upstream {why}")
+            raise ValueError(why)
         return upstream
 
     def resolved(self) -> ProxySettings:
