@@ -62,15 +62,20 @@ def add_driver_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--redis-proxy", metavar="URL", help="the admin URL of a `loadgate proxy tcp` in front of "
                    "the service's Redis: redis_outage refuses connections there")
     g.add_argument("--proxy-token-file", type=Path, help=f"the proxies' admin token (else ${TOKEN_ENV})")
+    g.add_argument("--proxy-redis", action="store_true", help="start a TCP fault proxy between the bundled "
+                   "service and its Redis: redis_outage refuses connections there")
+    g.add_argument("--proxy-llm-upstream", metavar="URL", help="start an LLM fault proxy in front of this "
+                   "OpenAI-compatible server and point the bundled service's openai backend at it")
 
 
-def driver_settings(args: argparse.Namespace) -> dict[str, str | None]:
+def driver_settings(args: argparse.Namespace) -> dict[str, object]:
     """The StackSettings fields of those options (the token only when a proxy is given)."""
+    started = {"proxy_redis": args.proxy_redis, "proxy_llm_upstream": args.proxy_llm_upstream}
     if not (args.llm_proxy or args.redis_proxy):
-        return {}
+        return started
     if not (args.proxy_token_file or os.environ.get(TOKEN_ENV)):
         raise ConfigError(f"--llm-proxy / --redis-proxy need the proxies' admin token: ${TOKEN_ENV} or "
                           "--proxy-token-file")
     token, _ = resolve_token(args.proxy_token_file)
-    return {"llm_proxy_url": args.llm_proxy, "redis_proxy_url": args.redis_proxy,
+    return {**started, "llm_proxy_url": args.llm_proxy, "redis_proxy_url": args.redis_proxy,
             "proxy_token": token.get_secret_value()}
