@@ -55,7 +55,7 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
 def _run_settings(args: argparse.Namespace) -> dict:
     return {
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
-        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers,
+        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers, "seed": args.seed,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
         "service_file": args.service_file,
     }
@@ -114,8 +114,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
-    print(result.summary)
-    print(f"report: {folder.report_html}")
+    print(pipeline.summary(folder))
     return 0 if result.max_sustainable_rps else 1
 
 

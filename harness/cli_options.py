@@ -86,6 +86,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the load's random draws (arrivals, prompts); run.json records the one used, "
+                        "so a run can be repeated with the same draws")
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:

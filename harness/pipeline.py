@@ -7,6 +7,7 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness import __version__
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics.diagnose import write_diagnosis
@@ -59,6 +61,7 @@ class RunSettings(BaseModel):
     trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
+    seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
 
 
 class GateSettings(RunSettings):
@@ -88,13 +91,17 @@ def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
     checklist, profile = validate(settings.checklist, settings.profile)
+    if kind == RunKind.capacity and settings.seed is not None:  # its steps draw fresh: say so, not ignore it
+        raise ConfigError("capacity does not replay a seed: its steps draw fresh arrivals", field="seed")
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
             target_url=settings.stack.target_url or "(bundled service)",
             prometheus_url=settings.stack.prometheus_url or "(embedded)",
-            git_commit=git_commit(), checklist_path=str(settings.checklist),
+            git_commit=git_commit(), loadgate_version=__version__, checklist_path=str(settings.checklist),
             checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
+            seed=None if kind == RunKind.capacity else settings.seed if settings.seed is not None
+            else secrets.randbits(32),
         )
         info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
@@ -182,7 +189,7 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason))
+                                             abort=watchdog.abort_reason, seed=settings.seed))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
                 say(f"scenario {name} failed: {exc}")
@@ -220,7 +227,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
-                runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
+                seeded = settings.model_copy(update={"seed": info.seed})
+                runs = _run_scenarios(names, checklist, profile, stack, folder, seeded, recorder, say)
             _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
@@ -245,7 +253,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason)
+                                  abort=watchdog.abort_reason, seed=info.seed)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)

@@ -164,13 +164,15 @@ def run_scenario(
     plan: ScenarioPlan | None = None,
     trace: Path | None = None,
     abort: Abort | None = None,
+    seed: int | None = None,
 ) -> ScenarioRun:
     """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
 
     Writes timeline.json (upserted; also on failure), client/<name>/{stats.json, requests.csv,
     locust_*.csv, live.jsonl, generator.json, logs}. Raises LoadError when it could not run.
     ``abort`` is polled about twice a second: a reason it returns ends the scenario (aborted) within
-    a drain, as a load generator worker that exits does.
+    a drain, as a load generator worker that exits does. ``seed``: the run's (run.json), from which
+    the arrivals and the requests' random choices are drawn; None draws fresh ones.
     """
     folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
     folder.ensure()
@@ -197,6 +199,7 @@ def run_scenario(
         fault_lease_s=guard.fault_lease_s,
         stop_window_s=guard.stop_window_s,
         stop_limits=stop_limits(checklist, profile, name),
+        seed=seed,
     )
     run.params = {
         "profile": profile,

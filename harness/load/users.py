@@ -66,6 +66,7 @@ class _State:
     fault_on: bool = False
     fault_urls: list[str] = field(default_factory=list)  # where the fault on now was set
     picker: ZipfPicker | None = None
+    rng: random.Random = field(default_factory=random.Random)  # per-request choices (the plan's seed)
 
 
 STATE = _State()
@@ -122,7 +123,7 @@ def send_one(
 ) -> RequestRow:
     """One agent request, as the row the recorder takes."""
     assert STATE.picker is not None
-    stream = random.random() < plan.stream_share
+    stream = STATE.rng.random() < plan.stream_share
     path = STREAM_PATH if stream else RUN_PATH
     prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
     body: dict[str, Any] = {"input": prompt, "session_id": session_id}
@@ -189,7 +190,7 @@ class ArrivalUser(FastHttpUser):
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
         worker = getattr(self.environment.runner, "worker_index", 0)
-        for arrival in arrivals(STATE.plan, random.Random(), worker):
+        for arrival in arrivals(STATE.plan, STATE.plan.rng("arrivals", worker), worker):
             t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
@@ -409,13 +410,15 @@ def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
     if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
-        _use_plan(LoadPlan.model_validate(msg.data))
+        _use_plan(LoadPlan.model_validate(msg.data), getattr(environment.runner, "worker_index", 0))
 
 
-def _use_plan(plan: LoadPlan) -> None:
+def _use_plan(plan: LoadPlan, worker: int = 0) -> None:
     """Take the plan, and draw prompts as it says (popularity skew, share made to miss the cache)."""
     STATE.plan = plan
-    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, fresh_share=plan.fresh_share)
+    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, rng=plan.rng("prompts", worker),
+                              fresh_share=plan.fresh_share)
+    STATE.rng = plan.rng("requests", worker)
 
 
 def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
