@@ -139,8 +139,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     def ready(state: dict) -> None:
-        for key in ("target_url", "prometheus_url", "redis_url", "api_key"):
-            print(f"{key:15} {state[key]}")
+        for key in ("target_url", "prometheus_url", "redis_url", "api_key", "llm_proxy_url",
+                    "redis_proxy_url"):
+            if state.get(key):
+                print(f"{key:15} {state[key]}")
         print("stack is up; Ctrl-C or `loadgate down` stops it", flush=True)
 
     pipeline.up(_stack_settings(args), args.state_file, ready)
