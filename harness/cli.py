@@ -22,9 +22,11 @@ from types import FrameType
 from pydantic import ValidationError
 
 from harness import __version__
+from harness.credentials import SECRETS, add_secret_options, resolve_secrets, write_secret_files
 from harness.errors import ConfigError, InternalError, LoadgateError
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
+from harness.schemas.files import PRIVATE, write_atomic
 from harness.stack import StackSettings
 
 EXIT_USAGE = 3
@@ -40,7 +42,7 @@ The common path:  loadgate gate --profile quick
   grades each checklist item from Prometheus, the load generator's statistics and active probes,
   and writes reports/<run-id>/report.html, verdict.json and junit.xml.
 
-Your own service:  loadgate gate --target-url http://127.0.0.1:8000 --api-key $KEY \\
+Your own service:  loadgate gate --target-url http://127.0.0.1:8000 --api-key-file key.txt \\
                                  --prometheus-url http://127.0.0.1:9090
 """
 
@@ -106,12 +108,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback unless "
                              "--allow-host)")
     g.add_argument("--target-url", help="your agent service (default: start the bundled one)")
-    g.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
-                   help="API key for --target-url (env LOADGATE_API_KEY)")
-    g.add_argument("--api-key-2", default=os.environ.get("LOADGATE_API_KEY_2"),
-                   help="a second key for the rate-limit probe (env LOADGATE_API_KEY_2)")
-    g.add_argument("--admin-token", default=os.environ.get("LOADGATE_ADMIN_TOKEN"),
-                   help="admin token for fault injection on --target-url (env LOADGATE_ADMIN_TOKEN)")
+    add_secret_options(g)
     g.add_argument("--access-log", type=Path, help="the target's JSON access log, for the log probes")
     g.add_argument("--prometheus-url", help="your Prometheus (default: start one scraping the target)")
     g.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
@@ -142,10 +139,9 @@ def _allow_hosts(args: argparse.Namespace) -> list[str]:
 def _stack_settings(args: argparse.Namespace) -> StackSettings:
     return StackSettings(
         allow_hosts=_allow_hosts(args), workers=args.service_workers, backend=args.backend,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
-        api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
-        metrics_url=args.metrics_url,
+        target_url=args.target_url, prometheus_url=args.prometheus_url, redis_url=args.redis_url,
+        access_log=args.access_log, metrics_url=args.metrics_url,
+        **resolve_secrets(args, lambda text: print(f"loadgate: warning: {text}", file=sys.stderr)),
     )
 
 
@@ -360,19 +356,27 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from harness.stack import Stack
 
     settings = _stack_settings(args).model_copy(update={"run_dir": args.state_file.parent / "stack-run"})
+    secret_names = {s.name for s in SECRETS}
     with Stack(settings) as stack:
+        # The keys go to 0600 files beside the state (usable as --api-key-file); stack.json and the
+        # terminal get none of them.
+        ends = stack.endpoints
+        key_files = write_secret_files(args.state_file.parent, {n: getattr(ends, n) for n in secret_names})
         state = {"pid": os.getpid(), "started": time.time(),
-                 **stack.endpoints.model_dump(mode="json"),
+                 **ends.model_dump(mode="json", exclude=secret_names),
+                 "secret_files": {name: str(path) for name, path in key_files.items()},
                  "processes": [{"name": p.name, "pid": p.pid} for p in stack.processes]}
-        args.state_file.parent.mkdir(parents=True, exist_ok=True)
-        args.state_file.write_text(json.dumps(state, indent=2))
-        for key in ("target_url", "prometheus_url", "redis_url", "api_key"):
+        write_atomic(args.state_file, json.dumps(state, indent=2), mode=PRIVATE)
+        for key in ("target_url", "prometheus_url", "redis_url"):
             print(f"{key:15} {state[key]}")
+        for name, path in sorted(key_files.items()):
+            print(f"{name + '_file':15} {path}")
         print("stack is up; Ctrl-C or `loadgate down` stops it", flush=True)
         try:
             signal.pause()
         finally:
-            args.state_file.unlink(missing_ok=True)
+            for path in [args.state_file, *key_files.values()]:
+                path.unlink(missing_ok=True)
     return 0
 
 
