@@ -262,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--compare", type=Path, nargs="+", metavar="RUN_DIR",
                    help="run nothing: render these earlier capacity runs side by side")
 
+    p = command("validate", "check a checklist without running anything",
+                "Load the checklist and report its first mistake with file, line and field: its shape,\n"
+                "measure and probe names, each item's params, and every PromQL template (parsed by\n"
+                "promtool). Starts no stack and sends no request; gate, run and capacity do the same first.\n"
+                "Example: loadgate validate --checklist checklist.yaml")
+    p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
+    p.add_argument("--profile", help="also check that this profile exists")
+
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
     p.add_argument("run_dir", type=Path)
@@ -343,6 +351,16 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     print(result.summary)
     print(f"report: {folder.report_html}")
     return 0 if result.max_sustainable_rps else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from harness import pipeline
+
+    checklist, profile = pipeline.validate(args.checklist, args.profile)
+    queries = sum(1 for i in checklist.items if i.query)
+    print(f"{args.checklist}: valid — {len(checklist.items)} items, profiles {', '.join(checklist.profiles)} "
+          f"(checked: {profile}), {queries} PromQL template{'s' if queries != 1 else ''} parsed")
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -438,7 +456,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
-            "report": _cmd_report,
+            "report": _cmd_report, "validate": _cmd_validate,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
             "proxy": lambda args: proxy_command.run(args, _say)}
 

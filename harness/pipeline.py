@@ -32,6 +32,7 @@ from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
 from harness.stack import Stack, StackSettings, Watchdog
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 
@@ -69,16 +70,23 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
+def validate(path: Path, profile: str | None = None) -> tuple[Checklist, str]:
+    """Every checklist mistake, before any process of the stack starts: shape, names, params, PromQL
+    templates (promtool) and the profile. Returns the checklist and the profile to run."""
+    checklist = load_checklist(path)
+    validate_names(checklist)
+    profile = profile or checklist.default_profile
+    if profile not in checklist.profiles:
+        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
+                          path=str(path), field="profile")
+    return checklist, profile
+
+
 @contextlib.contextmanager
 def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
-    checklist = load_checklist(settings.checklist)
-    validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
-    profile = settings.profile or checklist.default_profile
-    if profile not in checklist.profiles:
-        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
-                          path=str(settings.checklist), field="profile")
+    checklist, profile = validate(settings.checklist, settings.profile)
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
@@ -130,6 +138,7 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     """The URLs the run really used (spawned ones are only known once the stack is up)."""
     endpoints = stack.endpoints
     info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.service_readiness = TargetClient.of(endpoints).readiness()
     info.save_file(folder.run_info)
     say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
     return endpoints

@@ -10,6 +10,7 @@ from harness.grade.context import GradeContext
 from harness.grade.requests_log import is_error, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import MaxLatencyParams
 from harness.schemas.timeline import ScenarioStats
 from harness.schemas.verdict import ItemResult, Window
 
@@ -68,6 +69,7 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     return make_result(item, status, f"slowest request {reason} ({over} of {len(rows)} at or over the limit)",
                        value=value, samples=len(rows), window=window,
                        evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99)),
+                                 "llm_timeout_s": MaxLatencyParams.of(item.params).llm_timeout_s,
                                  "source": source(window) + " (latency_uncorrected)"})
 
 

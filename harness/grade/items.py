@@ -12,7 +12,7 @@ import httpx
 from harness.errors import ConfigError, GradeError
 from harness.grade import client_items, metric_items
 from harness.grade.baseline import parse_tolerance
-from harness.grade.checks import access_log, alerts, breaker, service
+from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, NotApplicable, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
@@ -41,6 +41,7 @@ PROBES: dict[str, Grader] = {
     "alert_rules": alerts.alert_rules,
     "alert_delivery": alerts.alert_delivery,
     "breaker_cycle": breaker.breaker_cycle,
+    "gpu_memory_headroom": gpu.gpu_memory_headroom,
     "rate_limit": service.rate_limit,  # last: a burst may throttle whatever runs after it
 }
 

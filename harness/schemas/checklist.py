@@ -5,6 +5,7 @@ Loading with file/line error messages lives in ``harness.checklist``; this modul
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,17 @@ class ScenarioPlan(Contract):
     fault_s: float | None = Field(None, gt=0)
     recovery_s: float | None = Field(None, gt=0)
     spike_x: float | None = Field(None, gt=0)  # spike: step to spike_x * target_qps
+
+
+# What an item's raw PromQL template (``query:``) may use. Only these are replaced, so label matchers
+# such as {job="x"} are written as they are (no str.format: no doubled braces, no KeyError).
+QUERY_PLACEHOLDERS = ("start", "end", "range", "job")
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(QUERY_PLACEHOLDERS) + r")\}")
+
+
+def render_query(template: str, values: dict[str, str]) -> str:
+    """``template`` with each ``{start}``, ``{end}``, ``{range}``, ``{job}`` replaced from ``values``."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
 class Profile(Contract):
@@ -114,6 +126,11 @@ class ChecklistItem(Contract):
     profiles: list[str] = Field(default_factory=list)
     # Knobs of the measurement or probe (burst size, PII samples, rule names, ...).
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def grader(self) -> str | None:
+        """The measure or probe that grades it (and whose ``params`` model applies)."""
+        return self.probe if self.kind == ItemKind.probe else self.measure
 
     def applies_to(self, profile: str) -> bool:
         return not self.profiles or profile in self.profiles

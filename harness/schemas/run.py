@@ -72,6 +72,9 @@ class RunInfo(VersionedModel):
     # "detected: ...", "bundled service").
     service: ServiceProfile | None = None
     service_source: str | None = None
+    # The readiness path's JSON at start: the bundled service's says where its model runs ("llm":
+    # backend, device, dtype, quantization, compiled).
+    service_readiness: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from harness.grade.checks.common import bearer, pass_unless, post_run, probe_cli
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import AccessLogCoverageParams, AccessLogJsonParams, PiiParams
 from harness.schemas.verdict import ItemResult, ItemStatus
 
 LOG_WAIT_S = 3.0  # how long a written request may take to reach the access log (buffered writers)
@@ -54,7 +55,7 @@ def pii_masking(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     tail = _LogTail(_access_log(ctx))
     token = secrets.token_hex(4)
     samples = [str(s).format(token=token, digits4=f"{secrets.randbelow(10_000):04d}")
-               for s in item.params.get("samples", [])]
+               for s in PiiParams.of(item.params).samples]
     if not samples:
         raise NoData("no PII samples configured (params.samples)")
     body = {"input": "Please contact me: " + ", ".join(samples), "max_tokens": 1}
@@ -77,7 +78,7 @@ def access_log_json(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     if not lines:
         raise NoData(f"access log {path} is empty")
-    fields = list(item.params.get("fields", []))
+    fields = AccessLogJsonParams.of(item.params).fields
     bad, missing = 0, {f: 0 for f in fields}
     example = None
     for line in lines:
@@ -104,7 +105,7 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     service returns (X-Request-ID header, else the body's request_id)."""
     ep = service_endpoints(ctx)
     tail = _LogTail(_access_log(ctx))
-    n = int(item.params.get("requests", 20))
+    n = AccessLogCoverageParams.of(item.params).requests
     ids: list[str] = []
     with probe_client() as client:
         for _ in range(n):

@@ -17,15 +17,15 @@ from harness.grade.queries import Q
 from harness.grade.result import NoData, make_result
 from harness.schemas.alerts import AlertNotification, read_notifications
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import AlertDeliveryParams, AlertRulesParams, KeyMetricsParams
 from harness.schemas.verdict import ItemResult, ItemStatus
 
 DELIVERY_ALERT = "LoadgateDeliveryCheck"
-DELIVERY_WAIT_S = 15.0  # Alertmanager's group_wait plus the webhook call; far less on a calm stack
 
 def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
     at = _last_end(ctx)
-    names = list(item.params.get("metrics", []))
+    names = KeyMetricsParams.of(item.params).metrics
     if not names:
         raise NoData("no metric names configured (params.metrics)")
     if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
@@ -47,7 +47,7 @@ def _last_end(ctx: GradeContext) -> float:
 
 def alert_rules(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
-    wanted = list(item.params.get("rules", []))
+    wanted = AlertRulesParams.of(item.params).rules
     loaded = {rule["name"]: rule for group in prom.api("rules").get("groups", [])
               for rule in group.get("rules", []) if rule.get("type") == "alerting"}
     missing = [name for name in wanted if name not in loaded]
@@ -71,7 +71,7 @@ def alert_delivery(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if ctx.folder is None:
         raise NoData("no run folder: the webhook receiver's file is unknown")
     path = ctx.folder.alerts
-    wait_s = float(item.params.get("wait_s", DELIVERY_WAIT_S))
+    wait_s = AlertDeliveryParams.of(item.params).wait_s
     # A fresh label per check, so an earlier check's notification is never taken for this one.
     labels = {"alertname": DELIVERY_ALERT, "severity": "info", "run_id": ctx.folder.run_id,
               "check_id": secrets.token_hex(6)}

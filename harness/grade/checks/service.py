@@ -29,6 +29,7 @@ from harness.grade.context import GradeContext
 from harness.grade.rawhttp import ConnectionPool
 from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import RateLimitParams
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus
 
@@ -76,8 +77,8 @@ BURST_MARGIN = 1.1
 def rate_limit(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = service_endpoints(ctx)
     key = ep.api_key_2 or ep.api_key
-    burst = int(item.params.get("burst", 800))
-    concurrency = int(item.params.get("concurrency", 64))
+    params = RateLimitParams.of(item.params)
+    burst, concurrency = params.burst, params.concurrency
     started = time.monotonic()
     statuses, retry_after = asyncio.run(_burst(ep, key, burst, concurrency))
     elapsed = time.monotonic() - started

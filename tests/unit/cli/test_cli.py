@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli import EXIT_USAGE, main
 
-SUBCOMMANDS = ["gate", "run", "check", "capacity", "report", "up", "down", "status"]
+SUBCOMMANDS = ["gate", "run", "check", "capacity", "report", "validate", "up", "down", "status"]
 
 
 def test_top_level_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
