@@ -3,7 +3,6 @@
 A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline) and lands in
 shell history and CI logs. ``--api-key`` and friends still work, hidden from ``--help`` and with a
 warning, so old scripts keep running while they move to ``LOADGATE_API_KEY`` or ``--api-key-file``.
-A file written here holds one secret, mode 0600.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.schemas.files import PRIVATE, make_dirs, write_atomic
 
 
 @dataclass(frozen=True)
@@ -78,13 +76,3 @@ def read_secret_file(path: Path, flag: str, warn: Callable[[str], None]) -> str:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}): chmod 600 {path}")
     return text
-
-
-def write_secret_files(folder: Path, values: dict[str, str | None]) -> dict[str, Path]:
-    """One 0600 file per known secret in ``folder`` (e.g. for `loadgate up`), by name."""
-    make_dirs(folder)
-    written = {}
-    for name, value in values.items():
-        if value:
-            written[name] = write_atomic(folder / name, value + "\n", mode=PRIVATE)
-    return written

@@ -36,7 +36,7 @@ from harness.schemas.capacity import (
     StepOutcome,
     USLFit,
 )
-from harness.schemas.checklist import Checklist, FaultSpec
+from harness.schemas.checklist import Checklist
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun
 
@@ -175,7 +175,7 @@ def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
     url = f"{endpoints.target_url}/admin/faults"
     headers = {"Authorization": f"Bearer {endpoints.admin_token}"}
     try:
-        httpx.put(url, json=FaultSpec(llm_delay_s=delay_s).model_dump(), headers=headers,
+        httpx.put(url, json={"llm_delay_s": delay_s}, headers=headers,
                   timeout=5).raise_for_status()
     except httpx.HTTPError as exc:
         raise LoadError(f"cannot inject an LLM delay of {delay_s} s at {url}: {exc}") from exc

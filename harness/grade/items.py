@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items
+from harness.grade import client_items, metric_items, session_items, stream_items
 from harness.grade.baseline import parse_tolerance
 from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
@@ -30,6 +30,15 @@ MEASURES: dict[str, Grader] = {
     "max_latency": client_items.max_latency,
     "degraded_ratio": client_items.degraded_ratio,
     "client_error_rate": client_items.client_error_rate,
+    "session_success_rate": session_items.session_success_rate,
+    "deep_turn_p99": session_items.deep_turn_p99,
+    "tool_error_rate": session_items.tool_error_rate,
+    "tool_fault_contained": session_items.tool_fault_contained,
+    "ttft_p95": stream_items.ttft_p95,
+    "itl_p95": stream_items.itl_p95,
+    "request_tokens_per_s": stream_items.request_tokens_per_s,
+    "total_tokens_per_s": stream_items.total_tokens_per_s,
+    "goodput": stream_items.goodput,
 }
 PROBES: dict[str, Grader] = {
     "health": service.health,

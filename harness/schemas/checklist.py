@@ -17,7 +17,9 @@ from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
-    """Faults the bundled service injects in its LLM call path (``PUT /admin/faults``)."""
+    """A phase's faults: the bundled service's ``PUT /admin/faults`` applies those down to
+    ``tool_error_rate``; with ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and
+    Redis parts on the wire (harness.load.faults), and only they can do the last four."""
 
     llm_delay_s: float = Field(0.0, ge=0)
     llm_jitter_s: float = Field(0.0, ge=0)
@@ -25,6 +27,10 @@ class FaultSpec(Contract):
     redis_down: bool = False
     tool_delay_s: float = Field(0.0, ge=0)  # the bundled agent's external API tool
     tool_error_rate: float = Field(0.0, ge=0, le=1)
+    llm_chunk_delay_s: float = Field(0.0, ge=0)  # before each streamed chunk (slow tokens)
+    llm_error_status: Literal[500, 429, 503] = 500
+    llm_hang: bool = False
+    llm_disconnect_after_chunks: int | None = Field(None, ge=0)
 
 
 class ScenarioPlan(Contract):
@@ -37,6 +43,11 @@ class ScenarioPlan(Contract):
     arrival_cv: float = Field(1.0, gt=0)  # gamma: the gaps' coefficient of variation (> 1 bursty)
     ramp_s: float = Field(0, ge=0)  # open model: a linear ramp from the warm-up rate up to the steady rate
     trace: str | None = None  # trace_replay: CSV/JSONL of timestamps (harness/load/trace.py); --trace
+    # agent_sessions: turns per second over all sessions (not from target_qps: turns carrying history
+    # miss the cache, so size it from the cold-cache capacity), and turns per session (geometric).
+    turn_rate_rps: float | None = Field(None, gt=0)
+    turns_mean: float = Field(4.0, ge=1)
+    turns_max: int = Field(12, ge=1)
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)

@@ -43,6 +43,11 @@ class Endpoints(Contract):
     service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
     # The service's metrics when not at the profile's path on the target (``--metrics-url``).
     metrics_url: str | None = None
+    # Fault proxies the service's LLM and Redis traffic goes through (``--llm-proxy``,
+    # ``--redis-proxy``: the TCP proxy's admin URL), and their admin token.
+    llm_proxy_url: str | None = None
+    redis_proxy_url: str | None = None
+    proxy_token: str | None = None
 
 
 class RunKind(StrEnum):
@@ -64,6 +69,9 @@ class RunInfo(VersionedModel):
     target_url: str
     prometheus_url: str
     git_commit: str | None = None
+    loadgate_version: str | None = None
+    # Seed of the load's random draws (arrival gaps, prompt picks, stream choices): `--seed` replays them.
+    seed: int | None = None
     checklist_path: str
     checklist_sha256: str
     machine: MachineInfo

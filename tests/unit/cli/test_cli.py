@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import EXIT_USAGE, main
+from harness.cli import main
+from harness.cli_options import EXIT_USAGE
 
 SUBCOMMANDS = ["gate", "run", "check", "capacity", "report", "validate", "up", "down", "status"]
 
