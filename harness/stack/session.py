@@ -17,7 +17,7 @@ from harness.stack import Stack, StackSettings
 from harness.stack.http import answers
 
 STOP_WAIT_S = 30.0
-SECRET_FIELDS = ("api_key", "api_key_2", "admin_token")  # of Endpoints
+SECRET_FIELDS = ("api_key", "api_key_2", "admin_token", "proxy_token")  # of Endpoints
 
 
 def save_state(path: Path, stack: Stack) -> dict[str, Any]:
