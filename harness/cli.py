@@ -114,8 +114,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
-    print(result.summary)
-    print(f"report: {folder.report_html}")
+    print(pipeline.summary(folder))
     return 0 if result.max_sustainable_rps else 1
 
 
@@ -140,8 +139,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     def ready(state: dict) -> None:
-        for key in ("target_url", "prometheus_url", "redis_url", "api_key"):
-            print(f"{key:15} {state[key]}")
+        for key in ("target_url", "prometheus_url", "redis_url", "api_key", "llm_proxy_url",
+                    "redis_proxy_url"):
+            if state.get(key):
+                print(f"{key:15} {state[key]}")
         print("stack is up; Ctrl-C or `loadgate down` stops it", flush=True)
 
     pipeline.up(_stack_settings(args), args.state_file, ready)

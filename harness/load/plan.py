@@ -48,6 +48,15 @@ class PhaseSpec(Contract):
         return out
 
 
+class SessionSpec(Contract):
+    """agent_sessions: how many turns a session has (geometric, mean ``turns_mean``, at most
+    ``turns_max``), and the think time between an answer and the next question (0.5-1.5x)."""
+
+    turns_mean: float = Field(4.0, ge=1)
+    turns_max: int = Field(12, ge=1)
+    think_time_s: float = Field(1.0, ge=0)
+
+
 class LoadPlan(Contract):
     """Everything a Locust process needs to run one scenario, broadcast by the master."""
 
@@ -56,6 +65,7 @@ class LoadPlan(Contract):
     arrival: Literal["constant", "poisson", "gamma"] = "poisson"
     arrival_cv: float = Field(1.0, gt=0)  # gamma: coefficient of variation of the gaps (burstiness)
     trace: list[TraceRow] | None = None  # replay: intended starts are t0 + each row's offset
+    session: SessionSpec | None = None  # agent_sessions: each arrival opens a multi-turn session
     stream_share: float = Field(0.2, ge=0, le=1)
     fresh_share: float = Field(0.0, ge=0, le=1)  # see ScenarioPlan.fresh_share
     max_in_flight: int = Field(2000, gt=0)
@@ -192,6 +202,18 @@ def with_trace(name: str, plan: ScenarioPlan, trace: Path) -> ScenarioPlan:
     return plan.model_copy(update={"trace": str(trace)})
 
 
+def _sessions(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    """Sessions arrive at turn_rate / turns_mean; then the same with the external tool slowed."""
+    if plan.turn_rate_rps is None:
+        raise LoadError("agent_sessions needs 'turn_rate_rps' in its plan (<= half the cold-cache capacity)")
+    rate = plan.turn_rate_rps / plan.turns_mean
+    phases = [PhaseSpec(name="sessions", duration_s=plan.steady_s, rate_rps=rate)]
+    if plan.fault_s:
+        fault = plan.fault or FaultSpec(tool_delay_s=5.0)
+        phases.append(PhaseSpec(name="tool_fault", duration_s=plan.fault_s, rate_rps=rate, fault=fault))
+    return phases
+
+
 def trace_path(name: str) -> Path:
     """A trace named in the checklist: as given, else relative to the project (scenarios/data/...)."""
     path = Path(name)
@@ -252,6 +274,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]
     "soak": ("soak.py", _steady),
     "spike": ("spike.py", _spike),
     "trace_replay": ("trace_replay.py", _replay),
+    "agent_sessions": ("agent_sessions.py", _sessions),
 }
 # A name the registry does not know runs as a plain open-model step when the caller gives a plan
 # (capacity planning: "capacity_step_3" with rate_x, warmup_s, steady_s).
@@ -292,6 +315,9 @@ def build_plan(
         arrival=plan.arrival,
         arrival_cv=plan.arrival_cv,
         trace=load_trace(trace_path(plan.trace)) if plan.trace and build is _replay else None,
+        session=SessionSpec(turns_mean=plan.turns_mean, turns_max=plan.turns_max,
+                            think_time_s=1.0 if plan.think_time_s is None else plan.think_time_s)
+        if build is _sessions else None,
         stream_share=plan.stream_share,
         fresh_share=plan.fresh_share,
         max_in_flight=plan.max_in_flight,

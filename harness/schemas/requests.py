@@ -27,7 +27,7 @@ import pandas as pd
 from harness.errors import ReportError
 from harness.schemas.outcome import RequestOutcome
 
-SCHEMA_VERSION = 2  # 2: outcome
+SCHEMA_VERSION = 3  # 2: outcome; 3: session, turn, turns, tools, output_tokens
 REQUEST_LOG = "requests.csv"
 VERSION_PREFIX = "# loadgate request log schema_version="
 _TRUE = {"true", "1", "yes"}
@@ -49,6 +49,13 @@ class RequestRow(NamedTuple):
     ttft: float | None  # streamed answers: time to the first token, from the intended start
     itl: float | None  # streamed answers: mean gap between tokens
     outcome: RequestOutcome  # served / shed / error (harness.schemas.outcome)
+    # agent_sessions (empty otherwise): the conversation, this turn's index from 1, the turns the
+    # session planned, and the answer's tool calls as ``name:status;...``.
+    session: str = ""
+    turn: int | None = None
+    turns: int | None = None
+    tools: str = ""
+    output_tokens: int | None = None  # streamed answers: tokens (chunks) received
 
     @classmethod
     def measured(cls, *, intended_start: float, start: float, end: float, ttft: float | None = None,

@@ -16,6 +16,7 @@ PHASES = {
     "redis_outage": ["warmup", "before", "fault", "recovery"],
     "spike": ["warmup", "base", "spike", "after"],
     "trace_replay": ["replay"],
+    "agent_sessions": ["sessions", "tool_fault"],
 }
 
 
@@ -27,7 +28,7 @@ def _plan(name: str, scenario: ScenarioPlan, target_qps: float = 25):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_each_scenario_has_its_phase_names(name: str) -> None:
     scenario = ScenarioPlan(warmup_s=5, steady_s=10, rate_x=2, users=100, spike_x=4, fault_s=7, recovery_s=8,
-                            trace="scenarios/data/trace_sample.csv")
+                            trace="scenarios/data/trace_sample.csv", turn_rate_rps=8)
     assert [p.name for p in _plan(name, scenario).phases] == PHASES[name]
 
 
