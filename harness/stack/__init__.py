@@ -169,8 +169,8 @@ class Stack:
             spawned = True
         else:
             if not s.api_key:
-                raise ConfigError("a target given with --target-url needs its API key (--api-key or "
-                                  "LOADGATE_API_KEY)", field="api_key")
+                raise ConfigError("a target given with --target-url needs its API key (LOADGATE_API_KEY "
+                                  "or --api-key-file)", field="api_key")
             require_reachable(TargetClient(service, s.target_url, metrics=metrics_url(
                 service, s.target_url, s.metrics_url)).reachable_url(), "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
