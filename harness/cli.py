@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from harness.cli_options import EXIT_USAGE, build_parser
+from harness.credentials import resolve_secrets
 from harness.errors import InternalError, LoadgateError
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
@@ -44,11 +45,9 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
 
     return StackSettings(
         allow_hosts=_allow_hosts(args), workers=args.service_workers, backend=args.backend,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
-        api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
-        **proxy_command.driver_settings(args),
-        metrics_url=args.metrics_url,
+        target_url=args.target_url, prometheus_url=args.prometheus_url, redis_url=args.redis_url,
+        access_log=args.access_log, **proxy_command.driver_settings(args), metrics_url=args.metrics_url,
+        **resolve_secrets(args, lambda text: print(f"loadgate: warning: {text}", file=sys.stderr)),
     )
 
 
@@ -114,8 +113,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
-    print(result.summary)
-    print(f"report: {folder.report_html}")
+    print(pipeline.summary(folder))
     return 0 if result.max_sustainable_rps else 1
 
 
@@ -140,8 +138,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     def ready(state: dict) -> None:
-        for key in ("target_url", "prometheus_url", "redis_url", "api_key"):
-            print(f"{key:15} {state[key]}")
+        for key in ("target_url", "prometheus_url", "redis_url", "llm_proxy_url", "redis_proxy_url"):
+            if state.get(key):
+                print(f"{key:15} {state[key]}")
+        for name, path in sorted(state["secret_files"].items()):  # the paths, never the values
+            print(f"{name + '_file':15} {path}")
         print("stack is up; Ctrl-C or `loadgate down` stops it", flush=True)
 
     pipeline.up(_stack_settings(args), args.state_file, ready)
