@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
+from harness.grade.queries import PromQL
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
@@ -102,7 +102,7 @@ def gauge_view(ctx: GradeContext, fault: Phase, recovery: Phase, window: Window)
     breaker = given or preset_profile("bundled").metrics.breaker  # the bundled values by default
     if ctx.prom is None or breaker is None:
         return None
-    query = Q.breaker(ctx.job)
+    query = PromQL.breaker(ctx.job)
     prom = ctx.require_prom()
     series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
     if not series:
@@ -150,7 +150,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if calls is None or not calls.llm_calls or frame is None:
         if gauge is None:
             raise NoData("no breaker gauge, and no LLM fault proxy (--llm-proxy) to see the breaker from "
-                         "the upstream calls", query=Q.breaker(ctx.job), window=window)
+                         "the upstream calls", query=PromQL.breaker(ctx.job), window=window)
         view, query = gauge
         status, reason, value = _outcome(item, view, recovery.end - fault.end)
         return make_result(item, status, f"gauge: {reason}", value=value, window=window, query=query,
