@@ -56,7 +56,8 @@ def _server(workdir: Path, per_token_s: str) -> Iterator[str]:
 
 
 # The openai preset, with the model this server serves (as a user's `service:` override would say).
-_BODY = {"model": "simulated", "messages": [{"role": "user", "content": "{prompt}"}], "max_tokens": "{max_tokens}"}
+_BODY = {"model": "simulated", "messages": [{"role": "user", "content": "{prompt}"}],
+         "max_tokens": "{max_tokens}"}
 PROFILE = ServiceProfile.model_validate(expand({"preset": "openai", "requests": {"body": _BODY}}))
 
 
