@@ -25,9 +25,9 @@ def _final_flags(body: Any) -> tuple[bool, bool]:
     return bool(body.get("cached")), bool(body.get("degraded"))
 
 
-def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool, bool]:
-    """(ttft from start, mean inter-token gap, cached, degraded, readable) from the service's SSE
-    stream; unreadable when its final ``done`` event is not a JSON object.
+def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool, bool, int]:
+    """(ttft from start, mean inter-token gap, cached, degraded, readable, token events) from the
+    service's SSE stream; unreadable when its final ``done`` event is not a JSON object.
 
     Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
     waits for n bytes, which would date the first token at the end of the stream.
@@ -57,7 +57,8 @@ def _read_stream(response: Any, start: float) -> tuple[float | None, float | Non
                 last = now
         elif not line:
             event = "message"
-    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable
+    tokens = len(gaps) + (first is not None)
+    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable, tokens
 
 
 def send_one(
@@ -74,7 +75,7 @@ def send_one(
     if max_tokens:
         body["max_tokens"] = max_tokens
     headers = {"Authorization": f"Bearer {plan.api_key}"}
-    ttft = itl = None
+    ttft = itl = tokens = None
     cached = degraded = False
     readable = True
     start = time.time()
@@ -82,7 +83,7 @@ def send_one(
         response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
         status = int(response.status_code or 0)
         if status == 200 and stream:
-            ttft, itl, cached, degraded, readable = _read_stream(response, intended)
+            ttft, itl, cached, degraded, readable, tokens = _read_stream(response, intended)
         elif status == 200:
             try:
                 cached, degraded = _final_flags(orjson.loads(response.content or b""))
@@ -92,4 +93,4 @@ def send_one(
         status = 0
     return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
                                endpoint=path, phase=phase, cached=cached, degraded=degraded,
-                               ttft=ttft, itl=itl, outcome=classify(status, readable))
+                               ttft=ttft, itl=itl, outcome=classify(status, readable), output_tokens=tokens)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STEPS = {"stack", "load", "grade", "report", "capacity", "diagnostics"}
 # Leaves every part may use: formats and contracts, errors, the target contract, plumbing, statistics.
 SHARED = {"harness", "errors", "schemas", "target", "ports", "process", "hosts", "runinfo", "runfolder",
-          "checklist", "promql", "stats"}
+          "checklist", "promql", "stats", "credentials"}
 # What each part of harness may import besides itself. A part is a top-level module or package of
 # harness ("harness" is the package's own __init__: the version). A new part must be added here.
 MAY_IMPORT: dict[str, set[str]] = {
@@ -40,6 +40,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ports": {"errors"},
     "process": {"errors", "ports"},
     "hosts": {"errors"},
+    "credentials": {"errors"},  # keys and tokens from files or the environment, never argv
     "runinfo": {"errors", "schemas"},
     "runfolder": {"errors", "schemas"},
     "checklist": {"errors", "schemas", "target", "promql"},
