@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.errors import GradeError, ReportError
 from harness.grade.prom import Prom
-from harness.grade.queries import Q, duration
+from harness.grade.queries import PromQL, duration
 from harness.grade.result import NoData
 from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
 from harness.schemas.faults import UpstreamCalls
@@ -120,7 +120,8 @@ class GradeContext:
         span = window.end - window.start
         expected = span / interval
         end = f"{window.end:.3f}"
-        count = prom.scalar(f'min(count_over_time({Q.up(self.job)}[{duration(span)}] @ {end}))', window.end)
+        up = PromQL.up(self.job)
+        count = prom.scalar(f'min(count_over_time({up}[{duration(span)}] @ {end}))', window.end)
         where = f"{window.scenario}/{window.phase}" if window.scenario else "the window"
         if count is None:
             raise NoData(f"Prometheus has no scrapes of job={self.job} in {where}")
@@ -128,7 +129,7 @@ class GradeContext:
         if count < math.floor(expected * (1 - GAP_TOLERANCE)) - 1:
             gaps.append(f"scrape gap: {count:.0f} of ~{expected:.0f} scrapes of job={self.job} in {where}")
         # up is 1 per good scrape and 0 per failed one: the scrapes less their sum are the failures.
-        up, rng = Q.up(self.job), f"[{duration(span)}] @ {end}"
+        up, rng = PromQL.up(self.job), f"[{duration(span)}] @ {end}"
         failed = prom.scalar(f"max(count_over_time({up}{rng}) - sum_over_time({up}{rng}))", window.end)
         if failed:
             note = (f"target scrapes failed for {failed * interval:.0f} of {span:.0f} s (up == 0) "

@@ -12,7 +12,7 @@ import time
 
 from harness.errors import GradeError
 from harness.grade.prom import Prom
-from harness.grade.queries import AGENT, Q
+from harness.grade.queries import AGENT, PromQL
 from harness.schemas.timeline import TARGET_COMPONENT, Incident, IncidentKind, ScenarioStatus, Timeline
 
 
@@ -22,7 +22,7 @@ def restarts(timeline: Timeline, prom: Prom, job: str) -> list[Incident]:
     for run in timeline.scenarios:
         if run.status == ScenarioStatus.failed or not run.end or run.end <= run.start:
             continue
-        query = Q.resets("agent_requests_total", f'job="{job}", {AGENT}', run.start, run.end)
+        query = PromQL.resets("agent_requests_total", f'job="{job}", {AGENT}', run.start, run.end)
         try:
             count = prom.scalar(query, run.end)
         except GradeError:

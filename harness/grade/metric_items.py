@@ -10,7 +10,7 @@ import numpy as np
 
 from harness import stats
 from harness.grade.context import GradeContext
-from harness.grade.queries import AGENT, ERROR, SERVED, SHED, Q, duration
+from harness.grade.queries import AGENT, ERROR, SERVED, SHED, PromQL, duration
 from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem, render_query
@@ -58,13 +58,14 @@ def _server_counts(ctx: GradeContext, window: Window) -> _ServerCounts:
     counter's status label."""
     prom = ctx.require_prom()
     matchers = {"total": "", "served": f", {SERVED}", "shed": f", {SHED}", "errors": f", {ERROR}"}
-    queries = {name: Q.counted("agent_requests_total", _agent(ctx) + matcher, window.start, window.end)
+    queries = {name: PromQL.counted("agent_requests_total", _agent(ctx) + matcher, window.start, window.end)
                for name, matcher in matchers.items()}
     total = prom.scalar(queries["total"], window.end)
     if total is None:
         raise NoData("no agent_requests_total series for /v1/agent/* in the window", query=queries["total"],
                      window=window)
-    resets = prom.scalar(Q.resets("agent_requests_total", _agent(ctx), window.start, window.end), window.end)
+    resets = prom.scalar(PromQL.resets("agent_requests_total", _agent(ctx), window.start, window.end),
+                         window.end)
     if resets:
         raise NoData("agent_requests_total was reset inside the window (the service restarted)",
                      query=queries["total"], window=window)
@@ -110,9 +111,9 @@ def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
-    query = Q.quantile(0.99, "agent_request_duration_seconds", _agent(ctx), window.start, window.end)
+    query = PromQL.quantile(0.99, "agent_request_duration_seconds", _agent(ctx), window.start, window.end)
     server = prom.scalar(query, window.end)
-    count = prom.scalar(Q.histogram_count("agent_request_duration_seconds", _agent(ctx), window.start,
+    count = prom.scalar(PromQL.histogram_count("agent_request_duration_seconds", _agent(ctx), window.start,
                                           window.end), window.end)
     if server is None or count is None or not np.isfinite(server):
         raise NoData("no agent_request_duration_seconds samples for /v1/agent/* in the window", query=query,
@@ -184,7 +185,7 @@ def _rate_result(item: ChecklistItem, errors: int, total: int, side: str, window
 def memory_trend(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
-    query = Q.rss(ctx.job)
+    query = PromQL.rss(ctx.job)
     step = prom.scrape_interval_s(ctx.job) or 1.0
     series = prom.range(query, window.start, window.end, step)
     points = series[0][1] if series else []
@@ -213,7 +214,7 @@ def _peak_mb(ctx: GradeContext, window: Window) -> float:
         run = ctx.timeline.scenario(window.scenario)
         start, end = run.window()
     span = max(end - start, 1.0)
-    peak = ctx.require_prom().scalar(f"max_over_time({Q.rss(ctx.job)}[{span:.0f}s:1s] @ {end:.3f})", end)
+    peak = ctx.require_prom().scalar(f"max_over_time({PromQL.rss(ctx.job)}[{span:.0f}s:1s] @ {end:.3f})", end)
     return (peak or 0.0) / 1e6
 
 
@@ -221,9 +222,9 @@ def llm_p95(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
     selector = f'job="{ctx.job}"'
-    query = Q.quantile(0.95, "llm_request_duration_seconds", selector, window.start, window.end)
+    query = PromQL.quantile(0.95, "llm_request_duration_seconds", selector, window.start, window.end)
     value = prom.scalar(query, window.end)
-    count_q = Q.histogram_count("llm_request_duration_seconds", selector, window.start, window.end)
+    count_q = PromQL.histogram_count("llm_request_duration_seconds", selector, window.start, window.end)
     count = prom.scalar(count_q, window.end)
     if value is None or not np.isfinite(value) or not count:
         raise NoData("no llm_request_duration_seconds samples in the window (every answer cached?)",

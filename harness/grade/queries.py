@@ -22,7 +22,7 @@ def at(t: float) -> str:
     return f"@ {t:.3f}"
 
 
-class Q:
+class PromQL:
     """Query builders; ``job`` selects the service's scrape job (its process metrics share names with
     the load generator's)."""
 
@@ -78,10 +78,10 @@ def chart_queries(job: str) -> dict[str, tuple[str, str]]:
         "server_p99": (q(0.99, "agent_request_duration_seconds", agent), "s"),
         "rps": (f"sum(rate(agent_requests_total{{{agent}}}[{w}]))", "req/s"),
         "errors": (f"sum(rate(agent_requests_total{{{agent}, {ERROR}}}[{w}])) or vector(0)", "req/s"),
-        "rss_bytes": (Q.rss(job), "bytes"),
+        "rss_bytes": (PromQL.rss(job), "bytes"),
         "llm_p95": (q(0.95, "llm_request_duration_seconds", f'job="{job}"'), "s"),
         "ttft_p95": (q(0.95, "llm_time_to_first_token_seconds", f'job="{job}"'), "s"),
-        "breaker_state": (Q.breaker(job), ""),
+        "breaker_state": (PromQL.breaker(job), ""),
         "degraded_ratio": (f'sum(rate(agent_degraded_responses_total{{job="{job}"}}[{w}])) '
                            f"/ sum(rate(agent_requests_total{{{agent}}}[{w}]))", ""),
     }

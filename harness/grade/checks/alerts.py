@@ -13,7 +13,7 @@ import httpx
 
 from harness.grade.checks.common import pass_unless, probe_client, service_endpoints
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
+from harness.grade.queries import PromQL
 from harness.grade.result import NoData, make_result
 from harness.schemas.alerts import AlertNotification, read_notifications
 from harness.schemas.checklist import ChecklistItem
@@ -28,13 +28,13 @@ def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     names = KeyMetricsParams.of(item.params).metrics
     if not names:
         raise NoData("no metric names configured (params.metrics)")
-    if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
+    if not prom.scalar(f"count(count_over_time({PromQL.up(ctx.job)}[1h] @ {at:.3f}))", at):
         raise NoData(f"Prometheus never scraped job={ctx.job}: which metrics exist is unknown")
-    missing = [m for m in names if not prom.scalar(Q.present(m, ctx.job, at), at)]
+    missing = [m for m in names if not prom.scalar(PromQL.present(m, ctx.job, at), at)]
     problems = [f"missing from Prometheus (job={ctx.job}): {', '.join(missing)}"] if missing else []
     return pass_unless(item, problems,
                        f"all {len(names)} key metrics have series", value=len(names) - len(missing),
-                       unit=f"of {len(names)}", query=Q.present("<name>", ctx.job, at),
+                       unit=f"of {len(names)}", query=PromQL.present("<name>", ctx.job, at),
                        evidence={"missing": missing})
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
+from harness.grade.queries import PromQL
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
@@ -102,7 +102,7 @@ def gauge_view(ctx: GradeContext, fault: Phase, recovery: Phase, window: Window)
     breaker = given or preset_profile("bundled").metrics.breaker  # the bundled values by default
     if ctx.prom is None or breaker is None:
         return None
-    query = Q.breaker(ctx.job)
+    query = PromQL.breaker(ctx.job)
     prom = ctx.require_prom()
     series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
     if not series:
@@ -131,8 +131,10 @@ def _outcome(item: ChecklistItem, view: View, recovery_s: float) -> tuple[ItemSt
                     f"after it ended: {reason}"), view.closed_after_s
 
 
-def _disagreement(behaviour: View, gauge: View) -> str | None:
+def _disagreement(behaviour: View, gauge: View, recovery_s: float) -> str | None:
     closed = (behaviour.closed_after_s is not None, gauge.closed_after_s is not None)
+    if closed == (False, True) and gauge.closed_after_s > recovery_s - HOLD_S:
+        closed = (True, True)  # too late for HOLD_S seconds of calls to confirm or deny it
     if behaviour.opened != gauge.opened or closed[0] != closed[1]:
         return (f"the breaker gauge (opened={gauge.opened}, closed_after_s={gauge.closed_after_s}) and the "
                 f"upstream calls (opened={behaviour.opened}, closed_after_s={behaviour.closed_after_s}) "
@@ -150,7 +152,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     if calls is None or not calls.llm_calls or frame is None:
         if gauge is None:
             raise NoData("no breaker gauge, and no LLM fault proxy (--llm-proxy) to see the breaker from "
-                         "the upstream calls", query=Q.breaker(ctx.job), window=window)
+                         "the upstream calls", query=PromQL.breaker(ctx.job), window=window)
         view, query = gauge
         status, reason, value = _outcome(item, view, recovery.end - fault.end)
         return make_result(item, status, f"gauge: {reason}", value=value, window=window, query=query,
@@ -163,7 +165,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     reason = f"upstream calls vs cache misses: {reason}"
     if gauge is not None:
         evidence["gauge"] = asdict(gauge[0])
-        if (conflict := _disagreement(behaviour, gauge[0])) is not None:
+        if (conflict := _disagreement(behaviour, gauge[0], recovery.end - fault.end)) is not None:
             status, reason = ItemStatus.failed, f"{conflict}: a finding; {reason}"
     else:
         evidence["gauge"] = "the service exports no breaker gauge"

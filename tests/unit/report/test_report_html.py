@@ -240,3 +240,17 @@ def test_a_scenario_that_never_ran_shows_its_failure_once_not_empty_charts(tmp_p
     section = parse(render_run(run).read_text(encoding="utf-8")).find_all("section", data_scenario=name)[0]
     assert section.find_all("pre", cls="log")[0].text.startswith("the Locust master ended without results")
     assert not section.find_all("figure") and "no data (no chart series for this scenario)" in section.text
+
+
+def test_each_phase_shows_served_shed_and_errors(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    stats_path = run / "client" / "target_2x" / "stats.json"
+    stats = json.loads(stats_path.read_text())
+    steady = next(p for p in stats["phases"] if p["phase"] == "steady")
+    steady.update(served=4000, shed=1000, failures=7)
+    stats_path.write_text(json.dumps(stats))
+    page = parse(render_run(run).read_text())
+    cells = [td for td in page.find_all("td") if "data-outcomes" in td.attrs]
+    assert "4000/1000/7" in [td.attrs["data-outcomes"] for td in cells]
+    assert "4000 / 1000 / 7" in [" ".join(td.text.split()) for td in cells]
+    assert "Served / shed / errors" in [th.text for th in page.find_all("th")]
