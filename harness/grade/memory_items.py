@@ -6,7 +6,7 @@ import numpy as np
 
 from harness.grade.context import GradeContext
 from harness.grade.leak import aligned, leak_per_request
-from harness.grade.queries import AGENT, SERVED, Q
+from harness.grade.queries import AGENT, SERVED, PromQL
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import MemoryPerRequestParams
@@ -33,7 +33,7 @@ def memory_per_request(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
     params = MemoryPerRequestParams.of(item.params)
     step = prom.scrape_interval_s(ctx.job) or 1.0
-    rss_q = Q.rss(ctx.job)
+    rss_q = PromQL.rss(ctx.job)
     served_q = f'sum(agent_requests_total{{job="{ctx.job}", {AGENT}, {SERVED}}})'
     rss = prom.range(rss_q, window.start, window.end, step)
     served = prom.range(served_q, window.start, window.end, step)
