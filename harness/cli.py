@@ -190,8 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
     p.add_argument("--force", action="store_true", help="replace the run folder of a reused --run-id")
-    p.add_argument("--job", default="agent",
-                   help="the Prometheus job label of your service's scrape (default: %(default)s)")
+    p.add_argument("--job", help="the Prometheus job label of your service's scrape "
+                                 "(default: the service profile's metrics.job, agent)")
+    p.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
+                   help="the service profile (preset + overrides); default: the checklist's")
 
     p = command("capacity", "find the highest sustainable QPS, how it scales, and replicas needed",
                 "Search the highest open-model arrival rate at which the checklist's SLO (P99, error rate)\n"
@@ -220,6 +222,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of requests made to miss the response cache; 1 (default) is the "
                         "cold-cache capacity, which no cache warming moves; lower credits the cache")
     g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
+
+    p = command("detect", "say which service preset fits your service, as YAML to paste",
+                "Read your service's metrics (TARGET/metrics, --metrics-url, or the series in\n"
+                "--prometheus-url), try every preset (bundled, seed-article, fastapi-instrumentator,\n"
+                "opentelemetry, openai) and print the service: profile that fits, with what matched and\n"
+                "what is missing. Exit 0 when a preset fits, 3 when none does or nothing answers.\n"
+                "Example: loadgate detect --target-url http://127.0.0.1:8000 --metrics-url "
+                "http://127.0.0.1:9090/metrics")
+    p.add_argument("--target-url", required=True, help="your agent service")
+    p.add_argument("--metrics-url", help="its metrics when not at TARGET/metrics")
+    p.add_argument("--prometheus-url", help="read the series names a Prometheus holds instead")
+    p.add_argument("--job", help="the Prometheus job of your service (default: every job is tried)")
+    p.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
+                   help="API key, for GET /v1/models on an OpenAI-compatible server (env LOADGATE_API_KEY)")
 
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
@@ -273,7 +289,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness.report import terminal_summary
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id, force=args.force,
+                                    run_id=args.run_id, service_file=args.service_file, force=args.force,
                                     stack=StackSettings(prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
@@ -293,6 +309,18 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     print(result.summary)
     print(f"report: {folder.report_html}")
     return 0 if result.max_sustainable_rps else 1
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from harness.target.discover import detect, render
+
+    # Validated like a run's URLs: detection sends requests too.
+    urls = StackSettings(target_url=args.target_url, metrics_url=args.metrics_url,
+                         prometheus_url=args.prometheus_url)
+    detection = detect(urls.target_url or args.target_url, metrics=urls.metrics_url,
+                       prometheus_url=urls.prometheus_url, job=args.job, api_key=args.api_key)
+    print(render(detection), end="")
+    return 0 if detection.chosen is not None else EXIT_USAGE
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -380,7 +408,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
-            "report": _cmd_report,
+            "detect": _cmd_detect, "report": _cmd_report,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status}
 
 

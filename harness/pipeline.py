@@ -17,7 +17,7 @@ from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
 from harness.errors import ConfigError, LoadError
-from harness.grade import grade_run, grade_window, validate_names
+from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
 from harness.load import run_scenario
 from harness.report import render_index, render_run
 from harness.runfolder import claim, index_locked
@@ -28,6 +28,8 @@ from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import ScenarioRun
 from harness.stack import Stack, StackSettings
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
+from harness.target.client import TargetClient
+from harness.target.discover import detect
 
 Say = Callable[[str], None]
 
@@ -88,14 +90,20 @@ def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, 
 
 def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
     """The profile the run uses and where it came from: --service FILE, then the checklist's
-    ``service:``; a target of the user's without either runs on the bundled contract."""
+    ``service:``; a target of the user's without either is detected (the bundled contract when
+    no preset fits: its items then say what they looked for)."""
     if settings.service_file is not None:
         return load_service_file(settings.service_file), f"--service {settings.service_file}"
     if checklist.service_profile is not None:
         return checklist.service_profile, f"checklist {settings.checklist}"
-    if settings.stack.target_url is None:
+    stack = settings.stack
+    if stack.target_url is None:
         return preset_profile("bundled"), "bundled service"
-    return preset_profile("bundled"), "default (bundled contract; no profile given)"
+    detection = detect(stack.target_url, metrics=stack.metrics_url, prometheus_url=stack.prometheus_url,
+                       api_key=stack.api_key)
+    if detection.chosen is None:
+        return preset_profile("bundled"), f"default: bundled contract (no preset fits {detection.source})"
+    return detection.profile(), f"detected: {detection.chosen.preset} from {detection.source}"
 
 
 def _render_index(folder: RunFolder) -> None:
@@ -116,9 +124,11 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     return endpoints
 
 
-def _wait_for_last_scrape(until: float) -> None:
-    """Give Prometheus two scrapes past the last phase, so the graded windows are complete."""
-    delay = until + 2 * SCRAPE_INTERVAL_S + 0.5 - time.time()
+def _wait_for_last_scrape(until: float, endpoints: Endpoints) -> None:
+    """Give Prometheus two scrapes past the last phase, so the graded windows are complete; a
+    user's Prometheus is asked for the service job's real interval (15-30 s is common)."""
+    interval = scrape_interval_s(endpoints.prometheus_url, endpoints.service.metrics.job) or SCRAPE_INTERVAL_S
+    delay = until + 2 * interval + 0.5 - time.time()
     if delay > 0:
         time.sleep(delay)
 
@@ -128,7 +138,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
-        target_url=endpoints.target_url, admin_token=endpoints.admin_token,
+        target=TargetClient.of(endpoints) if endpoints.service.admin else None,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
@@ -163,12 +173,13 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         if unknown:
             raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
         info.scenarios = names
+        say(f"run {folder.run_id}: service profile {info.service.preset} ({info.service_source})")
         say(f"run {folder.run_id}: starting the stack")
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
                 runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
-            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
+            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()), endpoints)
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
                                 baseline=settings.baseline, profile=profile)
@@ -195,7 +206,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
         return folder, result
 
 
-def check(settings: RunSettings, *, since: float, until: float, job: str,
+def check(settings: RunSettings, *, since: float, until: float, job: str | None,
           say: Say) -> tuple[RunFolder, Verdict]:
     """Grade the metric items over an existing window of any Prometheus, without running load."""
     if until <= since:
@@ -207,7 +218,8 @@ def check(settings: RunSettings, *, since: float, until: float, job: str,
         say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
             f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
         verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
-                               out=folder.root, job=job, run_id=folder.run_id)
+                               out=folder.root, job=job, run_id=folder.run_id,
+                               metrics=info.service.metrics if info.service else None)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)

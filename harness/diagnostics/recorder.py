@@ -1,7 +1,7 @@
 """``DiagnosticsRecorder``: a background thread beside each scenario writing evidence to the run folder.
 
 recorder = DiagnosticsRecorder(run_folder.diagnostics_dir, redis_url=..., service_pid=...,
-                               target_url=..., admin_token=...)
+                               target=TargetClient.of(endpoints))
 recorder.start()
 with recorder.heavy("target_2x"):        # py-spy every stack_interval_s while this runs, and with
     run_scenario("target_2x", ...)       # ab_block_s set, on and off in alternate blocks (overhead.py)
@@ -40,6 +40,7 @@ from harness.diagnostics.models import (
     read_jsonl,
 )
 from harness.errors import BinaryNotFoundError
+from harness.target.client import TargetClient
 
 
 class DiagnosticsSettings(BaseModel):
@@ -66,15 +67,13 @@ class DiagnosticsRecorder:
         *,
         redis_url: str | None = None,
         service_pid: int | None = None,
-        target_url: str | None = None,
-        admin_token: str | None = None,
+        target: TargetClient | None = None,
         settings: DiagnosticsSettings | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.settings = settings or DiagnosticsSettings()
         self.service_pid = service_pid
-        self.target_url = target_url
-        self.admin_token = admin_token
+        self.target = target
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
         self._heavy: str | None = None
         self._heavy_started = 0.0  # monotonic
@@ -170,9 +169,9 @@ class DiagnosticsRecorder:
 
     def memory_sites(self, label: str) -> MemorySnapshot | None:
         """Top allocation sites of the service (None when there is no service URL to ask)."""
-        if self.target_url is None:
+        if self.target is None:
             return None
-        snapshot = probes.memory_sites(self.target_url, self.admin_token, label)
+        snapshot = probes.memory_sites(self.target, label)
         append_jsonl(self.out_dir / MEMORY_FILE, snapshot)
         return snapshot
 

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
+from harness.grade.nodata import missing_series
 from harness.grade.rawhttp import ConnectionPool
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
@@ -29,10 +29,11 @@ from harness.schemas.checklist import ChecklistItem
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 from harness.stack.alertmanager import AlertNotification, read_notifications
+from harness.target.client import TargetClient
+from harness.target.metrics import key_series
 
-RUN_PATH = "/v1/agent/run"
 # Small and identical, so after the first answer the service serves it from cache: probes stay cheap.
-PROBE_BODY = {"input": "loadgate probe: what is a circuit breaker?", "max_tokens": 1}
+PROBE_PROMPT = "loadgate probe: what is a circuit breaker?"
 TIMEOUT_S = 30.0
 LOG_WAIT_S = 3.0  # how long a written request may take to reach the access log (buffered writers)
 DELIVERY_ALERT = "LoadgateDeliveryCheck"
@@ -45,13 +46,9 @@ def _endpoints(ctx: GradeContext) -> Endpoints:
     return ctx.endpoints
 
 
-def _bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def _post(client: httpx.Client, ep: Endpoints, headers: dict[str, str], body: dict[str, Any] | None = None
-          ) -> httpx.Response:
-    return client.post(ep.target_url.rstrip("/") + RUN_PATH, json=body or PROBE_BODY, headers=headers)
+def _ask(client: httpx.Client, ep: Endpoints, key: str | None, prompt: str = PROBE_PROMPT) -> httpx.Response:
+    """One short agent request in the profile's shape, with ``key`` (None or "": no key at all)."""
+    return TargetClient.of(ep).send(client, prompt, max_tokens=1, api_key=key or "")
 
 
 def _client() -> httpx.Client:
@@ -68,8 +65,11 @@ def health(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = _endpoints(ctx)
     evidence: dict[str, Any] = {}
     problems = []
+    paths = TargetClient.of(ep).health_paths()
+    if not paths:
+        raise NoData("the service profile has no health or readiness path (service.health)")
     with _client() as client:
-        for path in ("/healthz", "/readyz"):
+        for path in paths:
             try:
                 response = client.get(ep.target_url.rstrip("/") + path)
             except httpx.HTTPError as exc:
@@ -78,18 +78,18 @@ def health(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
             evidence[path] = {"status": response.status_code, "body": response.text[:500]}
             if response.status_code != 200:
                 problems.append(f"{path} answered {response.status_code}")
-    return _verdict(item, problems, "/healthz and /readyz answer 200", value=2 - len(problems), unit="of 2",
+    return _verdict(item, problems, f"{' and '.join(paths)} answer 200", value=len(paths) - len(problems),
+                    unit=f"of {len(paths)}",
                     evidence=evidence)
 
 
 def auth(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = _endpoints(ctx)
-    cases = {"no key": {}, "wrong key": _bearer("loadgate-wrong-" + secrets.token_hex(8)),
-             "valid key": _bearer(ep.api_key)}
+    cases = {"no key": None, "wrong key": "loadgate-wrong-" + secrets.token_hex(8), "valid key": ep.api_key}
     seen: dict[str, int] = {}
     with _client() as client:
-        for name, headers in cases.items():
-            seen[name] = _post(client, ep, headers).status_code
+        for name, key in cases.items():
+            seen[name] = _ask(client, ep, key).status_code
     problems = [f"{name} got {seen[name]}, expected 401" for name in ("no key", "wrong key")
                 if seen[name] != 401]
     if not 200 <= seen["valid key"] < 300:
@@ -132,9 +132,10 @@ async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple
     statuses: list[int] = []
     retry_after: list[str | None] = []
     queue = iter(range(burst))
-    body = json.dumps(PROBE_BODY).encode()
+    _, url, payload, headers = TargetClient.of(ep).request(PROBE_PROMPT, max_tokens=1, api_key=key)
+    body = json.dumps(payload).encode()
     pool = ConnectionPool(ep.target_url, concurrency)
-    base = urlsplit(ep.target_url).path.rstrip("/")
+    path = urlsplit(url).path
 
     async def worker() -> None:
         for _ in queue:
@@ -142,7 +143,7 @@ async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple
             if len(retry_after) >= 20:
                 return
             try:
-                response = await asyncio.wait_for(pool.post(base + RUN_PATH, body, _bearer(key)), TIMEOUT_S)
+                response = await asyncio.wait_for(pool.post(path, body, headers), TIMEOUT_S)
             except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
                 statuses.append(0)
                 continue
@@ -205,9 +206,8 @@ def pii_masking(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                for s in item.params.get("samples", [])]
     if not samples:
         raise NoData("no PII samples configured (params.samples)")
-    body = {"input": "Please contact me: " + ", ".join(samples), "max_tokens": 1}
     with _client() as client:
-        status = _post(client, ep, _bearer(ep.api_key), body).status_code
+        status = _ask(client, ep, ep.api_key, "Please contact me: " + ", ".join(samples)).status_code
     lines = tail.wait_for(lambda got: bool(got))
     if not lines:
         raise NoData(f"the request (status {status}) left no new access-log line: masking not judgeable")
@@ -256,11 +256,11 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ids: list[str] = []
     with _client() as client:
         for _ in range(n):
-            response = _post(client, ep, _bearer(ep.api_key))
+            response = _ask(client, ep, ep.api_key)
             rid = response.headers.get("x-request-id") or _body_request_id(response)
             if rid:
                 ids.append(rid)
-        _post(client, ep, {})  # a refused request is an access too
+        _ask(client, ep, None)  # a refused request is an access too
     expected = n + 1
 
     def missing(got: list[str]) -> list[str]:
@@ -292,17 +292,17 @@ def _body_request_id(response: httpx.Response) -> str | None:
 def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
     at = _last_end(ctx)
-    names = list(item.params.get("metrics", []))
+    names, unmapped = key_series(ctx.metrics, list(item.params.get("metrics", [])))
     if not names:
-        raise NoData("no metric names configured (params.metrics)")
-    if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
+        raise NoData("no metric names configured (params.metrics) or none mapped by the service profile")
+    if not prom.scalar(f"count(count_over_time({ctx.q.up()}[1h] @ {at:.3f}))", at):
         raise NoData(f"Prometheus never scraped job={ctx.job}: which metrics exist is unknown")
-    missing = [m for m in names if not prom.scalar(Q.present(m, ctx.job, at), at)]
+    missing = [m for m in names if not prom.scalar(ctx.q.present(m, at), at)]
     problems = [f"missing from Prometheus (job={ctx.job}): {', '.join(missing)}"] if missing else []
     return _verdict(item, problems,
                     f"all {len(names)} key metrics have series", value=len(names) - len(missing),
-                    unit=f"of {len(names)}", query=Q.present("<name>", ctx.job, at),
-                    evidence={"missing": missing})
+                    unit=f"of {len(names)}", query=ctx.q.present("<name>", at),
+                    evidence={"missing": missing, "not_mapped": unmapped})
 
 
 def _last_end(ctx: GradeContext) -> float:
@@ -423,21 +423,24 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = Window(scenario=item.scenario, phase="fault+recovery", start=fault.start, end=recovery.end)
     ctx.scrape_gaps(window)
     prom = ctx.require_prom()
-    query = Q.breaker(ctx.job)
-    series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
+    breaker = ctx.metrics.breaker
+    if breaker is None:
+        raise NoData("the service profile maps no breaker gauge (service.metrics.breaker)", window=window)
+    query = ctx.q.breaker(breaker)
+    series = prom.range(query, fault.start, recovery.end, ctx.scrape_interval_s())
     if not series:
-        raise NoData("no agent_circuit_breaker_state series during the fault", query=query, window=window)
+        raise missing_series(ctx, breaker, "service.metrics.breaker", window, query=query)
     t = np.array([p[0] for p in series[0][1]])
     state = np.array([p[1] for p in series[0][1]])
     evidence: dict[str, Any] = {"max_state": float(state.max()), "degraded_recovery_s": _degraded_recovery(
         ctx, item.scenario, fault.end)}
     fields = {"window": window, "query": query, "samples": len(t), "evidence": evidence}
-    if not (state[t <= fault.end + 5] >= 2).any():
+    if not (state[t <= fault.end + 5] == breaker.open).any():
         return make_result(item, ItemStatus.failed, "the breaker never opened while the LLM was slow",
                            **fields)
-    last_open = t[np.nonzero(state != 0)[0][-1]]
-    if state[-1] != 0:
-        still = "open" if state[-1] >= 2 else "half-open"
+    last_open = t[np.nonzero(state != breaker.closed)[0][-1]]
+    if state[-1] != breaker.closed:
+        still = "open" if state[-1] == breaker.open else "half-open"
         return make_result(item, ItemStatus.failed, f"the breaker was still {still}"
                            f" {recovery.end - fault.end:.0f} s after the fault ended", **fields)
     closed_at = t[t > last_open][0]

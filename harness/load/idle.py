@@ -1,4 +1,5 @@
-"""The target's own in-flight count (``agent_active_tasks``), so a rate step starts from an idle service."""
+"""The target's own in-flight count (the profile's ``metrics.in_flight``), so a rate step starts from
+an idle service."""
 
 from __future__ import annotations
 
@@ -7,25 +8,17 @@ import time
 import httpx
 
 from harness.errors import LoadError
+from harness.target.client import TargetClient
 
 
-def target_in_flight(target_url: str, timeout_s: float = 5.0) -> float | None:
-    """The service's ``agent_active_tasks`` now; None when it exports no such gauge or cannot be read."""
-    try:
-        text = httpx.get(f"{target_url.rstrip('/')}/metrics", timeout=timeout_s).text
-    except httpx.HTTPError:
-        return None
-    values = [
-        float(line.split()[-1])
-        for line in text.splitlines()
-        if line.startswith("agent_active_tasks") and not line.startswith("agent_active_tasks_")
-    ]
-    return sum(values) if values else None
+def target_in_flight(target: TargetClient, timeout_s: float = 5.0) -> float | None:
+    """The service's in-flight gauge now; None when it exports none or cannot be read."""
+    with httpx.Client() as client:
+        return target.in_flight(target.scrape(client, timeout_s))
 
 
-def wait_until_idle(
-    target_url: str, timeout_s: float = 60.0, interval_s: float = 0.5, idle_at: float = 1.0
-) -> float:
+def wait_until_idle(target: TargetClient, timeout_s: float = 60.0, interval_s: float = 0.5,
+                    idle_at: float = 1.0) -> float:
     """Block until the target reports no request in progress; LoadError after ``timeout_s``.
 
     ``idle_at`` is 1 because a service whose middleware counts every route (the bundled one does)
@@ -33,12 +26,13 @@ def wait_until_idle(
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        value = target_in_flight(target_url)
+        value = target_in_flight(target)
         if value is not None and value <= idle_at:
             return time.monotonic() - (deadline - timeout_s)
         if time.monotonic() >= deadline:
+            gauge = target.profile.metrics.in_flight
             raise LoadError(
-                f"the target {target_url} still had {value} requests in progress after "
-                f"{timeout_s:g} s (agent_active_tasks)"
+                f"the target {target.target_url} still had {value} requests in progress after "
+                f"{timeout_s:g} s ({gauge.name if gauge else 'no in-flight gauge mapped'})"
             )
         time.sleep(interval_s)

@@ -35,6 +35,7 @@ from harness.process import ManagedProcess
 from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
 from harness.schemas.files import write_atomic
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
+from harness.target.client import TargetClient
 
 START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
 
@@ -55,7 +56,7 @@ def _fail(folder: RunFolder, run: ScenarioRun, reason: str) -> LoadError:
 
 def _check_reachable(url: str) -> None:
     try:
-        httpx.get(f"{url.rstrip('/')}/healthz", timeout=5.0)
+        httpx.get(url, timeout=5.0)
     except httpx.HTTPError as exc:
         raise LoadError(f"target {url} is not reachable ({type(exc).__name__}: {exc})") from None
 
@@ -161,12 +162,13 @@ def run_scenario(
         admin_token=None,
         stop_window_s=guard.stop_window_s,
         stop_limits=stop_limits(checklist, profile, name),
+        service=endpoints.service,
     )
     run.params = {
         "profile": profile,
         "workers": workers,
         "locustfile": str(locustfile),
-        "plan": load_plan.model_dump(mode="json", exclude={"api_key", "admin_token", "t0"}),
+        "plan": load_plan.model_dump(mode="json", exclude={"api_key", "admin_token", "t0", "service"}),
     }
     run.phases = [
         Phase(name=s.name, start=a, end=b, params=s.params()) for s, a, b in load_plan.phase_bounds()
@@ -175,7 +177,7 @@ def run_scenario(
     if any(p.fault for p in load_plan.phases) and not endpoints.admin_token:
         raise _fail(folder, run, "this scenario injects faults but no admin token is known for the target")
     try:
-        _check_reachable(endpoints.target_url)
+        _check_reachable(TargetClient.of(endpoints).reachable_url())
     except LoadError as exc:
         raise _fail(folder, run, str(exc)) from None
 
@@ -251,7 +253,7 @@ def run_scenario(
     run.params.update(
         {k: result[k] for k in ("requests", "errors", "dropped", "in_flight_at_end", "fault_events")}
     )
-    run.params["target_in_flight_at_end"] = target_in_flight(endpoints.target_url)
+    run.params["target_in_flight_at_end"] = target_in_flight(TargetClient.of(endpoints))
     run.params["max_users"] = max((p.max_users for p in stats.phases), default=0)
     run.invalid_reasons = invalid_reasons(live.samples, stats, guard, load_plan.arrival == "poisson")
     if result["requests"] == 0:

@@ -17,11 +17,9 @@ code and a synchronised clock). Workers send request rows back every half second
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,7 +28,6 @@ from typing import Any
 
 import gevent
 import gevent.lock
-import orjson
 import psutil
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -42,10 +39,11 @@ from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.target import requests as target_requests
+from harness.target.client import TargetClient
+from harness.target.responses import StreamReader, StreamReading, read_body
 
 FLUSH_S = 0.5
-RUN_PATH = "/v1/agent/run"
-STREAM_PATH = "/v1/agent/stream"
 
 
 @dataclass
@@ -70,62 +68,42 @@ STATE = _State()
 # ---------------------------------------------------------------- one request
 
 
-def _final_flags(body: dict[str, Any]) -> tuple[bool, bool]:
-    return bool(body.get("cached")), bool(body.get("degraded"))
-
-
-def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool]:
-    """(ttft from start, mean inter-token gap, cached, degraded) from the service's SSE stream.
+def _read_stream(response: Any, reader: StreamReader) -> StreamReading:
+    """Feed the SSE stream to ``reader`` line by line as it arrives.
 
     Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
     waits for n bytes, which would date the first token at the end of the stream.
     """
     raw = response._response
-    first = last = None
-    gaps: list[float] = []
-    cached = degraded = False
-    event = "message"
+    reader.headers(dict(response.headers or {}))
     while raw_line := raw.readline(b"\n"):
-        line = raw_line.decode("utf-8", "replace").strip()
-        if line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            now = time.time()
-            if event == "done":
-                with contextlib.suppress(ValueError):
-                    cached, degraded = _final_flags(orjson.loads(line[5:]))
-            else:
-                if first is None:
-                    first = now - start
-                elif last is not None:
-                    gaps.append(now - last)
-                last = now
-        elif not line:
-            event = "message"
-    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded
+        reader.feed(raw_line.decode("utf-8", "replace"), time.time())
+    return reader.result()
 
 
 def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> list[Any]:
-    """One agent request; the row the recorder takes (see recorder.COLUMNS)."""
+    """One agent request in the profile's shape; the row the recorder takes (see recorder.COLUMNS)."""
     assert STATE.picker is not None
-    stream = random.random() < plan.stream_share
-    path = STREAM_PATH if stream else RUN_PATH
-    prompt = STATE.picker.pick()
-    body: dict[str, Any] = {"input": prompt, "session_id": session_id}
-    if plan.max_tokens:
-        body["max_tokens"] = plan.max_tokens
-    headers = {"Authorization": f"Bearer {plan.api_key}"}
+    service = plan.service
+    stream = bool(service.requests.stream_path) and random.random() < plan.stream_share
+    spec = service.requests
+    path = target_requests.path(spec, stream)
+    body = target_requests.body(spec, STATE.picker.pick(), session_id=session_id, max_tokens=plan.max_tokens,
+                                stream=stream)
+    headers = target_requests.headers(spec, plan.api_key)
     ttft = itl = None
     cached = degraded = False
     start = time.time()
     try:
-        response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
+        response = user.client.request(spec.method, path, json=body, headers=headers, name=path,
+                                       stream=stream)
         status = int(response.status_code or 0)
         if status == 200 and stream:
-            ttft, itl, cached, degraded = _read_stream(response, intended)
+            reading = _read_stream(response, StreamReader(service.responses, intended))
+            ttft, itl, cached, degraded = reading.ttft, reading.itl, reading.cached, reading.degraded
         elif status == 200:
-            with contextlib.suppress(ValueError, TypeError):
-                cached, degraded = _final_flags(orjson.loads(response.content or b"{}"))
+            answer = read_body(service.responses, response.content or b"", dict(response.headers or {}))
+            cached, degraded = answer.cached, answer.degraded
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
     return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
@@ -238,16 +216,9 @@ class PlanShape(LoadTestShape):
 
 
 def _admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> str:
-    data = json.dumps(spec).encode() if spec is not None else None
-    req = urllib.request.Request(
-        f"{host.rstrip('/')}/admin/faults",
-        data=data,
-        method="PUT" if spec is not None else "DELETE",
-        headers={"Authorization": f"Bearer {token or ''}", "Content-Type": "application/json"},
-    )
+    target = TargetClient(STATE.plan.service, host.rstrip("/"), admin_token=token)
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the target the user gave
-            return str(resp.status)
+        return str(target.set_faults(spec).status_code)
     except Exception as exc:  # noqa: BLE001 - recorded, the grader sees a fault that never applied
         return f"error: {exc}"
 

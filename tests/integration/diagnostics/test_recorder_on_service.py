@@ -12,7 +12,9 @@ import pytest
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, python_pids
 from harness.diagnostics.models import MEMORY_FILE, STACKS_FILE, MemorySnapshot, StackSample, read_jsonl
 from harness.diagnostics.probes import memory_sites
+from harness.schemas.service import preset_profile
 from harness.stack.service import start_service
+from harness.target.client import TargetClient
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +39,7 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
             out,
             redis_url=redis_url,
             service_pid=proc.pid,
-            target_url=url,
-            admin_token="adm",
+            target=_target(url, "adm"),
             settings=settings,
         ) as recorder:
             recorder.memory_sites("start")
@@ -54,7 +55,7 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
                     statuses.append(response.status_code)  # 429 too: the service's rate limit
                     time.sleep(0.05)
             recorder.memory_sites("end")
-        denied = memory_sites(url, "wrong-token", "denied")
+        denied = memory_sites(_target(url, "wrong-token"), "denied")
     finally:
         proc.stop()
 
@@ -73,3 +74,8 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
     summary = recorder.summary()
     assert summary.stacks.samples == len(samples) and summary.redis.samples >= 2
     assert summary.memory.samples == 2 and summary.memory.errors == 0
+
+
+def _target(url: str, admin_token: str) -> TargetClient:
+    return TargetClient(preset_profile("bundled"), url, admin_token=admin_token)
+
