@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "cache": "benchmarks.cache_hit",
     "llm_async": "benchmarks.llm_async",
     "loadgen": "benchmarks.loadgen",
+    "trace_lateness": "benchmarks.trace_lateness",
     "capacity": "benchmarks.capacity",
     "verdict_time": "benchmarks.verdict_time",
 }

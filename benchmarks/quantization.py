@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import torch
-
 from benchmarks.core import Row, Sample, Variant, clock, interleave, speedup
 from benchmarks.local import MAX_TOKENS, answer, local_settings, prompts, started
+from benchmarks.model_bytes import linear_bytes
 
 CLAIM_MEMORY = "75% less"
-
-
-def _bytes(module: torch.nn.Module) -> int:
-    """Parameters and buffers, plus bitsandbytes' per-block scales kept outside the parameters."""
-    total = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
-    for p in module.parameters():
-        state = getattr(p, "quant_state", None)
-        if state is not None and getattr(state, "absmax", None) is not None:
-            total += state.absmax.numel() * state.absmax.element_size()
-    return total
-
-
-def _linear_bytes(model: torch.nn.Module) -> int:
-    """The decoder layers' projections: the only weights bitsandbytes quantizes here."""
-    return sum(_bytes(m) for m in model.model.layers.modules() if isinstance(m, torch.nn.Linear))
 
 
 def _memory_row(name: str, size: str, full: int, four: int, note: str) -> Row:
@@ -58,7 +42,7 @@ def run(quick: bool = False) -> list[Row]:
             reps=3 if quick else 8,
         )
         whole = (full.model.get_memory_footprint(), four.model.get_memory_footprint())
-        linear = (_linear_bytes(full.model), _linear_bytes(four.model))
+        linear = (linear_bytes(full.model), linear_bytes(four.model))
         share = linear[0] / whole[0]
         runner.run(full.close())
         runner.run(four.close())

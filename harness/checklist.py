@@ -179,7 +179,7 @@ def _reject_duplicate_keys(node: yaml.Node, path: Path) -> None:
 
 
 def _check_references(checklist: Checklist, root: yaml.Node, path: Path) -> None:
-    """Items may only name profiles and scenarios the checklist defines."""
+    """Items may only name profiles and scenarios the checklist defines; waivers only its items."""
     scenarios = {name for profile in checklist.profiles.values() for name in profile.scenarios}
     for index, item in enumerate(checklist.items):
         for profile in item.profiles:
@@ -192,3 +192,8 @@ def _check_references(checklist: Checklist, root: yaml.Node, path: Path) -> None
             raise ConfigError(f"unknown scenario '{item.scenario}', expected one of {sorted(scenarios)}",
                               path=str(path), line=_line_of(root, ("items", index, "scenario")),
                               field=f"items[{index}].scenario")
+    ids = [item.id for item in checklist.items]
+    for index, waiver in enumerate(checklist.waive):
+        if waiver.item not in ids:
+            raise ConfigError(f"waives unknown item '{waiver.item}'", path=str(path),
+                              line=_line_of(root, ("waive", index, "item")), field=f"waive[{index}].item")

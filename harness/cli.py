@@ -11,7 +11,9 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,9 @@ from types import FrameType
 from pydantic import ValidationError
 
 from harness import __version__
-from harness.errors import ConfigError, LoadgateError
+from harness.errors import ConfigError, InternalError, LoadgateError
+from harness.hosts import ALLOW_ENV
+from harness.proxy import command as proxy_command
 from harness.stack import StackSettings
 
 EXIT_USAGE = 3
@@ -99,7 +103,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback only)")
+    g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback unless "
+                             "--allow-host)")
     g.add_argument("--target-url", help="your agent service (default: start the bundled one)")
     g.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
                    help="API key for --target-url (env LOADGATE_API_KEY)")
@@ -115,15 +120,29 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--metrics-url", help="your service's metrics when not at TARGET/metrics "
                                          "(e.g. prometheus_client's start_http_server port)")
     g.add_argument("--redis-url", help="your Redis for the bundled service (default: start one)")
+    _add_allow_host(g)
     g.add_argument("--service-workers", type=int, default=1, metavar="N",
                    help="uvicorn workers of the bundled service (default: %(default)s)")
     g.add_argument("--backend", choices=["local", "simulated", "openai"], default="local",
                    help="LLM backend of the bundled service (default: %(default)s)")
 
 
+def _add_allow_host(g: argparse._ActionsContainer) -> None:
+    g.add_argument("--allow-host", action="append", dest="allow_hosts", default=[], metavar="HOST[:PORT]",
+                   help=f"a host besides loopback that URLs may name (repeatable; env {ALLOW_ENV}, "
+                        "comma-separated); without it a non-loopback URL is refused")
+
+
+def _allow_hosts(args: argparse.Namespace) -> list[str]:
+    """--allow-host values and LOADGATE_ALLOW_HOSTS's, validated by StackSettings."""
+    from_env = [t.strip() for t in os.environ.get(ALLOW_ENV, "").split(",") if t.strip()]
+    return [*args.allow_hosts, *from_env]
+
+
 def _stack_settings(args: argparse.Namespace) -> StackSettings:
     return StackSettings(
-        workers=args.service_workers, backend=args.backend, target_url=args.target_url,
+        allow_hosts=_allow_hosts(args), workers=args.service_workers, backend=args.backend,
+        target_url=args.target_url,
         prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
         api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
         metrics_url=args.metrics_url,
@@ -146,6 +165,16 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of whole numbers") from None
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"'{text}': worker counts start at 1")
+    return values
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': each value must be above 0")
     return values
 
 
@@ -174,8 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "run one load scenario (no grading)",
                 "Start the stack and run one scenario of the checklist's profile, writing the timeline,\n"
                 "client statistics and request log to reports/<run-id>/.\n"
-                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike.")
+                "Scenarios: target_2x, concurrency_1000, llm_slowdown, redis_outage, soak, spike,\n"
+                "trace_replay (--trace FILE), agent_sessions.")
     p.add_argument("scenario", help="scenario name, e.g. target_2x")
+    p.add_argument("--trace", type=Path, metavar="FILE",
+                   help="trace_replay: requests to replay at their timestamps, CSV or JSONL; columns\n"
+                        "timestamp|TIMESTAMP, optional prompt_tokens|ContextTokens and\n"
+                        "output_tokens|GeneratedTokens (scenarios/README.md)")
     _add_run_options(p)
     _add_stack_options(p)
 
@@ -184,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "(probe and client items need a run: use `gate`).\n"
                 "Example: loadgate check --prometheus-url http://127.0.0.1:9090 --since -15m --until -1m")
     p.add_argument("--prometheus-url", required=True)
+    _add_allow_host(p)
     p.add_argument("--since", type=_timestamp, required=True, help="unix seconds, ISO 8601, or -15m")
     p.add_argument("--until", type=_timestamp, default=time.time(), help="default: now")
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
@@ -204,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "(where a hold of 30 s quick, 120 s full, passes half the time), its 95% interval from\n"
                 "every step, and the interval a rerun's estimate is expected in (one run's bracket is\n"
                 "narrower than the spread between reruns).\n"
-                "Example: loadgate capacity --peak-qps 120 --headroom 2 --llm-latency 0.5")
+                "Example: loadgate capacity --peak-qps 50,100,200 --headroom 2 --llm-latency 0.5\n"
+                "Side by side: loadgate capacity --compare reports/RUN_A reports/RUN_B")
     _add_run_options(p)
     _add_stack_options(p)
     g = p.add_argument_group("capacity")
@@ -212,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quick: < 10 minutes, 10%% tolerance; full: longer steps, 5%% (default: %(default)s)")
     g.add_argument("--workers", type=_int_list, default=[1, 2], metavar="N[,N...]",
                    help="uvicorn worker counts to search (default: 1,2)")
-    g.add_argument("--peak-qps", type=float, help="expected peak traffic, for the replica plan")
+    g.add_argument("--peak-qps", type=_float_list, default=[], metavar="QPS[,QPS...]",
+                   help="expected peak traffic, for the replica plan (several: one plan each)")
     g.add_argument("--headroom", type=float, default=2.0,
                    help="capacity over the peak, as the checklist's 2x load test (default: %(default)s)")
     g.add_argument("--llm-latency", type=float, action="append", default=[], metavar="SECONDS",
@@ -221,7 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fresh-share", type=float, default=1.0,
                    help="share of requests made to miss the response cache; 1 (default) is the "
                         "cold-cache capacity, which no cache warming moves; lower credits the cache")
+    g.add_argument("--what-if-fresh-share", type=float, action="append", default=[], metavar="SHARE",
+                   help="what-if: search again with this share of cache-missing requests (repeatable)")
+    g.add_argument("--cost-per-replica", type=float, metavar="AMOUNT",
+                   help="price of one replica, to cost each replica plan")
+    g.add_argument("--cost-unit", default="per replica-month",
+                   help="what --cost-per-replica is in (default: %(default)s)")
     g.add_argument("--time-budget", type=float, metavar="SECONDS", help="for the whole search")
+    g.add_argument("--compare", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="run nothing: render these earlier capacity runs side by side")
 
     p = command("detect", "say which service preset fits your service, as YAML to paste",
                 "Read your service's metrics (TARGET/metrics, --metrics-url, or the series in\n"
@@ -236,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--job", help="the Prometheus job of your service (default: every job is tried)")
     p.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
                    help="API key, for GET /v1/models on an OpenAI-compatible server (env LOADGATE_API_KEY)")
+    _add_allow_host(p)
 
     p = command("report", "re-render the HTML report of a finished run folder",
                 "Re-render reports/<run-id>/report.html (and reports/index.html) from the run folder alone.")
@@ -254,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show the stack started with `loadgate up`",
                 "Show each part of the running stack and whether it answers.")
     p.add_argument("--state-file", type=Path, default=STATE_FILE)
+    proxy_command.add_arguments(command("proxy", "run an LLM (HTTP/SSE) or TCP fault proxy in the foreground",
+                                        proxy_command.DESCRIPTION))
     return parser
 
 
@@ -276,7 +324,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import pipeline
 
-    folder, result = pipeline.run(pipeline.RunSettings(**_run_settings(args)), args.scenario, _say)
+    settings = pipeline.RunSettings(**_run_settings(args), trace=args.trace)
+    folder, result = pipeline.run(settings, args.scenario, _say)
     print(f"scenario {result.name}: {result.status.value}{(' — ' + result.reason) if result.reason else ''}")
     for reason in result.invalid_reasons:
         print(f"  invalid: {reason}")
@@ -290,7 +339,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
                                     run_id=args.run_id, service_file=args.service_file, force=args.force,
-                                    stack=StackSettings(prometheus_url=args.prometheus_url))
+                                    stack=StackSettings(allow_hosts=_allow_hosts(args),
+                                                        prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
     print(terminal_summary(folder))
     return verdict.outcome.exit_code
@@ -300,10 +350,15 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     from harness import pipeline
     from harness.capacity import CapacitySettings
 
+    if args.compare:
+        folder = pipeline.compare_capacity(args.compare, args.reports_dir)
+        print(f"comparison: {folder / 'compare.html'}")
+        return 0
     capacity = CapacitySettings(
         mode=args.mode, worker_counts=args.workers, peak_qps=args.peak_qps, headroom=args.headroom,
         llm_latency_s=args.llm_latency, tolerance=args.tolerance, fresh_share=args.fresh_share,
-        time_budget_s=args.time_budget, load_workers=args.load_workers)
+        fresh_share_what_if=args.what_if_fresh_share, cost_per_replica=args.cost_per_replica,
+        cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
     print(result.summary)
@@ -315,8 +370,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from harness.target.discover import detect, render
 
     # Validated like a run's URLs: detection sends requests too.
-    urls = StackSettings(target_url=args.target_url, metrics_url=args.metrics_url,
-                         prometheus_url=args.prometheus_url)
+    urls = StackSettings(allow_hosts=_allow_hosts(args), target_url=args.target_url,
+                         metrics_url=args.metrics_url, prometheus_url=args.prometheus_url)
     detection = detect(urls.target_url or args.target_url, metrics=urls.metrics_url,
                        prometheus_url=urls.prometheus_url, job=args.job, api_key=args.api_key)
     print(render(detection), end="")
@@ -409,7 +464,8 @@ def _pid_alive(pid: int) -> bool:
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
             "detect": _cmd_detect, "report": _cmd_report,
-            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status}
+            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
+            "proxy": lambda args: proxy_command.run(args, _say)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -426,6 +482,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loadgate: interrupted; stack stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug outside any run folder: still exit 3, not NO-GO
+        print(f"loadgate: error: {InternalError.saved(exc, _save_traceback())}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _save_traceback() -> str:
+    """The current exception's traceback in a file of its own (no run folder to hold it)."""
+    fd, path = tempfile.mkstemp(prefix="loadgate-crash-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return path
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@
     │   ├── BinaryNotFoundError    redis-server / prometheus / ... not installed
     │   ├── PortInUseError         a requested port is taken
     │   ├── ProcessStartError      a child exited or never became ready (command, log tail)
-    │   └── EndpointUnreachable    a URL the user gave (or we started) does not answer
+    │   ├── EndpointUnreachable    a URL the user gave (or we started) does not answer
+    │   └── PreflightError         the one request before any load was refused or unreadable
     ├── LoadError                  the runner could not run a scenario (bad name, zero requests)
     ├── GradeError                 grading failed as a whole (not an item: items get no-data)
     ├── ReportError                a run folder is missing or unreadable
-    └── RunFolderError             a run folder cannot be claimed or written (reused, locked, disk full)
+    ├── RunFolderError             a run folder cannot be claimed or written (reused, locked, disk full)
+    └── InternalError              anything else raised: a bug of the harness (traceback saved to a file)
 
 Exit codes (``harness.cli``): 0 GO, 1 NO-GO, 2 INVALID, 3 usage/configuration/infrastructure
 error, 130 interrupted.
@@ -59,6 +61,11 @@ class EndpointUnreachable(StackError):
     pass
 
 
+class PreflightError(StackError):
+    """The target refused the run's key (401/403), redirected, rejected the request's shape, or gave
+    an answer that cannot be read: minutes of load would measure only that."""
+
+
 class LoadError(LoadgateError):
     pass
 
@@ -73,3 +80,12 @@ class ReportError(LoadgateError):
 
 class RunFolderError(LoadgateError):
     """The run folder cannot be used: reused without --force, locked by another gate, not writable."""
+
+
+class InternalError(LoadgateError):
+    """An exception nobody raised on purpose: exit 3 (not NO-GO), one line, the traceback kept in a file."""
+
+    @classmethod
+    def saved(cls, exc: BaseException, traceback_file: str) -> InternalError:
+        said = " ".join(str(exc).split()) or "(no message)"
+        return cls(f"internal error: {type(exc).__name__}: {said} (traceback in {traceback_file})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,17 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
-from harness.errors import ConfigError, LoadError
+from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
 from harness.load import run_scenario
-from harness.report import render_index, render_run
+from harness.report import render_compare, render_index, render_run
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
-from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, Verdict
+from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
-from harness.schemas.timeline import ScenarioRun
-from harness.stack import Stack, StackSettings
+from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
+from harness.stack import Stack, StackSettings, Watchdog
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 from harness.target.client import TargetClient
 from harness.target.discover import detect
@@ -52,6 +54,7 @@ class RunSettings(BaseModel):
     force: bool = Field(False, description="replace an existing run folder of the same run id")
     load_workers: int = Field(1, ge=1, description="Locust worker processes")
     progress: bool | None = None
+    trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
 
@@ -67,7 +70,8 @@ class CapacityRunSettings(RunSettings):
 
 
 @contextlib.contextmanager
-def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
+def _open_run(settings: RunSettings, command: str,
+              kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
     checklist = load_checklist(settings.checklist)
     validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
@@ -77,7 +81,7 @@ def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, 
                           path=str(settings.checklist), field="profile")
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
-            run_id=folder.run_id, command=command, profile=profile, started=time.time(),
+            run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
             target_url=settings.stack.target_url or "(bundled service)",
             prometheus_url=settings.stack.prometheus_url or "(embedded)",
             git_commit=git_commit(), checklist_path=str(settings.checklist),
@@ -85,7 +89,20 @@ def _open_run(settings: RunSettings, command: str) -> Iterator[tuple[Checklist, 
         )
         info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
-        yield checklist, profile, folder, info
+        with _crash_saved(folder):
+            yield checklist, profile, folder, info
+
+
+@contextlib.contextmanager
+def _crash_saved(folder: RunFolder) -> Iterator[None]:
+    """An exception nobody raised on purpose becomes InternalError, its traceback kept in the run folder."""
+    try:
+        yield
+    except LoadgateError:
+        raise
+    except Exception as exc:
+        write_atomic(folder.crash, traceback.format_exc())
+        raise InternalError.saved(exc, str(folder.crash)) from exc
 
 
 def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
@@ -142,26 +159,49 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
-def _run_scenarios(names: list[str], checklist: Checklist, profile: str, endpoints: Endpoints,
+def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: Stack,
                    folder: RunFolder, settings: RunSettings, recorder: DiagnosticsRecorder,
                    say: Say) -> list[ScenarioRun]:
-    runs = []
-    for name in names:
-        say(f"scenario {name} ({profile} profile)")
-        heavy = recorder.heavy(name) if name in HEAVY_SCENARIOS else contextlib.nullcontext()
-        if name == "soak":
-            recorder.memory_sites("soak-start")
-        try:
-            with heavy:
-                runs.append(run_scenario(name, checklist=checklist, profile=profile, endpoints=endpoints,
-                                         run_folder=folder, workers=settings.load_workers,
-                                         progress=settings.progress))
-        except LoadError as exc:
-            # The timeline already records the failure; its items will grade as no-data.
-            say(f"scenario {name} failed: {exc}")
-        if name == "soak":
-            recorder.memory_sites("soak-end")
+    """Each scenario in turn, under the watchdog: once the stack broke, the rest are skipped."""
+    runs, skipped = [], []
+    with Watchdog(stack.watched(), say=say) as watchdog:
+        for name in names:
+            if watchdog.abort_reason():
+                skipped.append(name)
+                continue
+            watchdog.scenario = name
+            say(f"scenario {name} ({profile} profile)")
+            heavy = recorder.heavy(name) if name in HEAVY_SCENARIOS else contextlib.nullcontext()
+            if name == "soak":
+                recorder.memory_sites("soak-start")
+            try:
+                with heavy:
+                    runs.append(run_scenario(name, checklist=checklist, profile=profile,
+                                             endpoints=stack.endpoints, run_folder=folder,
+                                             workers=settings.load_workers, progress=settings.progress,
+                                             abort=watchdog.abort_reason))
+            except LoadError as exc:
+                # The timeline already records the failure; its items will grade as no-data.
+                say(f"scenario {name} failed: {exc}")
+            if name == "soak":
+                recorder.memory_sites("soak-end")
+    _record_incidents(folder, watchdog.incidents, skipped)
     return runs
+
+
+def _record_incidents(folder: RunFolder, incidents: list[Incident], skipped: list[str]) -> None:
+    """What broke goes into the timeline (the grade's and the report's source), and so do the
+    scenarios skipped because of it: their items say why they have no data."""
+    if not incidents:
+        return
+    timeline = (Timeline.load_file(folder.timeline) if folder.timeline.exists()
+                else Timeline(run_id=folder.run_id))
+    timeline.incidents = incidents
+    why = f"skipped: {incidents[0].summary}"
+    for name in skipped:
+        now = time.time()
+        timeline.upsert(ScenarioRun(name=name, status=ScenarioStatus.failed, reason=why, start=now, end=now))
+    timeline.save_file(folder.timeline)
 
 
 def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
@@ -178,7 +218,7 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
-                runs = _run_scenarios(names, checklist, profile, endpoints, folder, settings, recorder, say)
+                runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
             _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()), endpoints)
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
@@ -196,11 +236,15 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
     """One scenario on its own: stack up, load, stack down. No grading."""
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
-        with Stack(_stack_settings(settings, folder, info)) as stack:
+        with Stack(_stack_settings(settings, folder, info)) as stack, \
+                Watchdog(stack.watched(), say=say) as watchdog:
             endpoints = _record_endpoints(stack, info, folder, say)
+            watchdog.scenario = scenario
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
-                                  progress=settings.progress)
+                                  progress=settings.progress, trace=settings.trace,
+                                  abort=watchdog.abort_reason)
+        _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
         return folder, result
@@ -232,7 +276,7 @@ CAPACITY_SERVICE_ENV = {"AGENT_KEY_RATE_PER_S": "100000", "AGENT_GLOBAL_RATE_PER
 
 def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, CapacityResult]:
     """Search the highest sustainable rate per worker count (restarting the bundled service), plan."""
-    with _open_run(settings, "capacity") as (checklist, profile, folder, info):
+    with _open_run(settings, "capacity", RunKind.capacity) as (checklist, profile, folder, info):
         cap = settings.capacity
         if settings.stack.target_url:  # a user's target cannot be restarted with other worker counts
             cap = cap.model_copy(update={"worker_counts": [None]})
@@ -256,6 +300,13 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
         render_run(folder)
         _render_index(folder)
         return folder, result
+
+
+def compare_capacity(run_dirs: list[Path], reports_dir: Path) -> Path:
+    """Earlier capacity runs side by side in ``<reports_dir>/compare-<id>/``; returns that folder."""
+    out = reports_dir / f"compare-{new_run_id()}"
+    render_compare(run_dirs, out)
+    return out
 
 
 def report(run_dir: Path) -> Path:

@@ -83,6 +83,11 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status once it has exited (negative: killed by that signal), else None."""
+        return self._popen.poll() if self._popen else None
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             text = self.log_path.read_text(errors="replace")

@@ -1,5 +1,5 @@
 """``python -m target_service [--host H] [--port P] [--workers N]`` serves the API;
-``python -m target_service build-model --out DIR`` writes the tiny deterministic Llama."""
+``python -m target_service build-model --out DIR [--size tiny|1b]`` writes a deterministic Llama."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import argparse
 import os
 import shutil
 from pathlib import Path
+
+from target_service.llm.build import SIZES, build_model
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,6 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", type=Path, help="build-model: output directory")
+    p.add_argument("--size", choices=list(SIZES), default="tiny",
+                   help="build-model: tiny (~8M parameters, the CPU default) or 1b (GPU benchmarks)")
     return p
 
 
@@ -42,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build-model":
         if args.out is None:
             _parser().error("build-model needs --out DIR")
-        from target_service.llm.build import build_model
-
-        print(build_model(args.out))
+        print(build_model(args.out, args.size))
         return 0
     serve(args.host, args.port, args.workers)
     return 0

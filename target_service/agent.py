@@ -1,4 +1,5 @@
-"""One request's path: cache -> retrieval -> LLM (timeout, breaker, faults) -> fallback -> cache."""
+"""One turn's path: [session history] -> cache -> tools (retrieval, calculator, external API) -> LLM
+(timeout, breaker, faults) -> fallback -> cache [-> session history]."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from target_service import metrics
+from target_service import metrics, tools
 from target_service.batching import MicroBatcher
 from target_service.cache import ResponseCache, cache_key
 from target_service.config import Settings
@@ -17,6 +18,8 @@ from target_service.faults import FaultStore, InjectedLLMError
 from target_service.llm.base import LLM, LLMError
 from target_service.resilience import BreakerOpen, CircuitBreaker
 from target_service.retrieval.index import Hit, PassageIndex
+from target_service.sessions import History, SessionStore
+from target_service.tools import ExternalAPI, ToolCall
 
 # What the streaming route forwards: ("token", text) while generating, then ("done", response body).
 Event = tuple[str, Any]
@@ -38,6 +41,8 @@ class Agent:
                  breaker: CircuitBreaker, faults: FaultStore) -> None:
         self._s = settings
         self.llm, self.index, self.cache, self.breaker, self.faults = llm, index, cache, breaker, faults
+        self.sessions = SessionStore(cache, settings.session_ttl_s, settings.session_max_turns)
+        self.external = ExternalAPI(faults)
         # Embedding is compute: one thread keeps it off the event loop without fighting the LLM thread,
         # and concurrent queries share one forward pass.
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
@@ -88,33 +93,32 @@ class Agent:
             # alone goes quiet exactly when the model is slowest, hiding the slowdown from the alert.
             metrics.LLM_DURATION.labels(model=model).observe(loop.time() - start)
 
-    async def answer(self, text: str, max_tokens: int | None, key_id: str) -> AsyncIterator[Event]:
-        t0 = time.perf_counter()
-        request_id = uuid.uuid4().hex
-        max_tokens = max_tokens or self._s.default_max_tokens
-        key = cache_key(key_id, text, max_tokens)
-        cached = await self.cache.get(key)
-        if cached is not None:
-            yield "token", cached["answer"]
-            yield "done", {**cached, "request_id": request_id, "cached": True, "degraded": False,
-                           "degraded_reason": None,
-                           "timings": {"total_ms": _ms(time.perf_counter() - t0), "retrieval_ms": 0.0,
-                                       "llm_ms": 0.0}}
-            return
-
+    async def _tools(self, text: str) -> tuple[list[Hit], list[ToolCall]]:
+        """Retrieval always; the calculator and the external API when the question asks for them."""
         t_ret = time.perf_counter()
         hits = await self._retrieve(text)
-        retrieval_s = time.perf_counter() - t_ret
-        context = "; ".join(h.passage.title for h in hits[:2])
-        prompt = f"question: {text} context: {context} answer:"
+        calls = [tools.record(tools.RETRIEVAL, "ok", time.perf_counter() - t_ret)]
+        for name in tools.plan_tools(text):
+            if name == tools.CALCULATOR:
+                calls.append(await tools.timed(name, lambda: asyncio.to_thread(tools.calculate, text), None))
+            else:
+                timeout = self._s.tool_timeout_s or None
+                calls.append(await tools.timed(name, lambda: self.external.call(text), timeout,
+                                               fallback="no record available"))
+        return hits, calls
 
-        t_llm = time.perf_counter()
-        pieces: list[str] = []
+    def _prompt(self, text: str, hits: list[Hit], calls: list[ToolCall], history: History | None) -> str:
+        context = "; ".join(h.passage.title for h in hits[:2])
+        results = "".join(f" {c.name}: {c.result}" for c in calls if c.result)
+        past = history.as_prompt(self._s.history_max_chars) if history is not None else ""
+        return f"{past}question: {text} context: {context}{results} answer:"
+
+    async def _llm(self, prompt: str, max_tokens: int) -> AsyncIterator[Event]:
+        """("token", piece) as generated, then ("end", why the call degraded or None)."""
         reason: str | None = None
         try:
             self.breaker.before_call()
             async for piece in self._generate(prompt, max_tokens):
-                pieces.append(piece)
                 yield "token", piece
             self.breaker.record_success()
         except BreakerOpen:
@@ -123,21 +127,68 @@ class Agent:
             reason = "timeout"
         except (LLMError, InjectedLLMError):
             reason = "llm_error"
-        if reason is not None:
-            if reason != "breaker_open":
-                self.breaker.record_failure()
-            metrics.DEGRADED.labels(reason=reason).inc()
-        llm_s = time.perf_counter() - t_llm
+        if reason is not None and reason != "breaker_open":
+            self.breaker.record_failure()
+        yield "end", reason
 
+    async def answer(self, text: str, max_tokens: int | None, key_id: str, session_id: str | None = None,
+                     memory: bool = False) -> AsyncIterator[Event]:
+        """One turn. With ``memory`` the session's history goes into the prompt (and the turn into it)."""
+        t0 = time.perf_counter()
+        max_tokens = max_tokens or self._s.default_max_tokens
+        history = await self.sessions.load(key_id, session_id) if memory and session_id else None
+        turn = _turn_fields(session_id, history)
+        key = cache_key(key_id, text, max_tokens)
+        # A turn that carries history is a new prompt: it never matches a cached answer.
+        cached = await self.cache.get(key) if history is None or not history.turns else None
+        if cached is not None:
+            yield "token", cached["answer"]
+            yield "done", {**cached, "request_id": uuid.uuid4().hex, "cached": True, "degraded": False,
+                           "degraded_reason": None, "tool_calls": [], **turn,
+                           "timings": {"total_ms": _ms(time.perf_counter() - t0), "retrieval_ms": 0.0,
+                                       "llm_ms": 0.0}}
+            await self._remember(key_id, session_id, history, text, cached["answer"])
+            return
+
+        hits, calls = await self._tools(text)
+        t_llm = time.perf_counter()
+        pieces: list[str] = []
+        llm_reason: str | None = None
+        async for kind, value in self._llm(self._prompt(text, hits, calls, history), max_tokens):
+            if kind == "token":
+                pieces.append(value)
+                yield "token", value
+            else:
+                llm_reason = value
+        llm_s = time.perf_counter() - t_llm
+        failed_tool = next((c for c in calls if c.status != "ok"), None)
+        reason = llm_reason or (f"tool_{failed_tool.status}" if failed_tool else None)
+        if reason is not None:
+            metrics.DEGRADED.labels(reason=reason).inc()
         body = {
-            "request_id": request_id,
-            "answer": fallback_answer(hits) if reason else "".join(pieces).strip(),
+            "request_id": uuid.uuid4().hex,
+            "answer": fallback_answer(hits) if llm_reason else "".join(pieces).strip(),
             "sources": [{"id": h.passage.id, "title": h.passage.title, "score": h.score} for h in hits],
             "cached": False, "degraded": reason is not None, "degraded_reason": reason,
-            "model": self.llm.name,
-            "timings": {"total_ms": _ms(time.perf_counter() - t0), "retrieval_ms": _ms(retrieval_s),
-                        "llm_ms": _ms(llm_s)},
+            "model": self.llm.name, "tool_calls": [c.public() for c in calls], **turn,
+            "timings": {"total_ms": _ms(time.perf_counter() - t0),
+                        "retrieval_ms": calls[0].latency_ms, "llm_ms": _ms(llm_s)},
         }
-        if reason is None:  # a degraded answer must not outlive the outage in the cache
+        if reason is None and (history is None or not history.turns):  # never cache a degraded answer
             await self.cache.set(key, {k: body[k] for k in ("answer", "sources", "model")})
+        await self._remember(key_id, session_id, history, text, body["answer"])
         yield "done", body
+
+    async def _remember(self, key_id: str, session_id: str | None, history: History | None, text: str,
+                        answer: str) -> None:
+        if history is not None and session_id is not None:
+            metrics.SESSION_TURN.observe(history.turn)
+            await self.sessions.append(key_id, session_id, text, answer)
+
+
+def _turn_fields(session_id: str | None, history: History | None) -> dict[str, Any]:
+    """What the response says about the conversation (nothing for a request without memory)."""
+    if history is None:
+        return {}
+    return {"session_id": session_id, "turn": history.turn,
+            "memory": "ok" if history.available else "unavailable"}

@@ -38,7 +38,13 @@ class ResponseCache:
         self._faults = faults
         self._down_until = 0.0
 
-    def _check_up(self) -> None:
+    @property
+    def redis(self) -> aioredis.Redis:
+        """The pooled client, shared with the session store."""
+        return self._redis
+
+    def check_up(self) -> None:
+        """CacheUnavailable while Redis is faulted down or failed within ``retry_after_s``."""
         if self._faults.current().redis_down:
             raise CacheUnavailable("redis_down fault injected")
         if time.monotonic() < self._down_until:
@@ -49,7 +55,7 @@ class ResponseCache:
 
     async def get(self, key: str) -> dict[str, Any] | None:
         try:
-            self._check_up()
+            self.check_up()
             raw = await self._redis.get(key)
         except (RedisError, OSError, CacheUnavailable) as exc:
             if not isinstance(exc, CacheUnavailable):
@@ -61,7 +67,7 @@ class ResponseCache:
 
     async def set(self, key: str, value: dict[str, Any]) -> None:
         try:
-            self._check_up()
+            self.check_up()
             await self._redis.set(key, orjson.dumps(value), ex=self._ttl)
         except (RedisError, OSError, CacheUnavailable) as exc:
             if not isinstance(exc, CacheUnavailable):
@@ -69,7 +75,7 @@ class ResponseCache:
 
     async def ping(self) -> bool:
         try:
-            self._check_up()
+            self.check_up()
             return bool(await self._redis.ping())
         except (RedisError, OSError, CacheUnavailable):
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CACHE_ROOT = Path.home() / ".cache" / "loadgate"
@@ -44,11 +44,17 @@ class Settings(BaseSettings):
     model_dir: Path = CACHE_ROOT / "models" / "tiny-llama"
     model_name: str = "tiny-llama"
     torch_threads: int = Field(1, gt=0)
-    load_in_4bit: bool = False
-    torch_compile: bool = False
+    # Where the local model runs (target_service/llm/placement.py): auto is CUDA when torch sees a GPU,
+    # else the CPU; dtype auto is bfloat16 (float16 where unsupported) on CUDA, float32 on the CPU.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    load_in_4bit: bool = False  # bitsandbytes NF4 weights; on CUDA they compute in the 16-bit dtype
+    torch_compile: bool = False  # on CUDA with a static KV cache, so decoding is captured once
     max_batch_size: int = Field(32, gt=0)
     max_batch_wait_ms: float = Field(10.0, ge=0)
-    max_prompt_tokens: int = Field(64, gt=0)
+    # A prompt longer than this keeps its end (the question); 256 leaves room for a conversation's
+    # history, so a session's later turns cost more. Single questions stay far below it.
+    max_prompt_tokens: int = Field(256, gt=0)
     # simulated backend: time to first token + per-token time, each with +/- jitter (fraction).
     sim_ttft_s: float = Field(0.15, ge=0)
     sim_per_token_s: float = Field(0.01, ge=0)
@@ -58,6 +64,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
     openai_max_connections: int = Field(100, gt=0)
+
+    # --- tools and conversation memory -------------------------------------------------------------
+    # The external API tool's own deadline; past it the turn goes on with a fallback, marked degraded.
+    # 0 means no timeout (a planted misconfiguration: a slow API then slows the whole answer).
+    tool_timeout_s: float = Field(0.5, ge=0)
+    session_ttl_s: int = Field(1800, gt=0)
+    session_max_turns: int = Field(8, gt=0)  # turns of history kept (and sent to the model)
+    history_max_chars: int = Field(1500, gt=0)
 
     # --- circuit breaker ------------------------------------------------------------------------------
     breaker_failure_threshold: int = Field(5, gt=0)
@@ -89,6 +103,13 @@ class Settings(BaseSettings):
     keep_alive_s: int = Field(75, gt=0)
     tracemalloc: bool = False
     workers: int = Field(1, gt=0)  # set by ``python -m target_service``; rate limits divide by it
+
+    @model_validator(mode="after")
+    def _placement_without_a_gpu(self) -> Settings:
+        # What needs no torch to know: the rest is checked where the model loads (placement.py).
+        if self.device == "cpu" and self.dtype in ("float16", "bfloat16"):
+            raise ValueError(f"AGENT_DTYPE={self.dtype} needs CUDA: on AGENT_DEVICE=cpu use auto or float32")
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -25,6 +25,9 @@ class FaultSpec(BaseModel):
     llm_jitter_s: float = Field(0.0, ge=0, le=600)
     llm_error_rate: float = Field(0.0, ge=0, le=1)
     redis_down: bool = False
+    # The agent's external API tool: extra latency per call, and a share of calls that fail.
+    tool_delay_s: float = Field(0.0, ge=0, le=600)
+    tool_error_rate: float = Field(0.0, ge=0, le=1)
 
 
 class InjectedLLMError(RuntimeError):

@@ -45,6 +45,12 @@ BREAKER_STATE = Gauge("agent_circuit_breaker_state", "0 closed, 1 half-open, 2 o
                       multiprocess_mode="livemax")
 BREAKER_TRANSITIONS = Counter("agent_circuit_breaker_transitions_total", "Breaker transitions", ["state"])
 DEGRADED = Counter("agent_degraded_responses_total", "Fallback answers", ["reason"])
+TOOL_CALLS = Counter("agent_tool_calls_total", "Tool calls by outcome (ok, error, timeout)",
+                     ["tool", "status"])
+TOOL_DURATION = Histogram("agent_tool_duration_seconds", "Tool call latency, failures included", ["tool"],
+                          buckets=LATENCY_BUCKETS)
+SESSION_TURN = Histogram("agent_session_turn_index", "Turn index of answered conversation turns",
+                         buckets=(1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32))
 RATE_LIMITED = Counter("agent_rate_limited_total", "Requests refused with 429", ["scope"])
 
 

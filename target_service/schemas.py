@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class AgentRequest(BaseModel):
@@ -12,6 +12,8 @@ class AgentRequest(BaseModel):
     input: StrictStr = Field(min_length=1, max_length=4000, description="The user's question")
     session_id: StrictStr | None = Field(None, max_length=128)
     max_tokens: StrictInt | None = Field(None, ge=1, le=256, description="Answer length in tokens")
+    memory: StrictBool = Field(False, description="Keep this session's conversation and answer with it "
+                               "(needs session_id); each turn's prompt carries the history")
 
 
 class Source(BaseModel):
@@ -26,6 +28,12 @@ class Timings(BaseModel):
     llm_ms: float
 
 
+class ToolCallInfo(BaseModel):
+    name: str
+    status: str = Field(description="ok, error or timeout (then a fallback was used)")
+    latency_ms: float
+
+
 class AgentResponse(BaseModel):
     request_id: str
     answer: str
@@ -35,6 +43,10 @@ class AgentResponse(BaseModel):
     degraded_reason: str | None = None
     model: str
     timings: Timings
+    tool_calls: list[ToolCallInfo] = Field(default_factory=list)
+    session_id: str | None = None  # with memory: the conversation, this turn's index, memory state
+    turn: int | None = None
+    memory: str | None = None
 
 
 class ErrorBody(BaseModel):
@@ -46,3 +58,4 @@ class ErrorBody(BaseModel):
 class DependencyStatus(BaseModel):
     ready: bool
     deps: dict[str, str]
+    llm: dict[str, str | bool | None] | None = None  # backend, model; local: device, dtype, quantization

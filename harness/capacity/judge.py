@@ -35,6 +35,7 @@ class Judgement:
     outcome: StepOutcome
     reason: str
     p50: float | None
+    p95: float | None
     p99: float | None
     p99_ci: tuple[float, float] | None
     error_rate: float
@@ -78,7 +79,8 @@ def p99_bounds(latencies: np.ndarray, confidence: float) -> tuple[float | None, 
 def judge_step(latencies: np.ndarray, errors: int, total: int, slo: SLO, *, rate: float,
                tolerance: float, growth: tuple[float, float] | None = None) -> Judgement:
     """``latencies``: every request that got an answer or an error; ``total`` includes dropped ones."""
-    p50 = float(np.quantile(latencies, 0.5, method="inverted_cdf")) if latencies.size else None
+    p50, p95 = (float(np.quantile(latencies, q, method="inverted_cdf")) if latencies.size else None
+                for q in (0.5, 0.95))
     p99, low, high = p99_bounds(latencies, slo.confidence)
     # Two-sided at 2c - 1, matching the one-sided bounds each at c.
     err_ci = proportion_interval(errors, total, 2 * slo.confidence - 1) if total else (0.0, 1.0)
@@ -86,7 +88,7 @@ def judge_step(latencies: np.ndarray, errors: int, total: int, slo: SLO, *, rate
     ci = (low, high) if high is not None else None
 
     def result(outcome: StepOutcome, reason: str) -> Judgement:
-        return Judgement(outcome, reason, p50, p99, ci, err, err_ci)
+        return Judgement(outcome, reason, p50, p95, p99, ci, err, err_ci)
 
     if total == 0 or p99 is None:
         return result(StepOutcome.failed, "no request completed or failed: the target took no load")

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from harness.capacity.breaking import METHOD, breaking_rate, trials
+from harness.capacity.answer import breaking_text, finish, fmt_rps
+from harness.capacity.breaking import breaking_rate, trials
 from harness.capacity.judge import SLO
 from harness.capacity.knee import find_knee
 from harness.capacity.observe import idle_level, wait_drained
-from harness.capacity.plan import recommend, replicas_needed
 from harness.capacity.probe import ProbeLevel, concurrency_sweep
 from harness.capacity.search import RateSearch
 from harness.capacity.settings import CapacitySettings
@@ -35,13 +35,11 @@ from harness.errors import LoadError
 from harness.load import run_scenario
 from harness.load.corpus import ZipfPicker, load_prompts
 from harness.schemas.capacity import (
-    BreakingRate,
     CapacityResult,
     CapacityStep,
     SearchResult,
     StepOutcome,
     USLFit,
-    WhatIf,
 )
 from harness.schemas.checklist import Checklist, FaultSpec
 from harness.schemas.run import Endpoints, RunFolder
@@ -237,42 +235,33 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     breaking = breaking_rate(trials(state.steps), hold_s=step_settings.hold_s, confidence=settings.confidence)
     result = SearchResult(
         name=name, workers=workers, llm_extra_latency_s=llm_extra_s, seed_rps=seed, seed_method=how,
-        probe_rps=probe_best,
+        probe_rps=probe_best, fresh_share=settings.fresh_share,
         tolerance=tolerance, confidence=settings.confidence, max_sustainable_rps=lo, bracket_rps=(lo, hi),
         bracket_width=rate_search.width, converged=converged,
         confirmed=lo is not None and state.holds_long(lo), breaking=breaking,
         peak_rss_bytes=max(rss, default=None),
         knee=find_knee([(s.rate_rps, s.p50_s) for s in state.steps]), usl=usl, usl_error=usl_error,
         elapsed_s=round(time.monotonic() - began, 1), notes=[*state.notes, *rate_search.notes])
-    say(f"{name}: max sustainable {_fmt(lo)} req/s, bracket [{_fmt(lo)}, {_fmt(hi)}]"
+    say(f"{name}: max sustainable {fmt_rps(lo)} req/s, bracket [{fmt_rps(lo)}, {fmt_rps(hi)}]"
         f"{'' if converged else ' (not converged)'}{' (confirmed)' if result.confirmed else ''}"
-        f"{_breaking_text(breaking)}")
+        f"{breaking_text(breaking)}")
     return result, state.steps
 
 
-def _fmt(value: float | None) -> str:
-    return "?" if value is None else f"{value:.3g}"
-
-
-def _breaking_text(breaking: BreakingRate | None) -> str:
-    if breaking is None:
-        return ""
-    (low, high), (rerun_low, rerun_high) = breaking.interval_rps, breaking.rerun_interval_rps
-    return (f"; breaks at {_fmt(breaking.estimate_rps)} req/s ({breaking.confidence:.0%}: {_fmt(low)}-"
-            f"{_fmt(high)}; a rerun's estimate: {_fmt(rerun_low)}-{_fmt(rerun_high)})")
-
-
-def _what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings) -> WhatIf:
-    base, now = baseline.max_sustainable_rps, search.max_sustainable_rps
-    return WhatIf(
-        llm_extra_latency_s=search.llm_extra_latency_s,
-        method=f"fault API: PUT /admin/faults llm_delay_s={search.llm_extra_latency_s:g} on every LLM "
-               f"call of the '{baseline.name}' target; a delay beyond the service's LLM timeout makes "
-               f"every answer degraded, which counts as an error when degraded_is_error is set",
-        baseline_rps=base, max_sustainable_rps=now,
-        change=(now - base) / base if base and now is not None else None,
-        replicas=replicas_needed(settings.peak_qps, settings.headroom, now)
-        if settings.peak_qps and now else None)
+def _what_if_searches(label: str, target: Target, baseline: SearchResult, common: dict,
+                      notes: list[str]) -> Iterator[tuple[SearchResult, list[CapacityStep]]]:
+    """The what-ifs, each a search on the first target: a slower model, another cache-hit ratio."""
+    settings: CapacitySettings = common["settings"]
+    same = {"workers": baseline.workers, "seed_hint": baseline.max_sustainable_rps}
+    for delay in settings.llm_latency_s:
+        if not target.endpoints.admin_token:
+            notes.append(f"what-if llm +{delay:g} s skipped: no admin token for the fault API")
+            continue
+        with _llm_delay(target.endpoints, delay):
+            yield _one_search(f"{label} llm+{delay:g}s", target, llm_extra_s=delay, **same, **common)
+    for share in settings.fresh_share_what_if:
+        mix = {**common, "settings": settings.model_copy(update={"fresh_share": share})}
+        yield _one_search(f"{label} fresh={share:g}", target, llm_extra_s=0.0, **same, **mix)
 
 
 def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: str, folder: RunFolder,
@@ -280,8 +269,8 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
                  say: Say = _quiet) -> CapacityResult:
     """Search every worker count (and the what-ifs on the first), plan, save ``capacity.json``."""
     started = time.time()
-    clock = _Clock(time.monotonic() + settings.budget_s,
-                   len(settings.worker_counts) + len(settings.llm_latency_s))
+    clock = _Clock(time.monotonic() + settings.budget_s, len(settings.worker_counts)
+                   + len(settings.llm_latency_s) + len(settings.fresh_share_what_if))
     steps_folder = RunFolder(folder.root / STEPS_DIR).ensure()
     searches: list[SearchResult] = []
     steps: list[CapacityStep] = []
@@ -299,63 +288,7 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
                                         **common)
             searches.append(result)
             steps += found
-            if i > 0:
-                continue
-            for delay in settings.llm_latency_s:
-                if not target.endpoints.admin_token:
-                    notes.append(f"what-if llm +{delay:g} s skipped: no admin token for the fault API")
-                    continue
-                with _llm_delay(target.endpoints, delay):
-                    slow, found = _one_search(f"{label} llm+{delay:g}s", target, workers=workers,
-                                              llm_extra_s=delay, seed_hint=result.max_sustainable_rps,
-                                              **common)
-                searches.append(slow)
+            for what_if, found in _what_if_searches(label, target, result, common, notes) if i == 0 else ():
+                searches.append(what_if)
                 steps += found
-    return _finish(settings, checklist, searches, steps, notes, target_url, started, folder)
-
-
-def _finish(settings: CapacitySettings, checklist: Checklist, searches: list[SearchResult],
-            steps: list[CapacityStep], notes: list[str], target_url: str, started: float,
-            folder: RunFolder) -> CapacityResult:
-    baselines = [s for s in searches if s.llm_extra_latency_s == 0]
-    best = max(baselines, key=lambda s: s.max_sustainable_rps or 0.0, default=None)
-    slo_text = f"P99 < {checklist.slo_p99_s:g} s, errors < {checklist.slo_error_rate:.2%}"
-    rec = None
-    if best is not None and settings.peak_qps:
-        rec = recommend(best, peak_qps=settings.peak_qps, headroom=settings.headroom, slo_text=slo_text)
-        if rec is not None and best.workers:
-            rec.assumptions.append(f"a replica runs {best.workers} uvicorn worker(s), as in the search, "
-                                   f"with the cores that needs")
-    elif not settings.peak_qps:
-        notes.append("no --peak-qps given: no replica count")
-    what_ifs = [_what_if(s, baselines[0], settings) for s in searches if s.llm_extra_latency_s > 0]
-    notes.append("the confidence stated per step covers that step's sampling noise only; near capacity a "
-                 "step passes or fails by chance, so one run's bracket is narrower than the spread between "
-                 "reruns, which the breaking rate's rerun interval states")
-    notes.append(METHOD)
-    probes = ", ".join(f"{s.name} {s.probe_rps:.3g}" for s in searches if s.probe_rps)
-    notes.append(f"closed-loop probe throughput (probe_rps): {probes or 'none'} req/s. A rerun whose probe "
-                 f"differs by more than ~10% ran on a faster or slower machine (steal_percent per step shows "
-                 f"CPU the host gave to other guests): its answer can fall outside this run's interval")
-    notes.append("a CPU-bound service shares the machine with the load generator (and anything else "
-                 "running, see load_average), and a response cache warms as the search goes unless "
-                 "fresh_share is 1")
-    notes.append(f"each step waited for the target's requests in flight to drain before starting "
-                 f"(drain_wait_s); P99 bounds are one-sided at {settings.confidence:.0%} each; an "
-                 f"inconclusive step is re-measured twice as long, and counted as a failure if it stays so")
-    if not settings.strict_errors:
-        notes.append("a step passes the error-rate SLO on its point estimate unless its lower bound is above "
-                     "the SLO; error_rate_ci shows how far each step proves it (strict_errors demands more)")
-    parts = [f"{s.name}: {_fmt(s.max_sustainable_rps)} req/s [{_fmt(s.bracket_rps[0])}, "
-             f"{_fmt(s.bracket_rps[1])}]{_breaking_text(s.breaking)}" for s in searches]
-    if rec is not None:
-        parts.append(f"{rec.replicas} replica(s) for {rec.peak_qps:g} req/s at {rec.headroom:g}x headroom")
-    result = CapacityResult(
-        slo_p99_s=checklist.slo_p99_s, slo_error_rate=checklist.slo_error_rate,
-        confidence=settings.confidence, mode=settings.mode, target_url=target_url, started=started,
-        ended=time.time(), max_sustainable_rps=best.max_sustainable_rps if best else None,
-        bracket_rps=best.bracket_rps if best else (None, None), breaking=best.breaking if best else None,
-        summary="; ".join(parts), steps=steps,
-        searches=searches, recommendation=rec, what_if=what_ifs, notes=notes)
-    result.save_file(folder.capacity)
-    return result
+    return finish(settings, checklist, searches, steps, notes, target_url, started, folder)

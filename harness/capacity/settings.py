@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class CapacitySettings(BaseModel):
@@ -17,10 +17,15 @@ class CapacitySettings(BaseModel):
     confidence: float = Field(0.95, gt=0.5, lt=1)
     strict_errors: bool = False  # demand the error-rate upper bound below the SLO at every pass
     degraded_is_error: bool = True  # a degraded (retrieval-only) answer counts against the error SLO
-    peak_qps: float | None = Field(None, gt=0)
+    # Peaks to plan replicas for (--peak-qps 50,100,200); the first is the recommendation's.
+    peak_qps: list[float] = Field(default_factory=list)
     headroom: float = Field(2.0, ge=1)
-    # What-ifs: extra LLM latency (s) injected through the fault API, each searched on the first target.
+    cost_per_replica: float | None = Field(None, gt=0)  # price of one replica, in cost_unit
+    cost_unit: str = "per replica-month"
+    # What-ifs, each searched on the first target: extra LLM latency (s) injected through the fault
+    # API, and other shares of cache-missing requests (a different prompt mix / cache hit ratio).
     llm_latency_s: list[float] = Field(default_factory=list)
+    fresh_share_what_if: list[float] = Field(default_factory=list)
     arrival: Literal["constant", "poisson"] = "poisson"
     stream_share: float = Field(0.0, ge=0, le=1)
     # Share of requests made to miss the response cache. 1 (the default) measures the cold-cache
@@ -35,6 +40,22 @@ class CapacitySettings(BaseModel):
     max_rate: float = Field(5000.0, gt=0)
     load_workers: int = Field(1, ge=1)
     seed_rps: float | None = Field(None, gt=0)  # skip the probe's estimate and start here
+
+    @field_validator("peak_qps", mode="before")
+    @classmethod
+    def _peaks(cls, value: Any) -> Any:
+        """One peak given as a number is a list of one."""
+        return [] if value is None else [value] if isinstance(value, int | float) else value
+
+    @field_validator("peak_qps", "fresh_share_what_if")
+    @classmethod
+    def _each(cls, values: list[float], info: ValidationInfo) -> list[float]:
+        for v in values:
+            if v <= 0 and info.field_name == "peak_qps":
+                raise ValueError(f"a peak must be above 0 req/s, got {v:g}")
+            if not 0 <= v <= 1 and info.field_name == "fresh_share_what_if":
+                raise ValueError(f"a share of requests is between 0 and 1, got {v:g}")
+        return values
 
     @model_validator(mode="after")
     def _rates(self) -> CapacitySettings:

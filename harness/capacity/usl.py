@@ -13,13 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import curve_fit
 
-from harness.schemas.capacity import USLFit
+from harness.schemas.capacity import USLFit, usl_throughput
 
 _KAPPA_EPS = 1e-9
-
-
-def usl_throughput(n: np.ndarray | float, lam: float, sigma: float, kappa: float) -> np.ndarray | float:
-    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
 
 
 def usl_peak(lam: float, sigma: float, kappa: float) -> tuple[float | None, float | None]:

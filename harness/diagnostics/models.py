@@ -108,18 +108,26 @@ class MemorySnapshot(Contract):
     top: list[AllocationSite] = Field(default_factory=list)
 
 
+class GpuProcess(Contract):
+    pid: int
+    used_bytes: int | None = None  # None where the driver hides per-process memory (some containers)
+
+
 class GpuDevice(Contract):
     index: int
     name: str
     used_bytes: int  # device-wide, every process (what nvidia-smi shows)
     total_bytes: int
+    utilization_percent: int | None = None
+    processes_seen: int = 0  # compute processes NVML lists on the device (0 when it hides them)
+    service_processes: list[GpuProcess] = Field(default_factory=list)  # those of the service under test
 
 
 class GpuSnapshot(Contract):
     t: float
     label: str
     available: bool
-    note: str = ""  # "no GPU" when CUDA is not available
+    note: str = ""  # "no GPU" (and why) when NVML finds none
     devices: list[GpuDevice] = Field(default_factory=list)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from harness.grade import stats
 from harness.grade.context import GradeContext
-from harness.grade.requests_log import is_error, phase_rows
+from harness.grade.requests_log import is_error, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.timeline import ScenarioStats
@@ -88,13 +88,19 @@ def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 
 def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Errors over the requests the service took on; shed (429) requests are neither."""
     rows, window = _rows(ctx, item)
     errors = int(is_error(rows).sum())
-    n = len(rows)
+    shed = int(is_shed(rows).sum())
+    n = len(rows) - shed
+    if n == 0:
+        raise NoData(f"every one of {shed} requests was shed (429)", window=window, samples=0)
     upper = stats.proportion_upper(errors, n, item.confidence)
     status, reason = judge(item, errors / n, upper)
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
-    return make_result(item, status, f"{errors} failed of {n} requests: {reason}", value=errors / n,
-                       bound=upper, interval=stats.proportion_interval(errors, n, item.confidence), samples=n,
-                       window=window, evidence={"status_counts": counts, "errors": errors, "requests": n,
-                                                "source": source(window)})
+    shed_note = f" ({shed} more shed with 429)" if shed else ""
+    return make_result(item, status, f"{errors} failed of {n} requests{shed_note}: {reason}",
+                       value=errors / n, bound=upper, samples=n, window=window,
+                       interval=stats.proportion_interval(errors, n, item.confidence),
+                       evidence={"status_counts": counts, "errors": errors, "requests": n, "shed": shed,
+                                 "source": source(window)})

@@ -1,8 +1,10 @@
 """Which function grades which checklist item, and the one place an item's failure modes become a
-status (no-data for missing data, fail for a service that does not answer)."""
+status (no-data for missing data, fail for a service that does not answer, error for an item whose
+grading raised, not-applicable, waived)."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 
 import httpx
@@ -11,9 +13,9 @@ from harness.errors import ConfigError, GradeError
 from harness.grade import client_items, metric_items, probes
 from harness.grade.baseline import parse_tolerance
 from harness.grade.context import GradeContext
-from harness.grade.result import NoData, make_result
+from harness.grade.result import NoData, NotApplicable, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
-from harness.schemas.verdict import Attestation, ItemResult, ItemStatus
+from harness.schemas.verdict import Attestation, ItemResult, ItemStatus, Waiver
 
 Grader = Callable[[GradeContext, ChecklistItem], ItemResult]
 
@@ -72,10 +74,15 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
         result = _dispatch(ctx, item, attestations)
     except NoData as nodata:
         result = make_result(item, ItemStatus.no_data, nodata.reason, **nodata.fields)
+    except NotApplicable as na:
+        result = make_result(item, ItemStatus.not_applicable, na.reason)
     except GradeError as exc:  # Prometheus refused a query or went away mid-grade
         result = make_result(item, ItemStatus.no_data, str(exc))
     except httpx.HTTPError as exc:  # the service stopped answering a probe: not ready, whatever else
         result = make_result(item, ItemStatus.failed, f"the service did not answer the probe: {exc!r}")
+    except Exception as exc:  # noqa: BLE001 - a bug in one item's grading must not lose the verdict
+        result = make_result(item, ItemStatus.error, f"the harness raised {type(exc).__name__} grading it: "
+                             f"{exc}", evidence={"traceback": traceback.format_exc(limit=-8)})
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
@@ -99,3 +106,18 @@ def _manual(item: ChecklistItem, attestation: Attestation | None) -> ItemResult:
     note = f" ({attestation.note})" if attestation.note else ""
     return make_result(item, ItemStatus.passed, f"attested by {attestation.by} at {attestation.at}{note}",
                        attestation=attestation)
+
+
+def apply_waivers(results: list[ItemResult], waivers: Iterable[Waiver]) -> list[ItemResult]:
+    """A waived item shows as waived whatever grading found; what it found stays beside it."""
+    by_item = {w.item: w for w in waivers}
+    out = []
+    for result in results:
+        waiver = by_item.get(result.id)
+        if waiver is not None:
+            result = result.model_copy(update={
+                "status": ItemStatus.waived, "measured_status": result.status, "waiver": waiver,
+                "reason": f"waived by {waiver.by}: {waiver.reason} (measured {result.status.value}: "
+                          f"{result.reason})"})
+        out.append(result)
+    return out

@@ -3,6 +3,7 @@ with the load generator's request log where the run has one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from harness.grade import stats
 from harness.grade.context import GradeContext
 from harness.grade.nodata import missing_series
 from harness.grade.queries import duration
-from harness.grade.requests_log import is_error, phase_rows
+from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
@@ -37,45 +38,75 @@ def _client_rows(ctx: GradeContext, window: Window) -> Any:
     return rows if len(rows) else None
 
 
-def _server_counts(ctx: GradeContext, window: Window) -> tuple[int, int, str, str]:
-    """(requests, server errors, their queries) between the window's edges, from the service's counter."""
+@dataclass
+class _ServerCounts:
+    """Requests the service's counter saw in a window, by outcome, and the query of each count."""
+
+    total: int
+    served: int
+    shed: int
+    errors: int
+    queries: dict[str, str]
+
+
+def _server_counts(ctx: GradeContext, window: Window) -> _ServerCounts:
+    """Requests between the window's edges by outcome (harness.schemas.outcome), from the service's
+    counter's status label."""
     prom = ctx.require_prom()
     counter = ctx.metrics.requests
     if counter is None:
         raise NoData("the service profile maps no request counter (service.metrics.requests)", window=window)
-    total_q = ctx.q.counted(counter, window.start, window.end)
-    errors_q = ctx.q.counted(counter, window.start, window.end, counter.error)
-    total = prom.scalar(total_q, window.end)
+    matchers = {"total": None, "served": counter.served, "shed": counter.shed, "errors": counter.error}
+    queries = {name: ctx.q.counted(counter, window.start, window.end, matcher)
+               for name, matcher in matchers.items() if name == "total" or matcher}
+    total = prom.scalar(queries["total"], window.end)
     if total is None:
-        raise missing_series(ctx, counter, "service.metrics.requests", window, query=total_q)
+        raise missing_series(ctx, counter, "service.metrics.requests", window, query=queries["total"])
     resets = prom.scalar(ctx.q.resets(counter, window.start, window.end), window.end)
     if resets:
         raise NoData(f"{counter.name} was reset inside the window (the service restarted)",
-                     query=total_q, window=window)
+                     query=queries["total"], window=window)
     # Only here may absence mean zero: client libraries create a status series on its first
-    # request, so with requests counted and no error series, no error happened.
-    errors = prom.scalar(errors_q, window.end) or 0.0
-    return round(total), round(errors), total_q, errors_q
+    # request, so with requests counted and no series of a status, no request had it.
+    counts = {name: round(prom.scalar(query, window.end) or 0.0) for name, query in queries.items()
+              if name != "total"}
+    counts.setdefault("shed", 0)  # labels that cannot tell a 429 apart (status="4xx") count none as shed
+    if "served" not in counts:  # no served matcher: whatever is neither shed nor an error
+        counts["served"] = round(total) - counts["shed"] - counts["errors"]
+        queries["served"] = " - ".join(f"({queries[n]})" for n in ("total", "shed", "errors") if n in queries)
+    return _ServerCounts(total=round(total), queries=queries, **counts)
 
 
 def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Served requests (2xx the client could read) per second over the promised rate: shed (429) and
+    failed requests are not throughput. The lower of the server's and the client's served counts decides."""
     window = _scope(ctx, item)
     plan = ctx.plan(item.scenario)
     rate_x = plan.rate_x if plan and plan.rate_x else item.params.get("rate_x")
     if not rate_x:
         raise NoData(f"scenario {item.scenario} promises no arrival rate (rate_x) to compare with")
     promised = rate_x * ctx.checklist.target_qps
-    served, _, query, _ = _server_counts(ctx, window)
+    counts = _server_counts(ctx, window)
     span = window.end - window.start
-    ratio = served / span / promised
-    evidence: dict[str, Any] = {"served_rps": served / span, "promised_rps": promised}
+    served, side = counts.served, "server"
+    evidence: dict[str, Any] = {
+        "served_rps": counts.served / span, "promised_rps": promised,
+        "server": {"served": counts.served, "shed": counts.shed, "errors": counts.errors}}
     rows = _client_rows(ctx, window)
     if rows is not None:
-        evidence["client_rps"] = len(rows) / span
+        client_served = int(is_served(rows).sum())
+        evidence["client"] = {"served": client_served, "shed": int(is_shed(rows).sum()),
+                              "errors": int(is_error(rows).sum())}
+        evidence["client_rps"] = client_served / span
+        if client_served < served:
+            served, side = client_served, "client"
+    ratio = served / span / promised
     status, reason = judge(item, ratio, None)
-    reason = f"served {served / span:.1f} of {promised:g} promised req/s: {reason}"
-    return make_result(item, status, reason, value=ratio, samples=served, window=window, query=query,
-                       evidence=evidence)
+    shed = evidence.get("client", evidence["server"])["shed"]
+    not_served = f" ({shed} shed with 429)" if shed else ""
+    reason = f"{side} saw {served / span:.1f} of {promised:g} promised req/s served{not_served}: {reason}"
+    return make_result(item, status, reason, value=ratio, samples=served, window=window,
+                       query=counts.queries["served"], evidence=evidence)
 
 
 def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -127,15 +158,17 @@ def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 
 def error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
+    """Errors over the requests the service took on (shed 429s are neither: load_2x_target sees them)."""
     window = _scope(ctx, item)
-    total, errors, total_q, errors_q = _server_counts(ctx, window)
-    query = f"({errors_q}) / ({total_q})"
-    if total == 0:
-        raise NoData("no agent requests in the window", query=query, window=window)
-    results = [_rate_result(item, errors, total, "server", window, query)]
+    counts = _server_counts(ctx, window)
+    query = f"({counts.queries['errors']}) / ({counts.queries['served']} + {counts.queries['errors']})"
+    if counts.served + counts.errors == 0:
+        raise NoData("no agent requests served or failed in the window", query=query, window=window)
+    results = [_rate_result(item, counts.errors, counts.served + counts.errors, "server", window, query)]
     rows = _client_rows(ctx, window)
-    if rows is not None:
-        results.append(_rate_result(item, int(is_error(rows).sum()), len(rows), "client", window, query))
+    taken = int((is_error(rows) | is_served(rows)).sum()) if rows is not None else 0
+    if rows is not None and taken:
+        results.append(_rate_result(item, int(is_error(rows).sum()), taken, "client", window, query))
     worst = max(results, key=lambda r: _STATUS_RANK[r.status])
     worst.evidence["sides"] = {r.evidence["side"]: {k: r.evidence[k] for k in ("errors", "requests")}
                                for r in results}

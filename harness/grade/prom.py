@@ -24,7 +24,10 @@ class Prom:
         self.url = url.rstrip("/")
         # One quick retry: a grade must not stall for the client's default exponential back-off.
         retry = Retry(total=1, backoff_factor=0.2, status_forcelist=[502, 503, 504])
-        self._client = PrometheusConnect(url=self.url, retry=retry, timeout=timeout_s)
+        # A 3xx is an error, never followed: requests follows 30, which could send our reads anywhere.
+        self._session = requests.Session()
+        self._session.max_redirects = 0
+        self._client = PrometheusConnect(url=self.url, retry=retry, timeout=timeout_s, session=self._session)
         self._timeout_s = timeout_s
         self._intervals: dict[str, float | None] = {}
 
@@ -33,11 +36,10 @@ class Prom:
 
     def check(self) -> None:
         """Raise when Prometheus does not answer at all (every metric item would be no-data)."""
-        try:
-            ok = self._client.check_prometheus_connection()
-        except requests.RequestException as exc:
-            raise GradeError(f"Prometheus at {self.url} is unreachable: {type(exc).__name__}") from exc
-        if not ok:
+        # /-/ready, not the client's check of "/": Prometheus answers "/" with a redirect to its UI.
+        response = self._call(lambda: self._session.get(f"{self.url}/-/ready", timeout=self._timeout_s),
+                              "/-/ready")
+        if response.status_code != 200:
             raise GradeError(f"Prometheus at {self.url} answers, but not as a Prometheus server")
 
     def instant(self, query: str, at: float) -> list[tuple[Labels, float]]:
@@ -60,7 +62,7 @@ class Prom:
     def api(self, path: str) -> Any:
         """GET /api/v1/<path> and return its ``data``."""
         url = f"{self.url}/api/v1/{path}"
-        response = self._call(lambda: requests.get(url, timeout=self._timeout_s), path)
+        response = self._call(lambda: self._session.get(url, timeout=self._timeout_s), path)
         if response.status_code != 200:
             raise PromQueryError(f"Prometheus at {self.url}: /api/v1/{path} answered {response.status_code}")
         return response.json()["data"]
@@ -77,6 +79,9 @@ class Prom:
     def _call(self, fn: Any, what: str) -> Any:
         try:
             return fn()
+        except requests.TooManyRedirects as exc:
+            raise GradeError(f"Prometheus at {self.url} answered with a redirect, which loadgate never "
+                             "follows: give the URL Prometheus itself serves") from exc
         except requests.RequestException as exc:
             raise GradeError(f"Prometheus at {self.url} is unreachable: {type(exc).__name__}") from exc
         except PrometheusApiClientException as exc:

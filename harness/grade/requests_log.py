@@ -1,7 +1,8 @@
 """The load generator's request log, ``client/<scenario>/requests.csv``: one row per request.
 
 Columns: intended_start, start, end, latency (from the intended start), latency_uncorrected, status
-("0" = connection error), endpoint, phase, cached, degraded, ttft.
+("0" = connection error), endpoint, phase, cached, degraded, ttft, outcome (served / shed / error,
+``harness.schemas.outcome``; a log without it is classified from its status alone).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import GradeError
+from harness.schemas.outcome import RequestOutcome, classify_statuses
 
 _REQUIRED = ("intended_start", "latency", "latency_uncorrected", "status", "phase")
 _TRUE = {"true", "1", "yes"}
@@ -30,6 +32,13 @@ def read_request_log(path: Path) -> pd.DataFrame | None:
     if missing:
         raise GradeError(f"request log {path} lacks columns {missing} (has {list(frame.columns)})")
     frame["status"] = frame["status"].fillna(0).astype(int)
+    if "outcome" in frame.columns:
+        frame["outcome"] = frame["outcome"].astype("string").fillna(RequestOutcome.error.value)
+        unknown = set(frame["outcome"]) - {o.value for o in RequestOutcome}
+        if unknown:
+            raise GradeError(f"request log {path} has unknown outcomes {sorted(unknown)}")
+    else:
+        frame["outcome"] = classify_statuses(frame["status"].to_numpy())
     for column in ("cached", "degraded"):
         frame[column] = (frame[column].astype(str).str.strip().str.lower().isin(_TRUE)
                          if column in frame.columns else False)
@@ -45,6 +54,13 @@ def phase_rows(frame: pd.DataFrame, phase: str | None, window: tuple[float, floa
 
 
 def is_error(frame: pd.DataFrame) -> np.ndarray:
-    """Failures a user sees: no response at all (status 0) or a server error (5xx)."""
-    status = frame["status"].to_numpy()
-    return (status == 0) | (status >= 500)
+    """Requests whose outcome is an error (not served and not shed)."""
+    return (frame["outcome"] == RequestOutcome.error.value).to_numpy(dtype=bool)
+
+
+def is_served(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["outcome"] == RequestOutcome.served.value).to_numpy(dtype=bool)
+
+
+def is_shed(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["outcome"] == RequestOutcome.shed.value).to_numpy(dtype=bool)

@@ -18,6 +18,14 @@ class NoData(Exception):  # noqa: N818 - it is a verdict, not a failure of the c
         self.fields = fields
 
 
+class NotApplicable(Exception):  # noqa: N818 - a verdict, like NoData
+    """The item cannot apply to this target (e.g. a GPU item on a service without one): never blocks."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def make_result(item: ChecklistItem, status: ItemStatus, reason: str, **fields: Any) -> ItemResult:
     fields.setdefault("threshold", str(item.threshold) if item.threshold else None)
     fields.setdefault("unit", item.threshold.unit if item.threshold else "")

@@ -10,7 +10,8 @@ import pandas as pd
 from harness.errors import GradeError
 from harness.grade.baseline import compare
 from harness.grade.context import GradeContext
-from harness.grade.items import grade_item, grading_order, validate_names
+from harness.grade.incidents import stack_findings
+from harness.grade.items import apply_waivers, grade_item, grading_order, validate_names
 from harness.grade.prom import Prom
 from harness.grade.series import collect_series
 from harness.grade.verdict import decide, write_junit
@@ -41,16 +42,18 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         attested = {a.item: a for a in [*checklist.attestations, *attestations]}
         results = [grade_item(ctx, item, attested) for item in grading_order(items)]
         results.sort(key=lambda r: [i.id for i in items].index(r.id))  # report in checklist order
+        results = apply_waivers(results, checklist.waive)
         logs = {r.name: _log_or_none(ctx, r.name) for r in (timeline.scenarios if timeline else [])}
         series = collect_series(timeline, prom, logs, ctx)
+        target_failures, stack_invalid = stack_findings(timeline, prom, ctx.q)
     finally:
         if prom is not None:
             prom.close()
-    invalid = _run_invalid(timeline, {i.scenario for i in items if i.scenario})
+    invalid = stack_invalid + _run_invalid(timeline, {i.scenario for i in items if i.scenario})
     if prom_error:
         invalid.append(prom_error)
     verdict = decide(folder.run_id, results, invalid + ctx.invalid_reasons,
-                     prometheus_url=endpoints.prometheus_url)
+                     prometheus_url=endpoints.prometheus_url, target_failures=target_failures)
     if baseline is not None:
         verdict = compare(verdict, folder.root, Path(baseline), _tolerances(checklist), _measures(checklist))
     _write(verdict, series, folder)
@@ -73,7 +76,7 @@ def grade_window(checklist: Checklist, *, prometheus_url: str, since: float, unt
                        window_override=window, job=job or metrics.job, metrics=metrics)
     try:
         items = [i for i in checklist.items_for(checklist.default_profile) if i.kind == ItemKind.metric]
-        results = [grade_item(ctx, item, {}) for item in items]
+        results = apply_waivers([grade_item(ctx, item, {}) for item in items], checklist.waive)
     finally:
         prom.close()
     verdict = decide(run_id, results, ctx.invalid_reasons, prometheus_url=prometheus_url)

@@ -6,6 +6,7 @@ import bisect
 import itertools
 import random
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import LoadError
@@ -47,3 +48,34 @@ class ZipfPicker:
         if self.fresh_share and self._rng.random() < self.fresh_share:
             prompt = f"{prompt} (ref {uuid.uuid4().hex[:12]})"
         return prompt
+
+
+# The bundled service's limits (AgentRequest): a replayed length beyond them is clipped, not refused.
+MAX_INPUT_CHARS = 4000
+MAX_OUTPUT_TOKENS = 256
+_FILLER = ("context", "from", "the", "earlier", "conversation", "about", "the", "service")
+
+
+@dataclass(frozen=True)
+class RequestSizes:
+    """Lengths a trace row asks for (None: the scenario's usual prompt and answer length)."""
+
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def max_tokens(self, default: int | None) -> int | None:
+        if self.output_tokens is None:
+            return default
+        return min(max(self.output_tokens, 1), MAX_OUTPUT_TOKENS)
+
+
+NO_SIZES = RequestSizes()
+
+
+def sized_prompt(prompt: str, tokens: int | None) -> str:
+    """The prompt padded with plain words to about ``tokens`` words (a word is ~1 token here)."""
+    words = prompt.split()
+    if tokens is None or len(words) >= tokens:
+        return prompt
+    pad = [_FILLER[i % len(_FILLER)] for i in range(tokens - len(words))]
+    return " ".join([*words, *pad])[:MAX_INPUT_CHARS]

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field
 
 from harness.errors import LoadError
+from harness.load.arrivals import Arrival, TraceRow, phase_arrivals, trace_arrivals, unit_gaps
+from harness.load.trace import load_trace
 from harness.schemas.base import Contract
 from harness.schemas.checklist import FaultSpec, ScenarioPlan
 from harness.schemas.service import ServiceProfile, preset_profile
@@ -29,6 +31,7 @@ class PhaseSpec(Contract):
     name: str
     duration_s: float = Field(gt=0)
     rate_rps: float | None = None  # open model: total arrivals per second over all workers
+    rate_end_rps: float | None = None  # a ramp: the rate rises (or falls) linearly to this by the end
     users: int | None = None  # closed model: concurrent users over all workers
     spawn_rate: float | None = None
     think_time_s: float = 0.0
@@ -36,7 +39,7 @@ class PhaseSpec(Contract):
 
     def params(self) -> dict[str, object]:
         out: dict[str, object] = {"duration_s": self.duration_s}
-        for key in ("rate_rps", "users", "spawn_rate"):
+        for key in ("rate_rps", "rate_end_rps", "users", "spawn_rate"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.users is not None:
@@ -51,7 +54,9 @@ class LoadPlan(Contract):
 
     scenario: str
     phases: list[PhaseSpec]
-    arrival: Literal["constant", "poisson"] = "poisson"
+    arrival: Literal["constant", "poisson", "gamma"] = "poisson"
+    arrival_cv: float = Field(1.0, gt=0)  # gamma: coefficient of variation of the gaps (burstiness)
+    trace: list[TraceRow] | None = None  # replay: intended starts are t0 + each row's offset
     stream_share: float = Field(0.2, ge=0, le=1)
     fresh_share: float = Field(0.0, ge=0, le=1)  # see ScenarioPlan.fresh_share
     max_in_flight: int = Field(2000, gt=0)
@@ -107,24 +112,29 @@ class LoadPlan(Contract):
 
     @property
     def open_model(self) -> bool:
-        return any(p.rate_rps is not None for p in self.phases)
+        return self.trace is not None or any(p.rate_rps is not None for p in self.phases)
 
 
-def arrivals(plan: LoadPlan, rng: random.Random) -> Iterator[tuple[float, PhaseSpec]]:
-    """One worker's schedule: (intended start, phase), whatever the responses do.
+def arrivals(plan: LoadPlan, rng: random.Random, worker: int = 0) -> Iterator[Arrival]:
+    """One worker's schedule of intended starts, whatever the responses do.
 
     Each phase restarts the process at its own edge, so a long gap at a low rate never eats into
-    the next phase. Constant arrivals start at a random offset so several workers interleave.
+    the next phase. A trace replaces the rate process: this worker replays its share of the rows.
     """
+    if plan.trace is not None:
+        bounds = plan.phase_bounds()
+        if bounds:
+            yield from trace_arrivals(bounds[0][1], plan.trace, bounds[0][0], worker, plan.workers)
+        return
+    gap = unit_gaps(plan.arrival, rng, plan.arrival_cv)
     for spec, start, end in plan.phase_bounds():
-        if not spec.rate_rps:
+        if not spec.rate_rps and not spec.rate_end_rps:
             continue
-        rate = spec.rate_rps / plan.workers
-        poisson = plan.arrival == "poisson"
-        t = start + (rng.expovariate(rate) if poisson else rng.uniform(0, 1 / rate))
-        while t < end:
-            yield t, spec
-            t += rng.expovariate(rate) if poisson else 1 / rate
+        rate0 = (spec.rate_rps or 0.0) / plan.workers
+        rate1 = (spec.rate_end_rps if spec.rate_end_rps is not None else spec.rate_rps or 0.0) / plan.workers
+        constant = plan.arrival == "constant"
+        for t in phase_arrivals(start, end, spec.duration_s, rate0, rate1, gap, constant=constant, rng=rng):
+            yield Arrival(t, spec)
 
 
 def _rate(plan: ScenarioPlan, target_qps: float, x: float | None = None) -> float:
@@ -140,11 +150,41 @@ def _warmup(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
     ]
 
 
+def _ramp(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    if plan.ramp_s <= 0:
+        return []
+    start = min(target_qps, _rate(plan, target_qps)) if plan.warmup_s > 0 else 0.0
+    end = _rate(plan, target_qps)
+    return [PhaseSpec(name="ramp", duration_s=plan.ramp_s, rate_rps=start, rate_end_rps=end)]
+
+
 def _steady(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
     return [
         *_warmup(plan, target_qps),
+        *_ramp(plan, target_qps),
         PhaseSpec(name="steady", duration_s=plan.steady_s, rate_rps=_rate(plan, target_qps)),
     ]
+
+
+def _replay(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    """One phase as long as the trace (its last offset plus a moment, so the last row is inside)."""
+    if not plan.trace:
+        raise LoadError("trace_replay needs a trace: `--trace FILE` or `trace:` in the profile's plan")
+    rows = load_trace(trace_path(plan.trace))
+    return [PhaseSpec(name="replay", duration_s=rows[-1].offset_s + 0.001)]
+
+
+def with_trace(name: str, plan: ScenarioPlan, trace: Path) -> ScenarioPlan:
+    """The plan replaying ``trace`` (``--trace``); only trace_replay replays a trace."""
+    if SCENARIOS.get(name, (None, None))[1] is not _replay:
+        raise LoadError(f"--trace replays with scenario trace_replay, not {name!r}")
+    return plan.model_copy(update={"trace": str(trace)})
+
+
+def trace_path(name: str) -> Path:
+    """A trace named in the checklist: as given, else relative to the project (scenarios/data/...)."""
+    path = Path(name)
+    return path if path.is_absolute() or path.exists() else SCENARIO_DIR.parent / path
 
 
 def _concurrency(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
@@ -200,6 +240,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]
     "redis_outage": ("redis_outage.py", _faulted(FaultSpec(redis_down=True))),
     "soak": ("soak.py", _steady),
     "spike": ("spike.py", _spike),
+    "trace_replay": ("trace_replay.py", _replay),
 }
 # A name the registry does not know runs as a plain open-model step when the caller gives a plan
 # (capacity planning: "capacity_step_3" with rate_x, warmup_s, steady_s).
@@ -238,6 +279,8 @@ def build_plan(
         scenario=name,
         phases=build(plan, target_qps),
         arrival=plan.arrival,
+        arrival_cv=plan.arrival_cv,
+        trace=load_trace(trace_path(plan.trace)) if plan.trace and build is _replay else None,
         stream_share=plan.stream_share,
         fresh_share=plan.fresh_share,
         max_in_flight=plan.max_in_flight,

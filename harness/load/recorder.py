@@ -18,8 +18,9 @@ from typing import Any
 
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
-from harness.load.stats import PhaseAccumulator, is_failure, new_histogram, record, spectrum
+from harness.load.stats import PhaseAccumulator, new_histogram, record, spectrum
 from harness.schemas.files import write_atomic
+from harness.schemas.outcome import RequestOutcome
 from harness.schemas.timeline import ScenarioStats
 
 COLUMNS = (
@@ -35,6 +36,7 @@ COLUMNS = (
     "degraded",
     "ttft",
     "itl",
+    "outcome",  # served / shed / error (harness.schemas.outcome)
 )
 LIVE_FILE = "live.jsonl"
 RESULT_FILE = "generator.json"
@@ -72,7 +74,7 @@ class Recorder:
 
     def add_rows(self, rows: list[list[Any]]) -> None:
         late_s = self.plan.late_ms / 1000
-        for intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl in rows:
+        for intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl, outcome in rows:
             latency = end - intended
             self._log.writerow(
                 (
@@ -88,6 +90,7 @@ class Recorder:
                     int(degraded),
                     _f(ttft),
                     _f(itl),
+                    outcome,
                 )
             )
             self._acc(phase).add(
@@ -95,12 +98,13 @@ class Recorder:
                 start=start,
                 end=end,
                 status=status,
+                outcome=RequestOutcome(outcome),
                 cached=cached,
                 degraded=degraded,
                 ttft=ttft,
             )
             record(self.overall, latency)
-            failed = is_failure(status)
+            failed = outcome == RequestOutcome.error
             self.total += 1
             self.errors += failed
             self.window.append((end, latency, failed))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import httpx
 from harness.errors import LoadError
 from harness.load.guard import LoadSettings, hopeless, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
-from harness.load.plan import LoadPlan, build_plan, resolve
+from harness.load.plan import LoadPlan, build_plan, resolve, with_trace
 from harness.load.progress import Progress, progress_line
 from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
 
@@ -37,6 +38,7 @@ from harness.schemas.files import write_atomic
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 from harness.target.client import TargetClient
 
+Abort = Callable[[], str | None]
 START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
 
 
@@ -84,6 +86,27 @@ class _Live:
         return new
 
 
+def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> str | None:
+    """A reason from outside the samples to end the scenario: the stack's watchdog, a dead worker."""
+    reason = abort() if abort else None
+    if reason:
+        return f"stopped: {reason}"
+    for worker in workers:
+        # Exit code 0 is a worker the master told to quit at the end of the plan.
+        if worker.exit_code not in (None, 0):
+            tail = worker.log_tail(5).replace("\n", " | ")
+            return (f"stopped: load generator {worker.name} exited with code {worker.exit_code}; "
+                    f"last lines: {tail}")
+    return None
+
+
+def _stop(live: _Live, run: ScenarioRun, reason: str) -> None:
+    run.status, run.reason = ScenarioStatus.aborted, reason
+    # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
+    # ends the plan, drains, and writes its results as at a normal end.
+    write_atomic(live.path.parent / STOP_FILE, reason)
+
+
 def _watch(
     master: ManagedProcess,
     live: _Live,
@@ -91,10 +114,14 @@ def _watch(
     run: ScenarioRun,
     progress: Progress,
     guard: LoadSettings,
+    outside: Callable[[], str | None],
 ) -> None:
     """Until the master exits: progress line, stop conditions, and a hard deadline."""
     deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
     while master.alive():
+        reason = outside()
+        if reason and run.status == ScenarioStatus.running:
+            _stop(live, run, reason)
         for sample in live.read():
             progress.show(progress_line(run.name, sample))
             t0 = sample["t"] - sample["elapsed"]
@@ -108,10 +135,7 @@ def _watch(
             )
             reason = hopeless(sample, plan.stop_limits, phase_start, guard)
             if reason and run.status == ScenarioStatus.running:
-                run.status, run.reason = ScenarioStatus.aborted, reason
-                # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
-                # ends the plan, drains, and writes its results as at a normal end.
-                write_atomic(live.path.parent / STOP_FILE, reason)
+                _stop(live, run, reason)
         if time.monotonic() > deadline:
             master.stop(grace_s=10)
             raise LoadError(
@@ -137,11 +161,15 @@ def run_scenario(
     workers: int = 1,
     progress: bool | None = None,
     plan: ScenarioPlan | None = None,
+    trace: Path | None = None,
+    abort: Abort | None = None,
 ) -> ScenarioRun:
     """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
 
     Writes timeline.json (upserted; also on failure), client/<name>/{stats.json, requests.csv,
     locust_*.csv, live.jsonl, generator.json, logs}. Raises LoadError when it could not run.
+    ``abort`` is polled about twice a second: a reason it returns ends the scenario (aborted) within
+    a drain, as a load generator worker that exits does.
     """
     folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
     folder.ensure()
@@ -149,6 +177,8 @@ def run_scenario(
     guard = LoadSettings()
     try:
         locustfile, build, scenario_plan = resolve(name, plan, lambda: checklist.plan(profile, name))
+        if trace is not None:
+            scenario_plan = with_trace(name, scenario_plan, trace)
     except LoadError as exc:
         raise _fail(folder, run, str(exc)) from None
     load_plan = build_plan(
@@ -231,7 +261,7 @@ def run_scenario(
         master.start()
         for w in worker_procs:
             w.start()
-        _watch(master, live, load_plan, run, shown, guard)
+        _watch(master, live, load_plan, run, shown, guard, lambda: _outside_stop(abort, worker_procs))
     except LoadError as exc:
         raise _fail(folder, run, str(exc)) from None
     finally:
@@ -244,7 +274,8 @@ def run_scenario(
         raise _fail(
             folder,
             run,
-            f"the Locust master ended without results; log {master.log_path}:\n" + master.log_tail(),
+            f"the Locust master ended without results (exit code {master.exit_code}); "
+            f"log {master.log_path}:\n" + master.log_tail(),
         )
     result = json.loads(result_path.read_text(encoding="utf-8"))
     stats = ScenarioStats.load_file(out / ScenarioStats.FILE_NAME)

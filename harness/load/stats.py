@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from harness.schemas.outcome import RequestOutcome
 from harness.schemas.timeline import LatencySummary, PhaseStats
 
 _US = 1_000_000
@@ -70,7 +71,7 @@ class PhaseAccumulator:
     uncorrected: HdrHistogram = field(default_factory=new_histogram)
     ttft: HdrHistogram = field(default_factory=new_histogram)
     status: Counter[str] = field(default_factory=Counter)
-    failures: int = 0
+    outcomes: Counter[RequestOutcome] = field(default_factory=Counter)
     late: int = 0
     dropped: int = 0
     cached: int = 0
@@ -85,6 +86,7 @@ class PhaseAccumulator:
         start: float,
         end: float,
         status: int,
+        outcome: RequestOutcome,
         cached: bool,
         degraded: bool,
         ttft: float | None,
@@ -94,7 +96,7 @@ class PhaseAccumulator:
         if ttft is not None:
             record(self.ttft, ttft)
         self.status[str(status)] += 1
-        self.failures += is_failure(status)
+        self.outcomes[outcome] += 1
         self.late += (start - intended) > self.late_s
         self.cached += cached
         self.degraded += degraded
@@ -110,7 +112,9 @@ class PhaseAccumulator:
             start=start,
             end=end,
             requests=self.requests,
-            failures=self.failures,
+            failures=self.outcomes[RequestOutcome.error],
+            served=self.outcomes[RequestOutcome.served],
+            shed=self.outcomes[RequestOutcome.shed],
             status_counts=dict(self.status),
             target_rps=target_rps,
             achieved_rps=self.requests / duration,
@@ -125,7 +129,3 @@ class PhaseAccumulator:
             generator_cpu_max=self.cpu_max,
         )
 
-
-def is_failure(status: int) -> bool:
-    """What a user sees as failed: no response at all (status 0) or a server error (the grader's rule)."""
-    return status == 0 or status >= 500

@@ -34,11 +34,13 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.errors import LoadError
-from harness.load.corpus import ZipfPicker, load_prompts
+from harness.load.arrivals import Arrival
+from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts, sized_prompt
 from harness.load.exporter import Exporter
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.schemas.outcome import classify
 from harness.target import requests as target_requests
 from harness.target.client import TargetClient
 from harness.target.responses import StreamReader, StreamReading, read_body
@@ -81,18 +83,23 @@ def _read_stream(response: Any, reader: StreamReader) -> StreamReading:
     return reader.result()
 
 
-def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str) -> list[Any]:
+def send_one(
+    user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
+    sizes: RequestSizes = NO_SIZES,
+) -> list[Any]:
     """One agent request in the profile's shape; the row the recorder takes (see recorder.COLUMNS)."""
     assert STATE.picker is not None
     service = plan.service
-    stream = bool(service.requests.stream_path) and random.random() < plan.stream_share
     spec = service.requests
+    stream = bool(spec.stream_path) and random.random() < plan.stream_share
     path = target_requests.path(spec, stream)
-    body = target_requests.body(spec, STATE.picker.pick(), session_id=session_id, max_tokens=plan.max_tokens,
-                                stream=stream)
+    prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
+    body = target_requests.body(spec, prompt, session_id=session_id,
+                                max_tokens=sizes.max_tokens(plan.max_tokens), stream=stream)
     headers = target_requests.headers(spec, plan.api_key)
     ttft = itl = None
     cached = degraded = False
+    readable = True
     start = time.time()
     try:
         response = user.client.request(spec.method, path, json=body, headers=headers, name=path,
@@ -101,12 +108,14 @@ def send_one(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, se
         if status == 200 and stream:
             reading = _read_stream(response, StreamReader(service.responses, intended))
             ttft, itl, cached, degraded = reading.ttft, reading.itl, reading.cached, reading.degraded
+            readable = reading.readable
         elif status == 200:
             answer = read_body(service.responses, response.content or b"", dict(response.headers or {}))
-            cached, degraded = answer.cached, answer.degraded
+            cached, degraded, readable = answer.cached, answer.degraded, answer.readable
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl]
+    outcome = classify(status, readable).value
+    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome]
 
 
 # ---------------------------------------------------------------- users
@@ -138,13 +147,17 @@ class ArrivalUser(FastHttpUser):
 
     abstract = True
     concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
+    max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
 
     @task
     def schedule(self) -> None:
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
-        for t, phase in arrivals(STATE.plan, random.Random()):
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        for arrival in arrivals(STATE.plan, random.Random(), worker):
+            t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
             if plan.phase_at(t)[1] is None:  # stopped early
@@ -152,22 +165,24 @@ class ArrivalUser(FastHttpUser):
             if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
                 STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
                 continue
-            gevent.spawn(self._one, plan, t, phase.name)
+            gevent.spawn(self._one, plan, arrival)
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
             gevent.sleep(1)
 
-    def _one(self, plan: LoadPlan, intended: float, phase: str) -> None:
+    def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
         if self._pool is None and plan.connections is not None:
             self._pool = gevent.lock.BoundedSemaphore(plan.connections)
+        sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
-            _keep(send_one(self, plan, intended, phase, f"s{random.randrange(10_000)}"))
+            _keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
 
 
 class ThinkingUser(FastHttpUser):
     """Closed model: a user asks, reads the answer, thinks (0.5-1.5x the plan's think time), asks again."""
 
     abstract = True
+    max_redirects = 0  # as ArrivalUser: a 3xx is recorded as it is, never followed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -225,7 +240,9 @@ def _admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> 
 
 def _set_fault(host: str, phase: PhaseSpec | None) -> None:
     plan, rec = STATE.plan, STATE.recorder
-    want = phase.fault.model_dump() if phase is not None and phase.fault is not None else None
+    # Only the faults the phase sets: a target that knows fewer knobs than this harness still accepts it.
+    fault = phase.fault if phase is not None else None
+    want = fault.model_dump(exclude_defaults=True) if fault is not None else None
     if (want is not None) == STATE.fault_on:
         return
     STATE.fault_on = want is not None

@@ -3,8 +3,9 @@
 Reads only the run folder (``harness.schemas.RunFolder``), so any run can be re-rendered later.
 """
 
+from harness.report.compare import render_compare
 from harness.report.html import render_run
 from harness.report.index import render_index
 from harness.report.summary import terminal_summary
 
-__all__ = ["render_index", "render_run", "terminal_summary"]
+__all__ = ["render_compare", "render_index", "render_run", "terminal_summary"]

@@ -1,98 +1,201 @@
-"""The capacity section, rendered generically from ``capacity.json``'s raw JSON.
-
-The capacity schema names every field with its unit (``p99_s``, ``rss_bytes_max``, ``rate_rps``), so values
-are formatted by field name, and the section keeps working as the schema grows: scalars become facts,
-nested records become facts with a prefix, lists of records become tables (columns that are empty in
-every row are dropped). One chart: P99 by offered rate per search, against the SLO, when steps carry them.
-"""
+"""What a capacity run's page shows, from ``capacity.json`` alone: the answer in one headline, the
+charts, every step, the searches side by side (worker counts and what-ifs), replica plans per peak,
+the assumptions, and the method notes."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.report.fmt import fmt_time, fmt_value, is_number
-from harness.report.svg import Chart, Line, RefLine
-
-MAX_ROWS = 50
-_PALETTE = ("#1570ef", "#d92d20", "#12b76a", "#f79009", "#7a5af8", "#0e9384")
+from harness.report import capacity_charts as cc
+from harness.report.fmt import fmt_change, fmt_duration, fmt_value
+from harness.schemas.capacity import CapacityResult, CapacityStep, SearchResult, StepOutcome, WhatIf
 
 
-def _unit_of(key: str) -> str:
-    k = key.lower().removesuffix("_ci")
-    for suffix, unit in (("_s", "s"), ("_bytes", "bytes"), ("_bytes_max", "bytes"), ("_rps", "req/s"),
-                         ("error_rate", "ratio"), ("_ratio", "ratio")):
-        if k.endswith(suffix) or k == suffix.lstrip("_"):
-            return unit
-    return ""
+@dataclass
+class Cell:
+    """A table cell: its text, and the number it shows (kept on the page, so a test can compare)."""
+
+    text: str
+    value: float | int | str | None = None
+    key: str = ""
+    numeric: bool = True
 
 
-def fmt_field(key: str, value: Any) -> str:
-    """One field's value in words, by what its name says it is."""
-    if value is None:
+@dataclass
+class StepRow:
+    step: CapacityStep
+    cells: list[Cell] = field(default_factory=list)
+
+
+STEP_COLUMNS = ("Search", "#", "Offered", "Hold", "Achieved", "P50", "P95", "P99", "Errors", "Error rate",
+                "Outcome", "Drain wait")
+
+
+def rps(value: float | None) -> str:
+    return fmt_value(value, "req/s")
+
+
+def rps_range(low: float | None, high: float | None) -> str:
+    return f"{fmt_value(low)}–{rps(high)}"
+
+
+def step_cells(step: CapacityStep) -> list[Cell]:
+    return [
+        Cell(step.search, step.search, "search", numeric=False),
+        Cell(str(step.index), step.index, "index"),
+        Cell(rps(step.rate_rps), step.rate_rps, "rate_rps"),
+        Cell(fmt_value(step.duration_s, "s"), step.duration_s, "duration_s"),
+        Cell(rps(step.achieved_rps), step.achieved_rps, "achieved_rps"),
+        Cell(fmt_value(step.p50_s, "s"), step.p50_s, "p50_s"),
+        Cell(fmt_value(step.p95_s, "s"), step.p95_s, "p95_s"),
+        Cell(fmt_value(step.p99_s, "s"), step.p99_s, "p99_s"),
+        Cell(f"{step.errors} / {step.requests}", step.errors, "errors"),
+        Cell(fmt_value(step.error_rate, "ratio"), step.error_rate, "error_rate"),
+        Cell(step.outcome.value, step.outcome.value, "outcome", numeric=False),
+        Cell(fmt_value(step.drain_wait_s, "s") + ("" if step.drained else " (not drained)"),
+             step.drain_wait_s, "drain_wait_s"),
+    ]
+
+
+def step_rows(result: CapacityResult) -> list[StepRow]:
+    """Every step, grouped by search in search order, each search's steps in the order they ran."""
+    order = {s.name: n for n, s in enumerate(result.searches)}
+    steps = sorted(result.steps, key=lambda s: (order.get(s.search, len(order)), s.index))
+    return [StepRow(s, step_cells(s)) for s in steps]
+
+
+def chosen_search(result: CapacityResult) -> SearchResult | None:
+    """The search the answer comes from: the recommendation's, else the best baseline, else the first."""
+    by_name = {s.name: s for s in result.searches}
+    if result.recommendation and result.recommendation.per_replica_source in by_name:
+        return by_name[result.recommendation.per_replica_source]
+    same = [s for s in result.searches if s.max_sustainable_rps == result.max_sustainable_rps]
+    return same[0] if same else (result.searches[0] if result.searches else None)
+
+
+def confirmed_hold_s(result: CapacityResult, search: SearchResult) -> float | None:
+    """The longest step that passed at the answer's rate: how long the answer was seen to hold."""
+    held = [s.duration_s for s in result.steps if s.search == search.name and s.outcome == StepOutcome.passed
+            and s.rate_rps == search.max_sustainable_rps]
+    return max(held, default=None)
+
+
+def slo_text(result: CapacityResult) -> str:
+    return f"P99 < {fmt_value(result.slo_p99_s, 's')}, errors < {fmt_value(result.slo_error_rate, 'ratio')}"
+
+
+def _joined(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def plan_sentence(result: CapacityResult, search: SearchResult) -> str:
+    if not search.plans:
+        return ("no replica plan: no peak was given (--peak-qps)" if not result.peaks_qps
+                else "no replica plan: no rate met the SLO")
+    text = (f"{_joined([str(p.replicas) for p in search.plans])} replica(s) for "
+            f"peak{'s' if len(search.plans) > 1 else ''} {_joined([rps(p.peak_qps) for p in search.plans])} "
+            f"at headroom {search.plans[0].headroom:g}x")
+    costs = [p.cost for p in search.plans if p.cost is not None]
+    if costs:
+        text += f", costing {_joined([f'{c:,.4g}' for c in costs])} {result.cost_unit}"
+    return text
+
+
+def headline(result: CapacityResult) -> list[str]:
+    """The answer, in the words of the issue: holds X (confirmed for H s); breaks near Y (a-b); N replicas."""
+    search = chosen_search(result)
+    if search is None or search.max_sustainable_rps is None:
+        lowest = min((s.rate_rps for s in result.steps), default=None)
+        return [f"No rate met the SLO ({slo_text(result)})"
+                + (f": even {rps(lowest)}, the lowest measured, failed." if lowest else ".")]
+    hold = confirmed_hold_s(result, search)
+    held = (f"confirmed for {fmt_duration(hold)}" if search.confirmed and hold
+            else f"not confirmed by a long hold; the longest passing step was {fmt_duration(hold)}")
+    lines = [f"One replica ({search.name}) holds {rps(search.max_sustainable_rps)} at the SLO "
+             f"({slo_text(result)}), {held}."]
+    br = search.breaking
+    if br:
+        lines.append(f"It breaks near {rps(br.estimate_rps)} ({br.confidence:.0%}: "
+                     f"{rps_range(*br.interval_rps)}; a rerun's estimate lands in "
+                     f"{rps_range(*br.rerun_interval_rps)}).")
+    lines.append(plan_sentence(result, search)[0].upper() + plan_sentence(result, search)[1:] + ".")
+    return lines
+
+
+def what_changed(search: SearchResult, baseline: SearchResult | None) -> str:
+    parts = []
+    if search.llm_extra_latency_s:
+        parts.append(f"LLM +{search.llm_extra_latency_s:g} s")
+    if baseline and search.fresh_share is not None and search.fresh_share != baseline.fresh_share:
+        parts.append(f"{search.fresh_share:.0%} cache-missing requests")
+    if baseline and search.workers != baseline.workers:
+        parts.append(f"{search.workers} worker(s)")
+    return ", ".join(parts) or ("baseline" if search is baseline else "same settings")
+
+
+def verdict_of_change(what_if: WhatIf | None) -> str:
+    if what_if is None or what_if.beyond_rerun_interval is None:
         return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if is_number(value):
-        k = key.lower()
-        if k in ("started", "ended") or k.endswith("_at"):
-            return fmt_time(value)
-        unit = _unit_of(key)
-        return fmt_value(value, unit) if unit else f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        if all(v is None or is_number(v) for v in value):
-            return "[" + ", ".join(fmt_field(key, v) for v in value) + "]"
-        if all(isinstance(v, str) for v in value):
-            return "; ".join(value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={fmt_field(k, v)}" for k, v in value.items())
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str)[:200]
+    return "real" if what_if.beyond_rerun_interval else "noise"
 
 
-def _table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    columns = [c for c in columns if any(row.get(c) not in (None, [], {}, "") for row in rows)]
-    body = [[(fmt_field(c, row.get(c)), is_number(row.get(c))) for c in columns] for row in rows[:MAX_ROWS]]
-    return {"name": name, "columns": columns, "rows": body, "more": max(0, len(rows) - MAX_ROWS)}
+def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResult) -> str:
+    change = fmt_change(what_if.change) if what_if.change is not None else "no comparison"
+    beyond = {True: "beyond the baseline's rerun interval: a real change",
+              False: "within the baseline's rerun interval: no more than a rerun moves"}
+    return (f"{what_changed(search, baseline)}: one replica holds {rps(what_if.max_sustainable_rps)} vs "
+            f"{rps(what_if.baseline_rps)} ({change})"
+            + (f"; the breaking rate moves {fmt_change(what_if.breaking_change)}, "
+               f"{beyond[what_if.beyond_rerun_interval]}"
+               if what_if.beyond_rerun_interval is not None else "")
+            + ".")
 
 
-def _p99_chart(capacity: dict[str, Any]) -> Chart | None:
-    steps = [s for s in capacity.get("steps") or [] if isinstance(s, dict)]
-    by_search: dict[str, list[tuple[float, float]]] = {}
-    for step in steps:
-        if is_number(step.get("rate_rps")) and is_number(step.get("p99_s")):
-            point = (step["rate_rps"], step["p99_s"])
-            by_search.setdefault(str(step.get("search", "steps")), []).append(point)
-    if not by_search:
-        return None
-    chart = Chart(key="capacity", title="P99 by offered rate (each step)", unit="s", x="value",
-                  x_unit="req/s")
-    chart.lines = [Line(name, pts, _PALETTE[n % len(_PALETTE)], markers=True)
-                   for n, (name, pts) in enumerate(by_search.items())]
-    if is_number(capacity.get("slo_p99_s")):
-        chart.refs = [RefLine(capacity["slo_p99_s"], f"SLO P99 {fmt_value(capacity['slo_p99_s'], 's')}")]
-    return chart
+def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
+    """One row per search: the comparison table of worker counts and what-ifs."""
+    baseline = result.searches[0] if result.searches else None
+    by_search = {w.search: w for w in result.what_if if w.search}
+    rows = []
+    for search in result.searches:
+        what_if = by_search.get(search.name)
+        br = search.breaking
+        rows.append({
+            "search": search, "changed": what_changed(search, baseline), "what_if": what_if,
+            "holds": rps(search.max_sustainable_rps),
+            "bracket": rps_range(*search.bracket_rps),
+            "breaks": rps(br.estimate_rps) if br else "—",
+            "interval": rps_range(*br.interval_rps) if br else "—",
+            "rerun": rps_range(*br.rerun_interval_rps) if br else "—",
+            "change": fmt_change(what_if.change) if what_if and what_if.change is not None else "—",
+            "real": verdict_of_change(what_if),
+            "sentence": what_if_sentence(what_if, search, baseline) if what_if and baseline else "",
+            "plans": {p.peak_qps: p for p in search.plans},
+        })
+    return rows
 
 
-def capacity_view(capacity: Any) -> dict[str, Any] | None:
-    """What the template shows: a headline, facts, tables and at most one chart; None when absent."""
-    if capacity is None:
-        return None
-    if not isinstance(capacity, dict):
-        facts = [("capacity.json", fmt_field("", capacity))]
-        return {"summary": "", "facts": facts, "tables": [], "chart": None}
-    facts: list[tuple[str, str]] = []
-    tables = []
-    for key, value in capacity.items():
-        if key in ("schema_version", "summary"):
-            continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            tables.append(_table(key, value))
-        elif isinstance(value, dict):
-            facts += [(f"{key} · {k}", fmt_field(k, v)) for k, v in value.items()]
-        elif value not in ([], ""):  # an empty list (no what-ifs asked) is not a finding
-            facts.append((key, fmt_field(key, value)))
-    return {"summary": str(capacity.get("summary") or ""), "facts": facts, "tables": tables,
-            "chart": _p99_chart(capacity)}
+def capacity_charts(result: CapacityResult) -> dict[str, Any]:
+    sources = cc.sources_of(result)
+    return {
+        "answer": [cc.throughput_chart(sources), cc.breaking_chart(sources), cc.usl_chart(sources)],
+        "latency": [cc.latency_chart(src, result.slo_p99_s, f"latency-{n}") for n, src in enumerate(sources)],
+        "overlay": cc.p99_overlay(sources, result.slo_p99_s) if len(sources) > 1 else None,
+    }
+
+
+def capacity_view(result: CapacityResult) -> dict[str, Any]:
+    search = chosen_search(result)
+    return {
+        "result": result,
+        "headline": headline(result),
+        "slo": slo_text(result),
+        "charts": capacity_charts(result),
+        "columns": STEP_COLUMNS,
+        "steps": step_rows(result),
+        "searches": search_rows(result),
+        "peaks": result.peaks_qps,
+        "assumptions": result.recommendation.assumptions if result.recommendation else [],
+        "notes": [*result.notes, *(f"{s.name}: {n}" for s in result.searches for n in s.notes)],
+        "chosen": search,
+    }

@@ -7,29 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-
 import harness
-from harness.report import charts, fmt, links
-from harness.report.capacity import capacity_view
+from harness.report import charts, links
+from harness.report.capacity_page import render_capacity
+from harness.report.page import environment
 from harness.report.rundata import RunData, load_run
-from harness.report.svg import render_svg
-from harness.schemas import ItemResult, ItemStatus, RunFolder
+from harness.schemas import ItemResult, ItemStatus, RunFolder, RunKind
 from harness.schemas.files import write_atomic
 
-STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.no_data: 1, ItemStatus.warn: 2, ItemStatus.passed: 3}
+STATUS_RANK = {ItemStatus.failed: 0, ItemStatus.error: 1, ItemStatus.no_data: 1, ItemStatus.warn: 2,
+               ItemStatus.waived: 3, ItemStatus.not_applicable: 4, ItemStatus.passed: 5}
 NOT_GRADED = "NOT GRADED"
-
-
-def environment() -> Environment:
-    # Autoescape everything: item titles, reasons, queries and series names come from files a target
-    # or a user wrote, and must show as text.
-    env = Environment(loader=PackageLoader("harness.report", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(value=fmt.fmt_value, time=fmt.fmt_time, clock=fmt.fmt_clock_time,
-                       change=fmt.fmt_change, duration=fmt.fmt_duration, svg=render_svg)
-    env.globals.update(NO_DATA=fmt.NO_DATA, is_number=fmt.is_number)
-    return env
 
 
 def outcome_of(data: RunData) -> tuple[str, str]:
@@ -79,7 +67,6 @@ def build_context(data: RunData) -> dict[str, Any]:
         "items": views,
         "counts": counts,
         "scenarios": scenarios,
-        "capacity": capacity_view(data.capacity),
         "has_junit": data.folder.junit.exists(),
         "prometheus_links": any(v["links"] for v in views),
         "has_baseline": any(i.baseline for i in items),
@@ -91,5 +78,7 @@ def build_context(data: RunData) -> dict[str, Any]:
 def render_run(run_folder: Path | str | RunFolder) -> Path:
     """Write ``<run_folder>/report.html`` from the folder's documents alone; returns its path."""
     data = load_run(run_folder)
+    if data.kind == RunKind.capacity:
+        return render_capacity(data)
     html = environment().get_template("report.html.j2").render(**build_context(data))
     return write_atomic(data.folder.report_html, html)

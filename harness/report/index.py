@@ -9,9 +9,13 @@ from pathlib import Path
 
 from harness.errors import ReportError
 from harness.report.charts import phase_bands
-from harness.report.html import environment, outcome_of
+from harness.report.fmt import fmt_value
+from harness.report.html import outcome_of
+from harness.report.page import environment
 from harness.report.rundata import RunData, load_run
 from harness.report.svg import Chart, Line, clean_points
+from harness.schemas import RunKind
+from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 
 _SKIPPED_PHASES = ("warm", "fault")  # cold starts and injected faults would drown the service's own trend
@@ -28,6 +32,21 @@ class RunRow:
     error_rate: float | None
     peak_rss: float | None
     report: str | None  # link relative to the index
+    kind: RunKind = RunKind.gate
+    answer: str = ""  # a capacity run's answer in one line
+
+
+def capacity_answer(result: CapacityResult | None) -> str:
+    if result is None:
+        return "no capacity.json"
+    if result.max_sustainable_rps is None:
+        return "no rate met the SLO"
+    text = f"holds {fmt_value(result.max_sustainable_rps, 'req/s')}"
+    if result.recommendation:
+        text += f" ({result.recommendation.per_replica_source})"
+    if result.breaking:
+        text += f", breaks near {fmt_value(result.breaking.estimate_rps, 'req/s')}"
+    return text
 
 
 def _fault_phases(data: RunData) -> set[tuple[str, str]]:
@@ -38,7 +57,16 @@ def _fault_phases(data: RunData) -> set[tuple[str, str]]:
 
 
 def run_row(data: RunData, reports_dir: Path) -> RunRow:
-    """Headline numbers: worst client P99 and error rate over non-warm-up, non-fault phases; peak RSS."""
+    """Headline numbers: worst client P99 and error rate over non-warm-up, non-fault phases; peak RSS.
+    A capacity run has no verdict: its row says so, with its answer."""
+    if data.kind == RunKind.capacity:
+        report = data.folder.report_html
+        rec = data.capacity.recommendation if data.capacity else None
+        return RunRow(run_id=data.run_id, started=data.run.started if data.run else None,
+                      profile=data.run.profile if data.run else "", outcome="CAPACITY", failed=[], p99=None,
+                      error_rate=None, peak_rss=rec.memory_per_replica_bytes if rec else None,
+                      report=report.relative_to(reports_dir).as_posix() if report.exists() else None,
+                      kind=RunKind.capacity, answer=capacity_answer(data.capacity))
     faults = _fault_phases(data)
     phases = [p for name, stats in data.stats.items() for p in stats.phases
               if (name, p.phase) not in faults and not any(k in p.phase.lower() for k in _SKIPPED_PHASES)]
@@ -84,7 +112,7 @@ def collect_runs(reports_dir: Path) -> tuple[list[RunRow], list[str]]:
 
 
 def trend_chart(rows: list[RunRow]) -> Chart:
-    oldest_first = list(reversed(rows))
+    oldest_first = [r for r in reversed(rows) if r.kind == RunKind.gate]  # gate runs' latency only
     chart = Chart(key="trend", title="P99 and error rate by run (oldest left)", unit="s", right_unit="ratio")
     p99 = [(n, r.p99) for n, r in enumerate(oldest_first) if r.p99 is not None]
     errors = [(n, r.error_rate) for n, r in enumerate(oldest_first) if r.error_rate is not None]

@@ -6,10 +6,9 @@ becomes None plus a line in ``problems``, shown on the page. Only a folder that 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from harness.diagnostics.models import (
     Assessment,
@@ -19,8 +18,18 @@ from harness.diagnostics.models import (
     OverheadEstimate,
 )
 from harness.errors import ReportError
-from harness.schemas import RunFolder, RunInfo, ScenarioRun, ScenarioStats, SeriesSet, Timeline, Verdict
+from harness.schemas import (
+    RunFolder,
+    RunInfo,
+    RunKind,
+    ScenarioRun,
+    ScenarioStats,
+    SeriesSet,
+    Timeline,
+    Verdict,
+)
 from harness.schemas.base import VersionedModel
+from harness.schemas.capacity import CapacityResult
 
 M = TypeVar("M", bound=VersionedModel)
 
@@ -33,7 +42,7 @@ class RunData:
     verdict: Verdict | None = None
     series: SeriesSet | None = None
     stats: dict[str, ScenarioStats] = field(default_factory=dict)
-    capacity: Any = None  # raw JSON: its schema belongs to harness.capacity
+    capacity: CapacityResult | None = None
     diagnosis: Diagnosis | None = None  # optional: only runs with diagnostics have one
     overhead: DiagnosticsOverhead | None = None  # optional: what the diagnostics cost (A/B blocks)
     problems: list[str] = field(default_factory=list)
@@ -45,6 +54,15 @@ class RunData:
         if self.run:
             return self.run.run_id
         return self.verdict.run_id if self.verdict else self.folder.run_id
+
+    @property
+    def kind(self) -> RunKind:
+        """What run.json says; without it, a folder with capacity.json and no verdict is a capacity run."""
+        if self.run:
+            return self.run.kind
+        if self.capacity and not self.verdict:
+            return RunKind.capacity
+        return RunKind.gate
 
     @property
     def prometheus_url(self) -> str | None:
@@ -107,6 +125,11 @@ def load_run(where: Path | str | RunFolder) -> RunData:
         raise ReportError(f"no run folder at {folder.root}")
     data = RunData(folder=folder)
     data.run = _load(RunInfo, folder.run_info, data)
+    capacity_run = (data.run.kind == RunKind.capacity if data.run
+                    else folder.capacity.exists() and not folder.verdict.exists())
+    data.capacity = _load(CapacityResult, folder.capacity, data, required=capacity_run)
+    if capacity_run:  # it writes run.json and capacity.json only: nothing else is missing from it
+        return data
     data.timeline = _load(Timeline, folder.timeline, data)
     data.verdict = _load(Verdict, folder.verdict, data)
     data.series = _load(SeriesSet, folder.series, data)
@@ -115,12 +138,6 @@ def load_run(where: Path | str | RunFolder) -> RunData:
         stats = _load(ScenarioStats, stats_path, data)
         if stats:
             data.stats[stats.scenario or stats_path.parent.name] = stats
-    if folder.capacity.exists():
-        try:
-            data.capacity = json.loads(folder.capacity.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
-            data.problems.append(f"{folder.capacity.name} is unreadable: {exc}")
-            data.unreadable.append(data.problems[-1])
     data.diagnosis = _load(Diagnosis, folder.diagnosis, data, required=False)
     if data.diagnosis and data.diagnosis.run_id != data.run_id:
         # A diagnosis copied in from another run would explain the wrong failures.

@@ -14,6 +14,15 @@ from typing import Literal
 from markupsafe import Markup, escape
 
 from harness.report.fmt import fmt_clock, fmt_value, is_number
+from harness.report.scales import (
+    PERCENTILE_TICKS,
+    percentile_x,
+    tick_labels,
+    time_ticks,
+    unit_scale,
+    value_ticks,
+    y_range,
+)
 
 WIDTH, HEIGHT = 600, 230
 TOP, BOTTOM, LEFT = 22, 30, 62
@@ -36,12 +45,33 @@ class Line:
 
 @dataclass
 class Band:
-    """A shaded stretch of the x axis: a phase of the scenario, or a fault window."""
+    """A shaded stretch of the x axis: a phase of the scenario, a fault window, or an interval."""
 
     start: float
     end: float
     label: str
     fault: bool = False
+    color: str | None = None  # an interval's colour (drawn translucent); None: phase grey or fault red
+
+
+@dataclass
+class VLine:
+    """A vertical marker at one x value (a knee, an estimate, a predicted peak)."""
+
+    value: float
+    label: str
+    color: str = "#344054"
+
+
+@dataclass
+class Mark:
+    """One labelled point drawn on its own, e.g. a step that passed (dot) or failed (cross)."""
+
+    x: float
+    y: float
+    color: str
+    shape: Literal["dot", "cross", "ring"] = "dot"
+    label: str = ""
 
 
 @dataclass
@@ -61,6 +91,8 @@ class Chart:
     lines: list[Line] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
     refs: list[RefLine] = field(default_factory=list)
+    vlines: list[VLine] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
     x: Literal["time", "percentile", "value"] = "time"
     x_unit: str = ""  # value charts: the x axis's unit
     origin: float = 0.0  # time charts: x labels are offsets from this unix time
@@ -74,7 +106,7 @@ class Chart:
 
     @property
     def point_count(self) -> int:
-        return sum(len(clean_points(line.points)) for line in self.lines)
+        return sum(len(clean_points(line.points)) for line in self.lines) + len(self.marks)
 
     @property
     def has_data(self) -> bool:
@@ -93,85 +125,6 @@ def clean_points(points: Sequence[Point]) -> list[Point]:
             out.append((float(x), float(y)))
     out.sort(key=lambda p: p[0])
     return out
-
-
-def nice_step(span: float, target: int = 5) -> float:
-    if span <= 0 or not math.isfinite(span):
-        return 1.0
-    raw = span / target
-    mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * mag >= raw:
-            return m * mag
-    return 10 * mag
-
-
-def _unit_scale(unit: str, hi: float) -> float:
-    """Bytes tick in whole MiB or GiB; everything else in its own unit."""
-    if unit.lower() in ("bytes", "byte", "b"):
-        return 2.0**30 if hi >= 2**30 else 2.0**20 if hi >= 2**20 else 1.0
-    return 1.0
-
-
-def _value_ticks(lo: float, hi: float, scale: float = 1.0) -> list[float]:
-    step = nice_step((hi - lo) / scale) * scale
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks, v = [], first
-    while v <= hi + step * 1e-6:
-        ticks.append(0.0 if abs(v) < step * 1e-9 else v)
-        v += step
-    return ticks
-
-
-_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
-
-
-def _time_ticks(lo: float, hi: float, origin: float) -> list[float]:
-    span = hi - lo
-    step = next((s for s in _TIME_STEPS if span / s <= 7), _TIME_STEPS[-1])
-    first = origin + math.ceil((lo - origin) / step) * step
-    return [first + i * step for i in range(int((hi - first) // step) + 1)]
-
-
-def _y_range(values: list[float], fixed: tuple[float, float] | None, zero_based: bool,
-             unit: str) -> tuple[float, float]:
-    if fixed:
-        return fixed
-    if not values:
-        return 0.0, 1.0
-    lo, hi = min(values), max(values)
-    if zero_based:  # rates and latencies: so that changes are not exaggerated
-        lo = min(lo, 0.0)
-    else:  # a level with small moves (memory): room around the data so a slope shows
-        pad = (hi - lo) * 0.15 or abs(hi) * 0.02 or 1.0
-        lo, hi = lo - pad, hi + pad
-    if hi <= lo:
-        hi = lo + (abs(lo) or 1.0)
-    step = nice_step((hi - lo) / _unit_scale(unit, hi)) * _unit_scale(unit, hi)
-    lo = lo if zero_based and lo == 0 else math.floor(lo / step) * step
-    top = math.ceil(hi * (1.04 if zero_based else 1.0) / step) * step
-    if unit.lower() in ("ratio", "fraction") and max(values) <= 1:
-        top = min(top, 1.0)  # a share never exceeds 100%
-    return lo, top
-
-
-def tick_labels(ticks: list[float], unit: str) -> list[str]:
-    """Labels with as many digits as it takes to tell neighbouring ticks apart (412.5 vs 413 MiB)."""
-    for digits in (3, 4, 5, 6):
-        labels = [fmt_value(t, unit, digits) for t in ticks]
-        if len(set(labels)) == len(labels):
-            return labels
-    return labels
-
-
-def percentile_x(p: float) -> float:
-    """HdrHistogram's percentile axis: log10 of 1/(1-p), so 90, 99, 99.9 are evenly spaced."""
-    p = min(max(p, 0.0), 99.9999)
-    return math.log10(1.0 / (1.0 - p / 100.0))
-
-
-_PERCENTILE_TICKS = ((0.0, "0%"), (90.0, "90%"), (99.0, "99%"), (99.9, "99.9%"), (99.99, "99.99%"),
-                     (99.999, "99.999%"), (99.9999, "99.9999%"))
 
 
 def _fmt(v: float) -> str:
@@ -248,18 +201,19 @@ def _frame(chart: Chart, lines: list[tuple[Line, list[Point]]]) -> _Frame:
     if chart.x == "time":
         xs += [b.start for b in chart.bands] + [b.end for b in chart.bands]
     if chart.x == "value":
-        xs.append(0.0)
+        xs += [0.0, *(v.value for v in chart.vlines), *(m.x for m in chart.marks),
+               *(b.end for b in chart.bands)]
     xlo, xhi = min(xs), max(xs)
     if chart.x == "value":
-        xhi = _y_range([xlo, xhi], None, True, chart.x_unit)[1]
+        xhi = y_range([xlo, xhi], None, True, chart.x_unit)[1]
     if xhi <= xlo:
         xhi = xlo + 1.0
     left_vals = [y for line, pts in lines if line.axis == "left" for _, y in pts]
-    left_vals += [r.value for r in chart.refs]
+    left_vals += [r.value for r in chart.refs] + [m.y for m in chart.marks]
     right_vals = [y for line, pts in lines if line.axis == "right" for _, y in pts]
     return _Frame(chart, LEFT, WIDTH - right, TOP, HEIGHT - BOTTOM, xlo, xhi,
-                  _y_range(left_vals, chart.left_range, chart.zero_based, chart.unit),
-                  _y_range(right_vals, chart.right_range, True, chart.right_unit))
+                  y_range(left_vals, chart.left_range, chart.zero_based, chart.unit),
+                  y_range(right_vals, chart.right_range, True, chart.right_unit))
 
 
 def _x_label(f: _Frame, px: float, label: str, grid: bool) -> list[str]:
@@ -278,12 +232,16 @@ def _bands(f: _Frame) -> list[str]:
             continue
         fill, cls, color = (("#fde2e1", "band fault", "#b42318") if band.fault
                             else ("#f2f4f7", "band", "#667085"))
+        opacity = ""
+        if band.color:
+            fill, cls, color, opacity = band.color, "band interval", band.color, ' fill-opacity="0.16"'
         out.append(f'<rect class="{cls}" x="{_fmt(bx0)}" y="{f.y0}" width="{_fmt(bx1 - bx0)}" '
-                   f'height="{f.y1 - f.y0}" fill="{fill}"/>')
+                   f'height="{f.y1 - f.y0}" fill="{fill}"{opacity}/>')
         out.append(f'<line x1="{_fmt(bx0)}" y1="{f.y0}" x2="{_fmt(bx0)}" y2="{f.y1}" stroke="#98a2b3" '
                    'stroke-dasharray="2 3"/>')
-        out.append(f'<text x="{_fmt(bx0 + 3)}" y="{f.y0 - 5}" font-size="9.5" fill="{color}">'
-                   f'{escape(band.label)}</text>')
+        if band.label:
+            out.append(f'<text x="{_fmt(bx0 + 3)}" y="{f.y0 - 5}" font-size="9.5" fill="{color}">'
+                       f'{escape(band.label)}</text>')
     return out
 
 
@@ -291,16 +249,16 @@ def _x_axis(f: _Frame) -> list[str]:
     chart, out = f.chart, []
     if chart.x == "time":
         ticks = chart.x_ticks or [(t, fmt_clock(t - chart.origin))
-                                  for t in _time_ticks(f.xlo, f.xhi, chart.origin)]
+                                  for t in time_ticks(f.xlo, f.xhi, chart.origin)]
         for tick, label in ticks:
             out += _x_label(f, f.sx(tick), label, grid=False)
     elif chart.x == "percentile":
-        for p, label in _PERCENTILE_TICKS:
+        for p, label in PERCENTILE_TICKS:
             if percentile_x(p) > f.xhi * 1.001 + 1e-9:
                 break
             out += _x_label(f, f.sx(p), label, grid=True)
     else:
-        ticks = _value_ticks(f.xlo, f.xhi, _unit_scale(chart.x_unit, f.xhi))
+        ticks = value_ticks(f.xlo, f.xhi, unit_scale(chart.x_unit, f.xhi))
         for tick, label in zip(ticks, tick_labels(ticks, chart.x_unit), strict=True):
             out += _x_label(f, f.sx(tick), label, grid=True)
     return out
@@ -309,7 +267,7 @@ def _x_axis(f: _Frame) -> list[str]:
 def _y_axes(f: _Frame, has_right: bool) -> list[str]:
     chart, out = f.chart, []
     lo, hi = f.left
-    ticks = _value_ticks(lo, hi, _unit_scale(chart.unit, hi))
+    ticks = value_ticks(lo, hi, unit_scale(chart.unit, hi))
     for tick, label in zip(ticks, tick_labels(ticks, chart.unit), strict=True):
         py = _fmt(f.sy(tick))
         out.append(f'<line x1="{f.x0}" y1="{py}" x2="{f.x1}" y2="{py}" stroke="#eaecf0"/>')
@@ -318,7 +276,7 @@ def _y_axes(f: _Frame, has_right: bool) -> list[str]:
     if has_right:
         lo, hi = f.right
         ticks = (sorted(chart.right_labels) if chart.right_labels
-                 else _value_ticks(lo, hi, _unit_scale(chart.right_unit, hi)))
+                 else value_ticks(lo, hi, unit_scale(chart.right_unit, hi)))
         for tick in ticks:
             label = (chart.right_labels or {}).get(tick) or fmt_value(tick, chart.right_unit)
             out.append(f'<text x="{f.x1 + 5}" y="{_fmt(f.sy(tick, "right"))}" dy="3.5" font-size="10" '
@@ -326,11 +284,41 @@ def _y_axes(f: _Frame, has_right: bool) -> list[str]:
     return out
 
 
+def _vlines(f: _Frame) -> list[str]:
+    out = []
+    for n, v in enumerate(f.chart.vlines):
+        px = _fmt(f.sx(v.value))
+        out.append(f'<line class="vline" x1="{px}" y1="{f.y0}" x2="{px}" y2="{f.y1}" stroke="{v.color}" '
+                   'stroke-dasharray="3 3" stroke-width="1.2"/>')
+        out.append(f'<text x="{px}" dx="3" y="{f.y0 + 11 + 11 * (n % 3)}" font-size="9.5" '
+                   f'fill="{v.color}">{escape(v.label)}</text>')
+    return out
+
+
+def _marks(f: _Frame) -> list[str]:
+    out = []
+    for m in f.chart.marks:
+        if not (is_number(m.x) and is_number(m.y)):
+            continue
+        x, y = f.sx(m.x), f.sy(m.y)
+        title = f"<title>{escape(m.label)}</title>" if m.label else ""
+        if m.shape == "cross":
+            d = f"M{_fmt(x - 3.5)} {_fmt(y - 3.5)}L{_fmt(x + 3.5)} {_fmt(y + 3.5)}M{_fmt(x - 3.5)} " \
+                f"{_fmt(y + 3.5)}L{_fmt(x + 3.5)} {_fmt(y - 3.5)}"
+            out.append(f'<g class="mark mark-{m.shape}"><path d="{d}" stroke="{m.color}" '
+                       f'stroke-width="2"/>{title}</g>')
+        else:
+            fill = m.color if m.shape == "dot" else "#fff"
+            out.append(f'<g class="mark mark-{m.shape}"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="3.5" '
+                       f'fill="{fill}" stroke="{m.color}" stroke-width="1.5"/>{title}</g>')
+    return out
+
+
 def render_svg(chart: Chart) -> Markup | None:
     """The chart as an ``<svg>`` element, or None when no line has a single point."""
     lines = [(line, clean_points(line.points)) for line in chart.lines]
     lines = [(line, pts) for line, pts in lines if pts]
-    if not lines:
+    if not lines and not chart.marks:
         return None
     f = _frame(chart, lines)
     out = [
@@ -339,7 +327,7 @@ def render_svg(chart: Chart) -> Markup | None:
         f'<rect x="{f.x0}" y="{f.y0}" width="{f.x1 - f.x0}" height="{f.y1 - f.y0}" fill="#fff" '
         'stroke="#d0d5dd"/>',
     ]
-    if chart.x == "time":
+    if chart.x in ("time", "value"):
         out += _bands(f)
     out += _x_axis(f)
     out += _y_axes(f, any(line.axis == "right" for line, _ in lines))
@@ -361,5 +349,6 @@ def render_svg(chart: Chart) -> Markup | None:
         if len(pts) == 1 or line.markers:  # a lone point draws no path: mark it
             out += [f'<circle cx="{_fmt(f.sx(x))}" cy="{_fmt(sy(y))}" r="2.5" fill="{line.color}"/>'
                     for x, y in pts]
+    out += _vlines(f) + _marks(f)
     out.append("</svg>")
     return Markup("".join(out))

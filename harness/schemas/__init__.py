@@ -12,8 +12,10 @@ from harness.schemas.checklist import (
     Severity,
     Threshold,
 )
-from harness.schemas.run import Endpoints, MachineInfo, RunFolder, RunInfo
+from harness.schemas.run import Endpoints, MachineInfo, RunFolder, RunInfo, RunKind
 from harness.schemas.timeline import (
+    Incident,
+    IncidentKind,
     LatencySummary,
     Phase,
     PhaseStats,
@@ -31,13 +33,15 @@ from harness.schemas.verdict import (
     Series,
     SeriesSet,
     Verdict,
+    Waiver,
     Window,
 )
 
 __all__ = [
     "Attestation", "BaselineDelta", "Category", "Checklist", "ChecklistItem", "Contract", "Endpoints",
-    "FaultSpec", "ItemKind", "ItemResult", "ItemStatus", "LatencySummary", "MachineInfo", "Outcome",
-    "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "ScenarioPlan", "ScenarioRun",
+    "FaultSpec", "Incident", "IncidentKind", "ItemKind", "ItemResult", "ItemStatus", "LatencySummary",
+    "MachineInfo", "Outcome",
+    "Phase", "PhaseStats", "Profile", "RunFolder", "RunInfo", "RunKind", "ScenarioPlan", "ScenarioRun",
     "ScenarioStats", "ScenarioStatus", "Series", "SeriesSet", "Severity", "Threshold", "Timeline",
-    "VersionedModel", "Verdict", "Window",
+    "VersionedModel", "Verdict", "Waiver", "Window",
 ]

@@ -6,6 +6,7 @@ records as tables), so every field name says what it is and carries its unit.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 from pydantic import Field
@@ -33,6 +34,7 @@ class CapacityStep(Contract):
     error_rate: float
     error_rate_ci: tuple[float, float]  # Clopper-Pearson, two-sided at 2 * confidence - 1
     p50_s: float | None
+    p95_s: float | None = None
     p99_s: float | None
     # (lower, upper) one-sided bounds, each at the confidence; None: too few samples for an upper bound
     p99_ci_s: tuple[float, float] | None
@@ -71,6 +73,12 @@ class Knee(Contract):
     method: str
 
 
+def usl_throughput(n: float, lam: float, sigma: float, kappa: float) -> float:
+    """The USL's throughput at concurrency ``n`` (a number or a numpy array): what ``USLFit``'s
+    parameters mean."""
+    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+
 class USLFit(Contract):
     """Universal Scalability Law: X(N) = lambda*N / (1 + sigma*(N-1) + kappa*N*(N-1))."""
 
@@ -84,6 +92,9 @@ class USLFit(Contract):
     # False: the peak lies beyond twice the highest concurrency measured, an extrapolation to distrust.
     peak_within_data: bool
     data: list[tuple[float, float]] = Field(default_factory=list)  # (concurrency N, throughput X)
+
+    def throughput_at(self, n: float) -> float:
+        return float(usl_throughput(n, self.lambda_rps, self.sigma, self.kappa))
 
 
 class BreakingRate(Contract):
@@ -99,6 +110,29 @@ class BreakingRate(Contract):
     # Posterior median of w: the breach hazard grows e-fold per w * estimate_rps req/s.
     transition_width: float
     trials: int  # steps used: those that passed or failed (inconclusive ones observed neither)
+
+    def pass_probability(self, rate_rps: float, estimate_rps: float | None = None) -> float:
+        """Chance a hold-length step at ``rate_rps`` passes, on the model of harness.capacity.breaking
+        (at the posterior median width; ``estimate_rps`` moves the breaking rate, e.g. to an interval end)."""
+        r50 = estimate_rps or self.estimate_rps
+        exponent = min((rate_rps - r50) / (self.transition_width * r50), 50.0)
+        return math.exp(-math.log(2) * math.exp(exponent))
+
+    def rerun_covers(self, estimate_rps: float) -> bool:
+        """Whether another run's estimate lies where a rerun of this one lands: a difference within it
+        is noise, one beyond it a real change."""
+        low, high = self.rerun_interval_rps
+        return low <= estimate_rps <= high
+
+
+class ReplicaPlan(Contract):
+    """Replicas one peak needs at one search's capacity, and what they cost when a price was given."""
+
+    peak_qps: float
+    headroom: float
+    replicas: int
+    replicas_at_interval_low: int | None = None  # if a replica holds only the breaking interval's low end
+    cost: float | None = None  # replicas x cost_per_replica, in the run's cost_unit
 
 
 class SearchResult(Contract):
@@ -128,6 +162,9 @@ class SearchResult(Contract):
     knee: Knee | None = None
     usl: USLFit | None = None
     usl_error: str | None = None  # why no fit (too few points, did not converge)
+    # Share of requests made to miss the response cache in this search (None: written before it was kept).
+    fresh_share: float | None = None
+    plans: list[ReplicaPlan] = Field(default_factory=list)  # one per peak asked (--peak-qps)
     elapsed_s: float
     notes: list[str] = Field(default_factory=list)
 
@@ -142,16 +179,26 @@ class Recommendation(Contract):
     replicas_at_interval_low: int | None = None
     memory_per_replica_bytes: int | None
     assumptions: list[str]
+    plans: list[ReplicaPlan] = Field(default_factory=list)  # every peak asked, this one first
 
 
 class WhatIf(Contract):
-    """Capacity if the model got slower by ``llm_extra_latency_s``, against the baseline search."""
+    """Capacity if one thing changed (a slower model, another cache-hit ratio, more workers), against
+    the baseline search."""
 
-    llm_extra_latency_s: float
+    search: str | None = None  # the search that measured it (None: written before it was kept)
+    baseline: str | None = None  # the search it is compared with
+    llm_extra_latency_s: float = 0.0
+    fresh_share: float | None = None
+    workers: int | None = None
     method: str
     baseline_rps: float | None
     max_sustainable_rps: float | None
     change: float | None  # relative: -0.3 = 30% less capacity
+    # Breaking rates compared: True when the what-if's lies outside the baseline's rerun interval (a real
+    # change), False when inside (within what a rerun moves), None without both breaking rates.
+    beyond_rerun_interval: bool | None = None
+    breaking_change: float | None = None  # relative change of the breaking rate's estimate
     replicas: int | None
 
 
@@ -174,4 +221,9 @@ class CapacityResult(VersionedModel):
     searches: list[SearchResult] = Field(default_factory=list)
     recommendation: Recommendation | None = None
     what_if: list[WhatIf] = Field(default_factory=list)
+    # The plan's inputs, kept so a report can state them: peaks (--peak-qps), headroom, price per replica.
+    peaks_qps: list[float] = Field(default_factory=list)
+    headroom: float | None = None
+    cost_per_replica: float | None = None
+    cost_unit: str = ""
     notes: list[str] = Field(default_factory=list)

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from harness.schemas.base import Contract
 from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
-from harness.schemas.verdict import Attestation
+from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
@@ -22,6 +22,8 @@ class FaultSpec(Contract):
     llm_jitter_s: float = Field(0.0, ge=0)
     llm_error_rate: float = Field(0.0, ge=0, le=1)
     redis_down: bool = False
+    tool_delay_s: float = Field(0.0, ge=0)  # the bundled agent's external API tool
+    tool_error_rate: float = Field(0.0, ge=0, le=1)
 
 
 class ScenarioPlan(Contract):
@@ -30,7 +32,10 @@ class ScenarioPlan(Contract):
     warmup_s: float = Field(10, ge=0)
     steady_s: float = Field(60, gt=0)  # the graded phase ("steady", "hold", "before"...)
     rate_x: float | None = Field(None, gt=0)  # open model: arrival rate = rate_x * target_qps
-    arrival: Literal["constant", "poisson"] = "poisson"
+    arrival: Literal["constant", "poisson", "gamma"] = "poisson"
+    arrival_cv: float = Field(1.0, gt=0)  # gamma: the gaps' coefficient of variation (> 1 bursty)
+    ramp_s: float = Field(0, ge=0)  # open model: a linear ramp from the warm-up rate up to the steady rate
+    trace: str | None = None  # trace_replay: CSV/JSONL of timestamps (harness/load/trace.py); --trace
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)
@@ -142,6 +147,7 @@ class Checklist(Contract):
     profiles: dict[str, Profile]
     items: list[ChecklistItem]
     attestations: list[Attestation] = Field(default_factory=list)
+    waive: list[Waiver] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Checklist:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.schemas.base import Contract, VersionedModel
 from harness.schemas.files import make_dirs
@@ -42,11 +44,19 @@ class Endpoints(Contract):
     metrics_url: str | None = None
 
 
+class RunKind(StrEnum):
+    """What a run folder holds, so the report and the index read it as what it is."""
+
+    gate = "gate"  # load graded against the checklist: verdict.json, GO / NO-GO / INVALID
+    capacity = "capacity"  # a capacity search: capacity.json, an answer in req/s and replicas, no verdict
+
+
 class RunInfo(VersionedModel):
     FILE_NAME = "run.json"
 
     run_id: str
     command: str
+    kind: RunKind = RunKind.gate
     profile: str
     started: float
     ended: float | None = None
@@ -61,6 +71,14 @@ class RunInfo(VersionedModel):
     # "detected: ...", "bundled service").
     service: ServiceProfile | None = None
     service_source: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_of_older_runs(cls, data: Any) -> Any:
+        """run.json written before ``kind`` existed: its command says what kind of run it was."""
+        if isinstance(data, dict) and "kind" not in data and data.get("command") == "capacity":
+            return {**data, "kind": RunKind.capacity}
+        return data
 
 
 class RunFolder:
@@ -80,6 +98,11 @@ class RunFolder:
     @property
     def run_info(self) -> Path:
         return self.root / "run.json"
+
+    @property
+    def crash(self) -> Path:
+        """The traceback of an exception the harness did not expect (exit 3)."""
+        return self.root / "crash.txt"
 
     @property
     def timeline(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import Any
 
@@ -55,11 +56,46 @@ class ScenarioRun(Contract):
         return p.start, p.end or p.start
 
 
+class IncidentKind(StrEnum):
+    died = "died"  # a process loadgate started exited during the load
+    restarted = "restarted"  # the target came back as a new process (counters reset)
+    no_answer = "no answer"  # a component loadgate did not start stopped answering
+
+
+TARGET_COMPONENT = "target service"  # an incident of the target is the service's failure: NO-GO
+
+
+class Incident(Contract):
+    """Something in the stack broke during the load, seen by the watchdog (or by grading, for a restart)."""
+
+    component: str  # TARGET_COMPONENT, "prometheus", ...
+    kind: IncidentKind
+    at: float  # when it happened, as far as known (the first failed poll for "no answer")
+    detected_at: float
+    scenario: str | None = None  # the scenario running then
+    exit_code: int | None = None
+    log_tail: str = ""  # the log file and its last lines
+    detail: str = ""  # one line: what was seen
+
+    @property
+    def summary(self) -> str:
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(self.at))
+        during = f" during {self.scenario}" if self.scenario else ""
+        if self.kind == IncidentKind.no_answer:
+            text = f"{self.component}: no answer from {when} on{during}"
+        else:
+            text = f"{self.component} {self.kind.value} at {when}{during}"
+        if self.exit_code is not None:
+            text += f" (exit code {self.exit_code})"
+        return text + (f": {self.detail}" if self.detail else "")
+
+
 class Timeline(VersionedModel):
     FILE_NAME = "timeline.json"
 
     run_id: str
     scenarios: list[ScenarioRun] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
 
     def scenario(self, name: str) -> ScenarioRun:
         for run in self.scenarios:
@@ -89,7 +125,9 @@ class PhaseStats(Contract):
     start: float
     end: float
     requests: int
-    failures: int
+    failures: int  # outcome error (harness.schemas.outcome): 5xx, other 4xx, no answer, unreadable 2xx
+    served: int | None = None  # None: written before outcomes were counted
+    shed: int | None = None  # 429: refused on purpose, neither served nor an error
     status_counts: dict[str, int] = Field(default_factory=dict)
     target_rps: float | None = None  # open-model scenarios: the promised arrival rate
     achieved_rps: float

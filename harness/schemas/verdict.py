@@ -14,7 +14,15 @@ class ItemStatus(StrEnum):
     passed = "pass"
     warn = "warn"
     failed = "fail"
-    no_data = "no-data"  # never a pass: fails a blocker
+    no_data = "no-data"  # never a pass: a blocker without data makes the run INVALID
+    error = "error"  # the harness raised while grading it: blocks like no-data, the rest is still graded
+    waived = "waived"  # a person took the risk (checklist ``waive:``); never blocks, shown as waived
+    not_applicable = "not-applicable"  # the item cannot apply to this target (no GPU); never blocks
+
+    @property
+    def clears(self) -> bool:
+        """Does not stand in a GO's way."""
+        return self in (ItemStatus.passed, ItemStatus.waived, ItemStatus.not_applicable)
 
 
 class Outcome(StrEnum):
@@ -41,6 +49,14 @@ class Attestation(Contract):
     by: str
     at: str
     note: str = ""
+
+
+class Waiver(Contract):
+    """A person's decision to ship despite an item (checklist ``waive:``): shown as waived, who, why."""
+
+    item: str
+    reason: str = Field(min_length=1)
+    by: str = Field(min_length=1)
 
 
 class BaselineDelta(Contract):
@@ -70,6 +86,8 @@ class ItemResult(Contract):
     query: str | None = None  # the exact PromQL, re-runnable in Prometheus
     evidence: dict[str, Any] = Field(default_factory=dict)
     attestation: Attestation | None = None
+    waiver: Waiver | None = None
+    measured_status: ItemStatus | None = None  # what grading found, for a waived item
     baseline: BaselineDelta | None = None
 
 
@@ -87,7 +105,7 @@ class Verdict(VersionedModel):
 
     @property
     def failed_blockers(self) -> list[ItemResult]:
-        return [i for i in self.items if i.severity == "blocker" and i.status != ItemStatus.passed]
+        return [i for i in self.items if i.severity == "blocker" and not i.status.clears]
 
 
 class Series(Contract):

@@ -6,43 +6,39 @@ Knows no threshold; only the stack's lifecycle.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from harness.errors import ConfigError
+from harness.hosts import AllowedHost, HostAllowlist
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import ServiceProfile, preset_profile
+from harness.schemas.timeline import TARGET_COMPONENT
 from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
+from harness.stack.preflight import preflight
 from harness.stack.prometheus import start_prometheus
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
+from harness.stack.watchdog import Watchdog, Watched
 from harness.target.client import TargetClient, metrics_url
 
-__all__ = ["Stack", "StackSettings", "is_loopback_url"]
-
-
-def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["Stack", "StackSettings", "Watchdog", "Watched"]
 
 
 class StackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # Hosts besides loopback that may be sent to (--allow-host, LOADGATE_ALLOW_HOSTS); before the
+    # URLs, so their validators see it.
+    allow_hosts: list[str] = []
 
     # Where the stack keeps its logs, configs and data (the run folder); a temp dir when unset.
     run_dir: Path | None = None
@@ -66,13 +62,27 @@ class StackSettings(BaseModel):
     alert_rules: list[Path] | None = None
     ready_timeout_s: float = 300.0
 
+    @field_validator("allow_hosts")
+    @classmethod
+    def _hosts(cls, texts: list[str]) -> list[str]:
+        try:
+            return [str(AllowedHost.parse(t)) for t in texts]
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("target_url", "prometheus_url", "redis_url", "metrics_url")
     @classmethod
-    def _loopback_only(cls, url: str | None) -> str | None:
-        # Load is only ever aimed at this machine; a remote URL is a mistake we refuse loudly.
-        if url is not None and not is_loopback_url(url):
-            raise ValueError(f"{url} is not a loopback address (127.0.0.0/8, localhost or [::1])")
-        return url.rstrip("/") if url else url
+    def _loopback_or_allowed(cls, url: str | None, info: ValidationInfo) -> str | None:
+        # Load goes to this machine unless the user allowed a host: a remote URL is refused loudly.
+        if url is None:
+            return url
+        try:
+            why = HostAllowlist.parse(info.data.get("allow_hosts", [])).refusal(url)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if why is not None:
+            raise ValueError(why)
+        return url.rstrip("/")
 
 
 class Stack:
@@ -82,6 +92,7 @@ class Stack:
         self.settings = settings
         self.processes: list[ManagedProcess] = []
         self.service_process: ManagedProcess | None = None  # the bundled service, when we started it
+        self.prometheus_process: ManagedProcess | None = None  # the embedded Prometheus, when we started it
         self.alert_receiver: WebhookReceiver | None = None
         self._endpoints: Endpoints | None = None
 
@@ -133,6 +144,7 @@ class Stack:
                               "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
             api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
+        preflight(TargetClient(service, target_url, api_key))  # before any load: a refused key stops here
 
         exporter_address = f"{LOOPBACK}:{free_port()}"
         prometheus_url = s.prometheus_url
@@ -149,6 +161,7 @@ class Stack:
             (prometheus_url,) = self._own(start_prometheus(
                 stack_dir / "prometheus", scraped,
                 rule_files=s.alert_rules, alertmanager=alertmanager_url.removeprefix("http://")))
+            self.prometheus_process = self.processes[-1]
         else:
             require_reachable(f"{prometheus_url}/-/ready", "Prometheus")
 
@@ -159,6 +172,15 @@ class Stack:
             alertmanager_url=alertmanager_url, service=service, metrics_url=s.metrics_url,
         )
         return self._endpoints
+
+    def watched(self) -> list[Watched]:
+        """What a scenario depends on, for the watchdog: processes we started, URLs we were given."""
+        ends = self.endpoints
+        return [
+            Watched(TARGET_COMPONENT, process=self.service_process,
+                    url=TargetClient.of(ends).reachable_url()),
+            Watched("prometheus", process=self.prometheus_process, url=f"{ends.prometheus_url}/-/ready"),
+        ]
 
     def stop(self) -> None:
         for proc in reversed(self.processes):

@@ -33,7 +33,8 @@ OTEL_OLD_SEMCONV: dict[str, Any] = {"metrics": {
     "request_duration": {"name": "http_server_duration_milliseconds", "unit": "ms",
                          "selector": 'http_target=~"/v1/agent/.*"'},
     "requests": {"name": "http_server_duration_milliseconds_count", "selector": 'http_target=~"/v1/agent/.*"',
-                 "error": 'http_status_code=~"5.."', "shed": 'http_status_code="429"'},
+                 "served": 'http_status_code=~"2.."', "shed": 'http_status_code="429"',
+                 "error": 'http_status_code=~"4..|5..", http_status_code!="429"'},
 }}
 CANDIDATES: list[tuple[str, dict[str, Any]]] = [
     ("bundled", {}), ("seed-article", {}), ("fastapi-instrumentator", {}), ("opentelemetry", {}),
@@ -167,11 +168,11 @@ def _check_counter(fit: Fit, inv: Inventory, measure: str, counter: Counter) -> 
     ok, seen, proposed = _selector(inv, counter.name, counter.selector)
     if proposed:
         fit.adjusted = merge(fit.adjusted, {"metrics": {measure: {"selector": proposed}}})
-    m = _MATCHER.match(counter.error)
+    m = _MATCHER.match(counter.error.split(",")[0])
     if ok and m:
         label, _, pattern = m.groups()
         values = _values(inv, counter.name, label)
-        want = _style(pattern.replace(".", "0"))
+        want = _style(pattern.split("|")[0].replace(".", "0"))
         if not values or want not in {_style(v) for v in values}:
             ok, seen = False, f"{seen}; errors by {counter.error} but {label} takes {values or 'no values'}"
         else:

@@ -21,6 +21,10 @@ class LLM(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release what start() acquired."""
 
+    def describe(self) -> dict[str, object]:
+        """What /readyz reports about the backend; the local one adds where its model runs."""
+        return {"backend": type(self).__name__, "model": self.name}
+
     @abstractmethod
     def stream(self, prompt: str, max_tokens: int) -> AsyncIterator[str]:
         """Yields the answer piece by piece as it is generated."""
@@ -43,8 +47,3 @@ def get_llm(settings: Settings) -> LLM:
             from target_service.llm.simulated import SimulatedLLM
             _instance = SimulatedLLM(settings)
     return _instance
-
-
-def reset_llm() -> None:
-    global _instance
-    _instance = None

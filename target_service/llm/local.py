@@ -1,4 +1,4 @@
-"""A real transformers causal LM on CPU, with dynamic batching and token streaming.
+"""A real transformers causal LM (CPU or CUDA: ``placement.py``), with dynamic batching and token streaming.
 
 Requests queue up; one batcher task takes up to ``max_batch_size`` of them (waiting at most
 ``max_batch_wait_ms`` for company) and runs a single ``generate`` in a worker thread. A streamer
@@ -19,6 +19,7 @@ from target_service.batching import gather_batch
 from target_service.config import Settings
 from target_service.llm.base import LLM, LLMError
 from target_service.llm.build import ensure_model
+from target_service.llm.placement import Placement, detect_placement
 
 _DONE = None  # end-of-stream marker in a request's token queue
 
@@ -62,6 +63,7 @@ class LocalLLM(LLM):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
         self.model = None
         self.tokenizer = None
+        self.placement: Placement | None = None
 
     def _load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -69,21 +71,38 @@ class LocalLLM(LLM):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(self._s.torch_threads)
+        placement = detect_placement(self._s)
         path = ensure_model(self._s.model_dir)
-        kwargs: dict[str, object] = {}
-        if self._s.load_in_4bit:
+        dtype = getattr(torch, placement.dtype)
+        if placement.quantization == "nf4":
             from transformers import BitsAndBytesConfig
-            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True,
-                                                               bnb_4bit_compute_dtype=torch.float32)
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs).eval()
-        if self._s.torch_compile:
-            model = torch.compile(model)
+            quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                       bnb_4bit_compute_dtype=dtype)
+            # On the CPU bitsandbytes places the model itself; a device map there reads as an offload.
+            on_gpu = {"device_map": {"": placement.device}} if placement.device != "cpu" else {}
+            model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quant, dtype=dtype,
+                                                         **on_gpu)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(placement.device)
+        model.eval()
+        if placement.static_cache:
+            # transformers compiles the decoding step itself when the KV cache is static.
+            model.generation_config.cache_implementation = "static"
+        elif placement.compiled:
+            model.forward = torch.compile(model.forward)
         tokenizer = AutoTokenizer.from_pretrained(path)
         tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        tokenizer.truncation_side = "left"  # a long conversation loses its oldest words, not the question
         # Never generate "[unused12]", "[SEP]" and the like: the answer should read as words.
         self._suppress = [i for t, i in tokenizer.get_vocab().items() if t.startswith("[")]
         self._pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-        self.model, self.tokenizer = model, tokenizer
+        self.model, self.tokenizer, self.placement = model, tokenizer, placement
+
+    def describe(self) -> dict[str, object]:
+        described = super().describe()
+        if self.placement is not None:
+            described.update(self.placement.model_dump())
+        return described
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
@@ -128,7 +147,7 @@ class LocalLLM(LLM):
 
         enc = self.tokenizer([r.prompt for r in batch], return_tensors="pt", padding=True,
                              truncation=True, max_length=self._s.max_prompt_tokens,
-                             return_token_type_ids=False)
+                             return_token_type_ids=False).to(self.model.device)
         with torch.inference_mode():
             self.model.generate(
                 **enc, max_new_tokens=max(r.max_tokens for r in batch), do_sample=False,

@@ -20,6 +20,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _args(body: AgentRequest, key_id: str) -> tuple[str, int | None, str, str | None, bool]:
+    return body.input, body.max_tokens, key_id, body.session_id, body.memory
+
+
 def _note(request: Request, body: dict[str, Any]) -> None:
     """What the access log line tells about the answer."""
     request.state.cached = body["cached"]
@@ -30,7 +34,7 @@ def _note(request: Request, body: dict[str, Any]) -> None:
 async def run(body: AgentRequest, request: Request, key_id: str = Depends(api_key)) -> dict[str, Any]:
     request.state.input_excerpt = input_excerpt(body.input)
     agent: Agent = request.app.state.agent
-    async for kind, value in agent.answer(body.input, body.max_tokens, key_id):
+    async for kind, value in agent.answer(*_args(body, key_id)):
         if kind == "done":
             _note(request, value)
             return value
@@ -44,7 +48,7 @@ async def stream(body: AgentRequest, request: Request, key_id: str = Depends(api
     agent: Agent = request.app.state.agent
 
     async def events() -> AsyncIterator[bytes]:
-        async for kind, value in agent.answer(body.input, body.max_tokens, key_id):
+        async for kind, value in agent.answer(*_args(body, key_id)):
             if kind == "token":
                 yield b"data: " + orjson.dumps({"token": value}) + b"\n\n"
             else:

@@ -23,7 +23,8 @@ async def readyz(request: Request) -> JSONResponse:
             "index": "ok" if agent is not None else "loading",
             "redis": "ok" if agent is not None and await agent.cache.ping() else "down"}
     ready = all(v == "ok" for v in deps.values())
-    return JSONResponse({"ready": ready, "deps": deps}, status_code=200 if ready else 503)
+    llm = agent.llm.describe() if agent is not None else None  # where the model runs: device, dtype, ...
+    return JSONResponse({"ready": ready, "deps": deps, "llm": llm}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response)

@@ -33,6 +33,9 @@ class Knobs(BaseModel):
     slow_every: int = 0  # every n-th request takes slow_s (2% at 50: P99 = slow_s)
     slow_s: float = 4.2
     error_every: int = 0  # every n-th request answers 500 (0.5% at 200)
+    shed_every: int = 0  # every n-th request answers 429 (a fifth at 5), whatever the rate
+    bad_request_every: int = 0  # every n-th well-formed request answers 400 (1% at 100)
+    garbage_every: int = 0  # every n-th request answers 200 with a body that is not JSON (1% at 100)
     service_time_s: float = 0.0  # every request
     max_concurrency: int = 0  # serve at most this many at once (0: unbounded); the rest queue
     access_log: Path | None = None
@@ -131,6 +134,11 @@ def create_app(knobs: Knobs) -> FastAPI:
                                        headers={"Retry-After": str(max(1, round(wait)))})
                 return finish(request, limited, started)
         n = next(counter)
+        if knobs.shed_every and n % knobs.shed_every == 0:
+            return finish(request, JSONResponse({"detail": "planted shedding"}, status_code=429,
+                                                headers={"Retry-After": "1"}), started)
+        if knobs.bad_request_every and n % knobs.bad_request_every == 0:
+            return finish(request, JSONResponse({"detail": "planted bad request"}, status_code=400), started)
         active.inc()
         try:
             if gate is not None:
@@ -146,6 +154,9 @@ def create_app(knobs: Knobs) -> FastAPI:
         ttft.labels(MODEL).observe(time.perf_counter() - started)
         if knobs.error_every and n % knobs.error_every == 0:
             return finish(request, JSONResponse({"detail": "planted error"}, status_code=500), started)
+        if knobs.garbage_every and n % knobs.garbage_every == 0:
+            return finish(request, Response(b"<html>upstream hiccup</html>", media_type="application/json"),
+                          started)
         request_id = uuid.uuid4().hex
         answer = {"request_id": request_id, "answer": "planted", "sources": [], "cached": False,
                   "degraded": False, "degraded_reason": None, "model": MODEL,

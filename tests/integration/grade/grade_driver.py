@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.grade.rawhttp import ConnectionPool
+from harness.schemas.outcome import classify
 
 COLUMNS = ("intended_start", "start", "end", "latency", "latency_uncorrected", "status", "endpoint", "phase",
-           "cached", "degraded", "ttft")
+           "cached", "degraded", "ttft", "outcome")
 PATH = "/v1/agent/run"
 BODY = json.dumps({"input": "planted load", "max_tokens": 1}).encode()
 
@@ -31,14 +32,22 @@ async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str
     body = json.dumps({"input": f"planted load {intended:.6f}", "max_tokens": 4}).encode() if target.unique \
         else BODY
     start = time.time()
+    answer: dict = {}
+    readable = True
     try:
         response = await pool.post(PATH, body, {"Authorization": f"Bearer {target.key}"})
-        status, body = response.status, json.loads(response.body or b"{}")
+        status = response.status
     except (OSError, asyncio.IncompleteReadError, ValueError):
-        status, body = 0, {}
+        status = 0
+    else:
+        try:
+            answer = json.loads(response.body or b"")
+        except ValueError:
+            readable = False
     end = time.time()
     target.rows.append((intended, start, end, end - intended, end - start, status, PATH, phase,
-                        bool(body.get("cached")), bool(body.get("degraded")), ""))
+                        bool(answer.get("cached")), bool(answer.get("degraded")), "",
+                        classify(status, readable).value))
 
 
 async def _drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 
 from harness.checklist import load_checklist
 from harness.ports import free_port
@@ -57,6 +58,25 @@ def planted_checklist() -> Checklist:
     return checklist.model_copy(update={
         "target_qps": RATE / 2, "items": items,
         "profiles": {"quick": Profile(scenarios={"target_2x": plan})}})
+
+
+def planted_checklist_file(path: Path, items: tuple[str, ...], *, target_qps: float,
+                           phases: tuple[float, float]) -> Path:
+    """The shipped checklist's ``items`` as a file for the real CLI: one profile, target_2x only, with
+    constant arrivals (so a fault, not Poisson noise, decides a ratio) and phases of a few seconds."""
+    shipped = load_checklist(REPO / "checklist.yaml")
+    # stream_share 0: the planted service has no streaming route (a 404 there is an error now)
+    plan = ScenarioPlan(warmup_s=phases[0], steady_s=phases[1], rate_x=2, arrival="constant", stream_share=0)
+    checklist = shipped.model_copy(update={
+        "target_qps": target_qps, "items": [i for i in shipped.items if i.id in items], "attestations": [],
+        "default_profile": "quick", "profiles": {"quick": Profile(scenarios={"target_2x": plan})}})
+    return write_checklist(path, checklist)
+
+
+def write_checklist(path: Path, checklist: Checklist) -> Path:
+    """A checklist as the file ``--checklist`` reads."""
+    path.write_text(yaml.safe_dump(checklist.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    return path
 
 
 def start_planted(name: str, args: list[str], workdir: Path) -> tuple[ManagedProcess, int]:

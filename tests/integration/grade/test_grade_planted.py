@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted
+from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted, write_checklist
 
 from harness.checklist import load_checklist
 from harness.diagnostics import write_diagnosis
@@ -230,3 +232,66 @@ def test_wrong_metric_name_lists_what_the_job_has(planted_runs: dict[str, Plante
     assert p99.status == ItemStatus.no_data
     assert f"no agent_request_latency_seconds_bucket in job={run.name}" in p99.reason, p99.reason
     assert "agent_request_duration_seconds_bucket" in p99.reason  # the close match that exists
+
+
+def _cli(args: list[str], patch: str = "") -> subprocess.CompletedProcess[str]:
+    """The real command line in a child process; ``patch`` runs first (to plant a bug in the harness)."""
+    code = f"import sys\n{patch}\nfrom harness.cli import main\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _check_args(run: PlantedRun, tmp_path: Path, run_id: str, window: tuple[float, float]) -> list[str]:
+    checklist = write_checklist(tmp_path / "checklist.yaml", planted_checklist())
+    return ["check", "--prometheus-url", run.endpoints.prometheus_url, "--job", run.name,
+            "--since", f"{window[0]:.3f}", "--until", f"{window[1]:.3f}", "--checklist", str(checklist),
+            "--reports-dir", str(tmp_path / "reports"), "--run-id", run_id]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("name", "shift_s", "code"), [("any_key", 0, 0), ("erroring", 0, 1),
+                                                      ("any_key", -3600, 2)])
+def test_exit_code_is_the_verdict(name: str, shift_s: float, code: int, planted_runs: dict[str, PlantedRun],
+                                  tmp_path: Path) -> None:
+    """0 GO (any_key's fault is only in a probe `check` does not run), 1 NO-GO, 2 INVALID (an hour
+    before the planted services existed: no data)."""
+    run = planted_runs[name]
+    start, end = run.windows["steady"]
+    done = _cli(_check_args(run, tmp_path, "exit", (start + shift_s, end + shift_s)))
+    verdict = Verdict.load_file(RunFolder(tmp_path / "reports" / "exit").verdict)
+    assert done.returncode == code, f"{done.stderr}\n{verdict.reason}"
+    assert verdict.outcome.exit_code == code
+
+
+@pytest.mark.e2e
+def test_an_item_that_raises_is_error_and_the_run_still_reports(planted_runs: dict[str, PlantedRun],
+                                                                tmp_path: Path) -> None:
+    run = planted_runs["any_key"]
+    patch = ("import harness.grade.items as items\n"
+             "def broken(ctx, item):\n    raise KeyError('planted bug')\n"
+             "items.MEASURES['error_rate'] = broken")
+    done = _cli(_check_args(run, tmp_path, "raises", run.windows["steady"]), patch)
+    folder = RunFolder(tmp_path / "reports" / "raises")
+    verdict = Verdict.load_file(folder.verdict)
+    by_id = {i.id: i for i in verdict.items}
+    assert done.returncode == 2, done.stderr  # blocks like no-data: INVALID, never GO
+    assert by_id["error_rate"].status == ItemStatus.error and "planted bug" in by_id["error_rate"].reason
+    assert by_id["p99_latency"].status == ItemStatus.passed
+    assert 'data-item="error_rate"' in folder.report_html.read_text()
+    assert 'errors="1"' in folder.junit.read_text()
+
+
+@pytest.mark.e2e
+def test_a_harness_crash_exits_3_with_one_line_and_its_traceback_saved(planted_runs: dict[str, PlantedRun],
+                                                                       tmp_path: Path) -> None:
+    run = planted_runs["any_key"]
+    patch = "import harness.pipeline as pipeline\npipeline.render_run = lambda folder: 1 / 0"
+    done = _cli(_check_args(run, tmp_path, "crash", run.windows["steady"]), patch)
+    folder = RunFolder(tmp_path / "reports" / "crash")
+    assert done.returncode == 3, done.stderr
+    said = [line for line in done.stderr.splitlines() if not line.startswith("[")]  # not progress lines
+    assert len(said) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "internal error: ZeroDivisionError: division by zero" in done.stderr
+    assert str(folder.crash) in done.stderr
+    saved = folder.crash.read_text()
+    assert saved.startswith("Traceback") and "render_run(folder)" in saved and "ZeroDivisionError" in saved

@@ -24,7 +24,11 @@ def test_healthz_and_readyz(service: Service) -> None:
         assert c.get("/healthz").json() == {"status": "ok"}
         ready = c.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json() == {"ready": True, "deps": {"model": "ok", "index": "ok", "redis": "ok"}}
+        body = ready.json()
+        assert (body["ready"], body["deps"]) == (True, {"model": "ok", "index": "ok", "redis": "ok"})
+        # Which backend answers and where its model runs (a GPU machine would say cuda:0, bfloat16).
+        assert body["llm"]["backend"] == "LocalLLM" and body["llm"]["device"] in ("cpu", "cuda:0")
+        assert body["llm"]["dtype"] == ("float32" if body["llm"]["device"] == "cpu" else "bfloat16")
 
 
 def test_idle_keep_alive_connections_outlive_uvicorns_default(service: Service) -> None:

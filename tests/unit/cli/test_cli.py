@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.cli import EXIT_USAGE, main
@@ -44,15 +46,25 @@ def test_bad_time_names_the_value(capsys: pytest.CaptureFixture[str]) -> None:
     assert "'yesterday-ish' is not a time" in capsys.readouterr().err
 
 
-def test_remote_target_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "target_2x", "--target-url", "http://10.1.2.3:8000", "--api-key", "k"])
-    assert code == EXIT_USAGE
-    err = capsys.readouterr().err.strip()
-    assert err == "loadgate: error: option --target-url: http://10.1.2.3:8000 is not a loopback address " \
-                  "(127.0.0.0/8, localhost or [::1])"
-
-
 def test_status_without_a_running_stack_says_so(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["status", "--state-file", str(tmp_path / "none.json")])
     assert code == EXIT_USAGE
     assert "no stack is running here" in capsys.readouterr().err
+
+
+def test_a_bug_outside_a_run_exits_3_in_one_line_with_its_traceback_in_a_file(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import harness.cli as cli
+
+    def broken(args: object) -> int:
+        return {}["planted"]
+
+    monkeypatch.setitem(cli.COMMANDS, "report", broken)
+    assert main(["report", "nowhere"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("loadgate: error: internal error: KeyError: 'planted'")
+    saved = Path(err.rsplit("(traceback in ", 1)[1].rstrip(")\n"))
+    try:
+        assert 'return {}["planted"]' in saved.read_text()
+    finally:
+        saved.unlink()

@@ -15,6 +15,7 @@ PHASES = {
     "llm_slowdown": ["warmup", "before", "fault", "recovery"],
     "redis_outage": ["warmup", "before", "fault", "recovery"],
     "spike": ["warmup", "base", "spike", "after"],
+    "trace_replay": ["replay"],
 }
 
 
@@ -25,7 +26,8 @@ def _plan(name: str, scenario: ScenarioPlan, target_qps: float = 25):
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_each_scenario_has_its_phase_names(name: str) -> None:
-    scenario = ScenarioPlan(warmup_s=5, steady_s=10, rate_x=2, users=100, spike_x=4, fault_s=7, recovery_s=8)
+    scenario = ScenarioPlan(warmup_s=5, steady_s=10, rate_x=2, users=100, spike_x=4, fault_s=7, recovery_s=8,
+                            trace="scenarios/data/trace_sample.csv")
     assert [p.name for p in _plan(name, scenario).phases] == PHASES[name]
 
 
@@ -64,18 +66,18 @@ def test_the_checklist_plan_is_used_when_none_is_given() -> None:
     assert plan.steady_s == 1234
 
 
-@pytest.mark.parametrize("arrival", ["constant", "poisson"])
+@pytest.mark.parametrize("arrival", ["constant", "poisson", "gamma"])
 def test_arrivals_keep_each_phase_rate_and_stay_inside_it(arrival: str) -> None:
     plan = _plan("spike", ScenarioPlan(warmup_s=0, steady_s=20, rate_x=1, spike_x=4, arrival=arrival))
     plan.t0, plan.workers = 1000.0, 2
     schedule = list(arrivals(plan, random.Random(7)))
     for spec, start, end in plan.phase_bounds():
-        times = [t for t, p in schedule if p.name == spec.name]
+        times = [a.t for a in schedule if a.phase.name == spec.name]
         assert all(start <= t < end for t in times)
         expected = spec.rate_rps / plan.workers * spec.duration_s
-        slack = 1 if arrival == "constant" else 4 * expected**0.5
+        slack = 1 if arrival == "constant" else 4 * expected**0.5  # gamma: CV 1 by default
         assert abs(len(times) - expected) <= slack, (spec.name, len(times), expected)
-    assert [t for t, _ in schedule] == sorted(t for t, _ in schedule)
+    assert [a.t for a in schedule] == sorted(a.t for a in schedule)
 
 
 def test_phase_at_walks_the_plan() -> None:

@@ -31,7 +31,9 @@ def _rows(n: int, rng: random.Random) -> list[list[object]]:
         intended = 1010 + 100 * i / n
         start = intended + (0.2 if i % 50 == 0 else rng.uniform(0, 0.01))  # 2% late
         end = start + rng.lognormvariate(-1.5, 0.8)
-        status = 500 if i % 100 == 0 else 200
+        # 1% server errors, 1% shed, 1% answered 200 with a body that could not be read
+        planted = {0: (500, "error"), 1: (429, "shed"), 2: (200, "error")}
+        status, outcome = planted.get(i % 100, (200, "served"))
         stream = i % 5 == 0
         rows.append(
             [
@@ -45,6 +47,7 @@ def _rows(n: int, rng: random.Random) -> list[list[object]]:
                 False,
                 (end - intended) / 2 if stream else None,
                 0.01 if stream else None,
+                outcome,
             ]
         )
     return rows
@@ -67,7 +70,9 @@ def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent
             exact = values[math.ceil(p / 100 * len(values) - 1e-9) - 1]
             assert abs(got - exact) <= 0.001 * exact + 2e-6, (column, p, got, exact)
         assert abs(summary.max - values[-1]) <= 0.001 * values[-1]
-    assert steady.failures == 50 and steady.status_counts == {"200": 4950, "500": 50}
+    assert steady.status_counts == {"200": 4900, "429": 50, "500": 50}
+    assert (steady.served, steady.shed, steady.failures) == (4850, 50, 100)
+    assert log["outcome"].value_counts().to_dict() == {"served": 4850, "error": 100, "shed": 50}
     assert steady.late_starts == 100  # exactly the rows started 200 ms after schedule
     assert steady.dropped == 3
     assert steady.ttft.count == 1000 and steady.cached == 1667
@@ -95,6 +100,7 @@ def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
                 False,
                 None,
                 None,
+                "error" if i < 50 else "served",
             ]
             for i in range(200)
         ]

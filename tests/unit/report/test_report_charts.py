@@ -8,7 +8,8 @@ import pytest
 from report_pages import parse
 
 from harness.report.charts import memory_trend, phase_bands
-from harness.report.svg import Band, Chart, Line, clean_points, nice_step, percentile_x, render_svg, thin
+from harness.report.scales import nice_step
+from harness.report.svg import Band, Chart, Line, clean_points, percentile_x, render_svg, thin
 from harness.schemas import ItemResult, Phase, ScenarioRun, ScenarioStatus, Window
 
 

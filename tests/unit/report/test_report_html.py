@@ -14,7 +14,6 @@ from harness.errors import ReportError
 from harness.report import render_run
 from harness.report.fmt import fmt_value
 from harness.schemas import RunInfo, SeriesSet, Timeline, Verdict
-from harness.schemas.capacity import CapacityResult, CapacityStep, Recommendation
 
 STANDARD_CHARTS = ("latency", "throughput", "memory", "llm", "resilience", "spectrum")
 
@@ -104,44 +103,6 @@ def test_every_scenario_has_every_chart_drawn_from_its_points(rendered: tuple[Pa
     trend = [p for p in memory.find_all("path") if p.attrs["data-label"] == "trend (memory_stable)"]
     assert len(trend) == 1 and trend[0].attrs["data-points"] == "2"
     assert "Fitted trend: +" in memory.text
-
-
-def _capacity(steps: list[tuple[float, float | None]]) -> CapacityResult:
-    rows = [CapacityStep(search="workers=1", index=n, rate_rps=rate, duration_s=30, achieved_rps=rate * 0.99,
-                         requests=int(rate * 30), errors=0, error_rate=0.0, error_rate_ci=(0.0, 0.003),
-                         p50_s=1.1, p99_s=p99, p99_ci_s=None, mean_latency_s=1.2, in_flight_little=rate * 1.2,
-                         in_flight_observed=None, drain_wait_s=0.0, drained=True,
-                         outcome="pass" if p99 and p99 < 3 else "fail", reason="r")
-            for n, (rate, p99) in enumerate(steps)]
-    return CapacityResult(
-        slo_p99_s=3.0, slo_error_rate=0.001, confidence=0.95, mode="quick", target_url="http://127.0.0.1:1",
-        started=1764000000.0, ended=1764000600.0, max_sustainable_rps=40.0, bracket_rps=(40.0, 60.0),
-        summary="One replica holds 40 req/s under the SLO; 3 replicas for 50 req/s peak.", steps=rows,
-        recommendation=Recommendation(peak_qps=50, headroom=1.5, per_replica_rps=40, replicas=3,
-                                      per_replica_source="workers=1", memory_per_replica_bytes=600 * 2**20,
-                                      assumptions=["a"]))
-
-
-def test_capacity_section_only_when_capacity_json_exists(tmp_path: Path) -> None:
-    run = copy_fixture(tmp_path)
-    assert not parse(render_run(run).read_text(encoding="utf-8")).find_all("section", id="capacity")
-    _capacity([(20, 1.4), (40, 2.1), (60, 3.9), (70, None)]).save_file(run)
-    section = parse(render_run(run).read_text(encoding="utf-8")).find_all("section", id="capacity")[0]
-    assert "One replica holds 40 req/s" in section.text
-    facts = {dt.text: dd.text for dt, dd in zip(section.find_all("dt"), section.find_all("dd"), strict=True)}
-    assert facts["recommendation · replicas"] == "3" and facts["max_sustainable_rps"] == "40 req/s"
-    assert facts["recommendation · memory_per_replica_bytes"] == "600 MiB"
-    assert facts["bracket_rps"] == "[40 req/s, 60 req/s]" and facts["started"] == "2025-11-24 16:00:00 UTC"
-    rows = section.find_all("tr")
-    header = [th.text for th in rows[0].find_all("th")]
-    assert "rate_rps" in header and "in_flight_observed" not in header  # empty in every row: dropped
-    cells = dict(zip(header, [td.text for td in rows[3].find_all("td")], strict=True))
-    assert cells["rate_rps"] == "60 req/s" and cells["p99_s"] == "3.9 s" and cells["outcome"] == "fail"
-    assert len(rows) == 5
-    chart = section.find_all("figure", data_chart="capacity")[0]
-    # The step without a P99 is left out of the chart.
-    assert chart.find_all("path", cls="series")[0].attrs["data-points"] == "3"
-    assert len(chart.find_all("circle")) == 3 and "SLO P99 3 s" in chart.text
 
 
 def test_baseline_column_only_when_a_baseline_was_given(tmp_path: Path) -> None:

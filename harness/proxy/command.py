@@ -1,0 +1,49 @@
+"""``loadgate proxy llm|tcp``: the options, and the settings they make (cli.py stays thin)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.proxy.serve import serve_llm, serve_tcp
+from harness.proxy.settings import ProxySettings, resolve_token, split_host_port
+from harness.schemas.faults import TOKEN_ENV
+
+DESCRIPTION = f"""\
+Run a fault proxy in the foreground. Point the service under test at it (its OPENAI_BASE_URL, or
+its Redis host:port); `loadgate gate --llm-proxy URL` / `--redis-proxy URL` then inject faults there.
+Admin API (token: ${TOKEN_ENV}, --token-file, or a new one in .loadgate/proxy-token):
+  PUT/GET/DELETE /_proxy/fault  a fault lease, e.g. {{"llm": {{"first_byte_delay_s": 5}}, "ttl_s": 10}}
+  GET /_proxy/metrics           Prometheus metrics of what was forwarded (no token)
+Examples:
+  loadgate proxy llm --upstream http://127.0.0.1:8000 --listen 127.0.0.1:8100
+  loadgate proxy tcp --upstream 127.0.0.1:6379 --listen 127.0.0.1:6380 --admin-listen 127.0.0.1:6381
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=["llm", "tcp"], help="llm: OpenAI-compatible HTTP/SSE; tcp: bytes")
+    p.add_argument("--upstream", required=True,
+                   help="llm: the real API's base URL (http://HOST:PORT); tcp: HOST:PORT (loopback)")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="where the proxy listens (default: a free loopback port)")
+    p.add_argument("--admin-listen", metavar="HOST:PORT",
+                   help="tcp: the admin API's address (default: a free loopback port)")
+    p.add_argument("--token-file", type=Path, help=f"file holding the admin token (else ${TOKEN_ENV})")
+
+
+def settings_from(args: argparse.Namespace) -> tuple[ProxySettings, str]:
+    token, source = resolve_token(args.token_file)
+    host, port = split_host_port(args.listen, "--listen") if args.listen else ("127.0.0.1", 0)
+    admin_port = split_host_port(args.admin_listen, "--admin-listen")[1] if args.admin_listen else 0
+    settings = ProxySettings(kind=args.kind, upstream=args.upstream, host=host, port=port,
+                             admin_port=admin_port, token=token)
+    return settings.resolved(), source
+
+
+def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    settings, token_source = settings_from(args)
+    say(f"admin token from {token_source}")
+    (serve_llm if settings.kind == "llm" else serve_tcp)(settings, say)
+    return 0

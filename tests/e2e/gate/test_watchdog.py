@@ -1,0 +1,123 @@
+"""The watchdog through the real CLI: the spawned target killed in the middle of target_2x is NO-GO
+naming the crash (seen within seconds, the remaining scenario skipped, exit code and log tail in the
+report); Prometheus killed mid-run is INVALID naming it.
+
+Short test profile (phases of seconds) on the bundled service with its simulated LLM backend.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from harness.schemas import IncidentKind, Outcome, RunFolder, ScenarioStatus, Timeline, Verdict
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[3]
+ITEMS = ("load_2x_target", "error_rate", "p99_latency", "concurrency_1000", "health_check")
+
+
+def _short_checklist(tmp_path: Path) -> Path:
+    shipped = yaml.safe_load((ROOT / "checklist.yaml").read_text())
+    shipped.update(target_qps=5, default_profile="short", profiles={"short": {
+        "description": "seconds-long phases for the watchdog tests",
+        "scenarios": {
+            "target_2x": {"warmup_s": 3, "steady_s": 60, "rate_x": 2},
+            "concurrency_1000": {"warmup_s": 2, "steady_s": 5, "users": 10, "spawn_rate": 5,
+                                 "think_time_s": 2, "max_in_flight": 10},
+        }}})
+    shipped["items"] = [i for i in shipped["items"] if i["id"] in ITEMS]
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(shipped, sort_keys=False))
+    return path
+
+
+def _stack_child(gate: psutil.Process, needle: str, timeout_s: float = 300) -> psutil.Process:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for child in gate.children(recursive=True):
+            try:
+                if any(needle in part for part in child.cmdline()):
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.5)
+    raise AssertionError(f"no '{needle}' process under the gate after {timeout_s} s")
+
+
+def _wait_steady(folder: RunFolder, timeout_s: float = 400) -> float:
+    """Wall-clock start of target_2x's steady phase, once it is 10 s old (the middle of the scenario)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if folder.timeline.exists():
+            try:
+                run = Timeline.load_file(folder.timeline).scenario("target_2x")
+                steady = run.phase("steady").start
+            except KeyError:  # target_2x or its steady phase not written yet
+                steady = None
+            if steady and time.time() > steady + 10:
+                return steady
+        time.sleep(0.5)
+    raise AssertionError("target_2x never reached its steady phase")
+
+
+def _gate_and_kill(tmp_path: Path, needle: str) -> tuple[int, RunFolder, float, str]:
+    """Start a gate, SIGKILL the stack process whose command line holds ``needle`` mid-steady."""
+    folder = RunFolder(tmp_path / "reports" / "wd")
+    gate = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(_short_checklist(tmp_path)),
+         "--backend", "simulated", "--reports-dir", str(folder.root.parent), "--run-id", "wd",
+         "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        victim = _stack_child(psutil.Process(gate.pid), needle)
+        _wait_steady(folder)
+        killed_at = time.time()
+        os.kill(victim.pid, signal.SIGKILL)
+        out, _ = gate.communicate(timeout=400)
+    finally:
+        if gate.poll() is None:
+            gate.kill()
+    return gate.returncode, folder, killed_at, out
+
+
+def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -> None:
+    code, folder, killed_at, out = _gate_and_kill(tmp_path, "target_service")
+    verdict = Verdict.load_file(folder.verdict)
+    assert code == 1 and verdict.outcome == Outcome.no_go, out[-3000:]
+    assert verdict.reason.startswith("target service died at"), verdict.reason
+    assert "during target_2x" in verdict.reason and "exit code -9" in verdict.reason
+
+    timeline = Timeline.load_file(folder.timeline)
+    (incident,) = timeline.incidents
+    assert incident.kind == IncidentKind.died and incident.exit_code == -9
+    assert incident.detected_at - killed_at < 15, "the crash must be seen within seconds"
+    two_x = timeline.scenario("target_2x")
+    assert two_x.status == ScenarioStatus.aborted and "target service died" in two_x.reason
+    assert two_x.end is not None and two_x.end - killed_at < 15, "the scenario must stop within seconds"
+    skipped = timeline.scenario("concurrency_1000")
+    assert skipped.status == ScenarioStatus.failed
+    assert skipped.reason.startswith("skipped: target service died")
+    assert not folder.client_dir("concurrency_1000").exists(), "no load after the crash"
+
+    html = folder.report_html.read_text()
+    assert 'class="exit-code">-9<' in html and 'class="log-tail"' in html
+    assert incident.log_tail and incident.log_tail.splitlines()[-1] in html
+
+
+def test_prometheus_killed_mid_run_is_invalid_naming_it(tmp_path: Path) -> None:
+    code, folder, killed_at, out = _gate_and_kill(tmp_path, "--storage.tsdb.path")
+    verdict = Verdict.load_file(folder.verdict)
+    assert code == 2 and verdict.outcome == Outcome.invalid, out[-3000:]
+    assert any(r.startswith("prometheus died at") for r in verdict.invalid_reasons), verdict.invalid_reasons
+    (incident,) = Timeline.load_file(folder.timeline).incidents
+    assert incident.component == "prometheus" and incident.detected_at - killed_at < 15
+    assert "prometheus died" in folder.report_html.read_text()

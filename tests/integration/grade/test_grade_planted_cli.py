@@ -1,0 +1,95 @@
+"""Outcomes through the real CLI: planted services that shed, answer 400, or answer 200 with a body that
+is not JSON, each gated by ``loadgate gate`` end to end; the exit code and the failing item asserted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from grade_planted import KEYS, REPO, planted_checklist_file, start_planted
+
+from harness.schemas.run import RunFolder
+from harness.schemas.timeline import ScenarioStats
+from harness.schemas.verdict import ItemStatus, Outcome, Verdict
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+TARGET_QPS = 20.0  # target_2x drives 40 req/s
+PHASES = (3.0, 15.0)  # warm-up, steady: 600 graded requests
+
+
+def gate(target_url: str, checklist: Path, reports: Path, run_id: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOADGATE_API_KEY": KEYS[0]}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "gate", "--target-url", target_url,
+         "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", run_id, "--no-progress"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+# knobs -> the item that must fail, and the one that must not (what the fault is not)
+CASES = {
+    "shed_a_fifth": (["--shed-every", "5"], "load_2x_target", "error_rate"),
+    "bad_request_1pct": (["--bad-request-every", "100"], "error_rate", None),
+    "not_json_1pct": (["--garbage-every", "100"], "error_rate", None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_planted_outcome_is_no_go_through_the_cli(name: str, tmp_path: Path) -> None:
+    knobs, failing, not_failing = CASES[name]
+    checklist = planted_checklist_file(tmp_path / "checklist.yaml", ("load_2x_target", "error_rate"),
+                                       target_qps=TARGET_QPS, phases=PHASES)
+    proc, port = start_planted(name, knobs, tmp_path)
+    try:
+        done = gate(f"http://127.0.0.1:{port}", checklist, tmp_path / "reports", name)
+    finally:
+        proc.stop()
+    folder = RunFolder(tmp_path / "reports" / name)
+    verdict = Verdict.load_file(folder.verdict)
+    items = {i.id: i for i in verdict.items}
+    summary = "\n".join(f"{i.id}: {i.status.value} {i.reason}" for i in verdict.items)
+    assert done.returncode == 1, f"exit {done.returncode}\n{done.stderr[-2000:]}\n{summary}"
+    assert verdict.outcome == Outcome.no_go
+    assert items[failing].status == ItemStatus.failed, summary
+    if not_failing:
+        assert items[not_failing].status != ItemStatus.failed, summary
+    steady = ScenarioStats.load_file(folder.client_stats("target_2x")).phase("steady")
+    if name == "shed_a_fifth":
+        assert steady.shed and abs(steady.shed / steady.requests - 0.2) < 0.02, steady
+        assert items[failing].value is not None and items[failing].value < 0.85
+    else:
+        assert steady.failures and steady.failures / steady.requests < 0.02, steady
+        assert steady.shed == 0
+
+
+def test_ctrl_c_mid_load_exits_130_and_stops_what_it_started(tmp_path: Path) -> None:
+    checklist = planted_checklist_file(tmp_path / "checklist.yaml", ("load_2x_target",),
+                                       target_qps=TARGET_QPS, phases=(2.0, 120.0))
+    proc, port = start_planted("interrupted", [], tmp_path)
+    reports = tmp_path / "reports"
+    env = {**os.environ, "LOADGATE_API_KEY": KEYS[0]}
+    try:
+        gate_proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
+             "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", "ctrl-c",
+             "--no-progress"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        log = RunFolder(reports / "ctrl-c").request_log("target_2x")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (log.exists() and log.stat().st_size > 2000):
+            time.sleep(0.5)  # until requests are being logged: the load is running
+        assert log.exists(), "the load never started"
+        gate_proc.send_signal(signal.SIGINT)
+        _, err = gate_proc.communicate(timeout=60)
+    finally:
+        proc.stop()
+    assert gate_proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    left = [p for p in psutil.process_iter(["cmdline"])
+            if any(str(reports) in part for part in p.info["cmdline"] or [])]
+    assert not left, [p.info["cmdline"] for p in left]

@@ -1,0 +1,88 @@
+"""Start a planted service (or the OpenAI-compatible server) for a test, on free loopback ports, and
+stop it, its process group included. Standard library and httpx only, like the services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.planted_services.common import LOOPBACK
+
+REPO = Path(__file__).resolve().parents[2]
+# style -> (module, run path, whether metrics live on a port of their own)
+STYLES = {
+    "seed_article": ("tests.planted_services.seed_article", "/agent/run", True),
+    "instrumentator": ("tests.planted_services.instrumentator", "/v1/agent/run", False),
+    "otel": ("tests.planted_services.otel", "/v1/agent/run", True),
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Running:
+    style: str
+    proc: subprocess.Popen[bytes]
+    url: str  # the service
+    metrics_url: str  # where its Prometheus text is served
+    run_path: str
+    log: Path
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+def start_module(module: str, args: list[str], log: Path, ready_path: str, port: int,
+                 timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+    """``python -m module --port PORT args...``; returns once ``ready_path`` answers 2xx."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            [sys.executable, "-m", module, "--port", str(port), *args], cwd=REPO, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{module} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://{LOOPBACK}:{port}{ready_path}", timeout=1.0).is_success:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"{module} did not answer {ready_path} within {timeout_s} s: "
+                       f"{log.read_text()[-2000:]}")
+
+
+def start_style(style: str, workdir: Path, *args: str) -> Running:
+    """A planted service of ``style`` (see STYLES) with extra command-line ``args`` (its faults)."""
+    module, run_path, own_metrics_port = STYLES[style]
+    port = free_port()
+    argv = list(args)
+    metrics_url = f"http://{LOOPBACK}:{port}/metrics"
+    if own_metrics_port:
+        metrics_port = free_port()
+        argv += ["--metrics-port", str(metrics_port)]
+        metrics_url = f"http://{LOOPBACK}:{metrics_port}/metrics"
+    log = workdir / f"{style}-{port}.log"
+    proc = start_module(module, argv, log, "/healthz", port)
+    return Running(style, proc, f"http://{LOOPBACK}:{port}", metrics_url, run_path, log)
