@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
-from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
+from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
 from harness.load import run_scenario
 from harness.report import render_compare, render_index, render_run
@@ -116,8 +116,11 @@ def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[Servic
     stack = settings.stack
     if stack.target_url is None:
         return preset_profile("bundled"), "bundled service"
-    detection = detect(stack.target_url, metrics=stack.metrics_url, prometheus_url=stack.prometheus_url,
-                       api_key=stack.api_key)
+    try:
+        detection = detect(stack.target_url, metrics=stack.metrics_url, prometheus_url=stack.prometheus_url,
+                           api_key=stack.api_key)
+    except EndpointUnreachable as exc:  # the stack says so, once, when it checks the target itself
+        return preset_profile("bundled"), f"default: bundled contract (detection could not read: {exc})"
     if detection.chosen is None:
         return preset_profile("bundled"), f"default: bundled contract (no preset fits {detection.source})"
     return detection.profile(), f"detected: {detection.chosen.preset} from {detection.source}"

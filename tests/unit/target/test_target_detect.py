@@ -39,7 +39,7 @@ def test_opentelemetry_default_semconv_is_read_in_milliseconds(texts: dict[str, 
     profile = chosen.profile()
     assert profile.metrics.request_duration.name == "http_server_duration_milliseconds"
     assert profile.metrics.request_duration.in_ms
-    assert profile.metrics.requests.error == 'http_status_code=~"5.."'
+    assert profile.metrics.requests.error == 'http_status_code=~"4..|5..", http_status_code!="429"'
 
 
 def test_bundled_names_without_labels_are_not_bundled(texts: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ def test_opentelemetry_counts_requests_from_the_histogram() -> None:
     metrics = preset_profile("opentelemetry").metrics
     query = Q(metrics, "api").counted(metrics.requests, 1.0, 2.0, metrics.requests.error)
     assert 'http_server_request_duration_seconds_count{job="api", http_route=~"/v1/agent/.*", ' \
-           'http_response_status_code=~"5.."}' in query
+           'http_response_status_code=~"4..|5..", http_response_status_code!="429"}' in query
 
 
 def test_milliseconds_are_divided_back_to_seconds() -> None:
