@@ -17,8 +17,9 @@ from pathlib import Path
 import redis
 
 from benchmarks.core import Row, Sample
-from harness.capacity import CapacitySettings, Target, run_capacity
+from harness.capacity import CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import load_checklist
+from harness.load import prompt_picker, run_scenario
 from harness.schemas import Endpoints, RunFolder
 from harness.schemas.capacity import SearchResult
 from harness.stack.redis import start_redis
@@ -79,7 +80,8 @@ def _search(backend: str, workers: int, workdir: Path, redis_url: str, budget_s:
     settings = CapacitySettings(mode="quick", worker_counts=[workers], time_budget_s=budget_s, tolerance=0.2)
     folder = RunFolder(workdir / f"capacity-{backend}-w{workers}").ensure()
     result = run_capacity(
-        settings, checklist=checklist, profile=checklist.default_profile, folder=folder, targets=targets
+        settings, checklist=checklist, profile=checklist.default_profile, folder=folder, targets=targets,
+        load=LoadDriver(run_scenario, prompt_picker),
     )
     return result.searches[0]
 

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import ConfigError
-from harness.schemas.checklist import Checklist, ItemKind
+from harness.promql import parse_errors
+from harness.schemas.checklist import Checklist, ItemKind, render_query
+from harness.schemas.params import PARAMS
 from harness.schemas.service import SERVICE_PROFILE_TAG, ServiceProfile, expand_service
 from harness.schemas.verdict import Attestation
 
@@ -67,6 +69,8 @@ def load_checklist(path: Path) -> Checklist:
     except ValidationError as exc:
         raise _config_error(exc, root, path) from None
     _check_references(checklist, root, path)
+    _check_params(checklist, root, path)
+    _check_queries(checklist, root, path)
     return checklist
 
 
@@ -197,3 +201,31 @@ def _check_references(checklist: Checklist, root: yaml.Node, path: Path) -> None
         if waiver.item not in ids:
             raise ConfigError(f"waives unknown item '{waiver.item}'", path=str(path),
                               line=_line_of(root, ("waive", index, "item")), field=f"waive[{index}].item")
+
+
+def _check_params(checklist: Checklist, root: yaml.Node, path: Path) -> None:
+    """Each item's ``params`` against its measure's or probe's model (unknown names: validate_names)."""
+    for index, item in enumerate(checklist.items):
+        model = PARAMS.get(item.grader or "")
+        if model is None:
+            continue
+        try:
+            model.of(item.params)
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("items", index, "params", *e["loc"])} for e in exc.errors()]
+            raise _config_error_from(errors, root, path) from None
+
+
+# Values a template is rendered with for its parse check: any window will do.
+_SAMPLE_VALUES = {"start": "1700000000.000", "end": "1700000060.000", "range": "60000ms", "job": "agent"}
+
+
+def _check_queries(checklist: Checklist, root: yaml.Node, path: Path) -> None:
+    """Every ``query:`` template rendered and parsed by promtool, so a typo fails now, not after the load."""
+    rendered = {item.id: render_query(item.query, _SAMPLE_VALUES) for item in checklist.items if item.query}
+    failures = parse_errors(rendered)
+    for index, item in enumerate(checklist.items):
+        if item.id in failures:
+            raise ConfigError(f"PromQL does not parse: {failures[item.id]} (rendered: {rendered[item.id]})",
+                              path=str(path), line=_line_of(root, ("items", index, "query")),
+                              field=f"items[{index}].query")

@@ -7,20 +7,25 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.capacity import STEPS_DIR, CapacitySettings, Target, run_capacity
+from harness import __version__
+from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, measure_overhead, write_diagnosis
+from harness.diagnostics.diagnose import write_diagnosis
+from harness.diagnostics.overhead import measure_overhead
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
-from harness.load import run_scenario
-from harness.report import render_compare, render_index, render_run
+from harness.load import prompt_picker, run_scenario
+from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
 from harness.schemas import Checklist, Endpoints, RunFolder, RunInfo, RunKind, Verdict
@@ -28,7 +33,7 @@ from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 from harness.schemas.service import ServiceProfile, preset_profile
 from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Timeline
-from harness.stack import Stack, StackSettings, Watchdog
+from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 from harness.target.client import TargetClient
 from harness.target.discover import detect
@@ -57,6 +62,7 @@ class RunSettings(BaseModel):
     trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
+    seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
 
 
 class GateSettings(RunSettings):
@@ -69,23 +75,34 @@ class CapacityRunSettings(RunSettings):
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
 
 
+def validate(path: Path, profile: str | None = None) -> tuple[Checklist, str]:
+    """Every checklist mistake, before any process of the stack starts: shape, names, params, PromQL
+    templates (promtool) and the profile. Returns the checklist and the profile to run."""
+    checklist = load_checklist(path)
+    validate_names(checklist)
+    profile = profile or checklist.default_profile
+    if profile not in checklist.profiles:
+        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
+                          path=str(path), field="profile")
+    return checklist, profile
+
+
 @contextlib.contextmanager
 def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
-    checklist = load_checklist(settings.checklist)
-    validate_names(checklist)  # a typo in a measure or probe name fails before any load runs
-    profile = settings.profile or checklist.default_profile
-    if profile not in checklist.profiles:
-        raise ConfigError(f"unknown profile '{profile}'; the checklist has {sorted(checklist.profiles)}",
-                          path=str(settings.checklist), field="profile")
+    checklist, profile = validate(settings.checklist, settings.profile)
+    if kind == RunKind.capacity and settings.seed is not None:  # its steps draw fresh: say so, not ignore it
+        raise ConfigError("capacity does not replay a seed: its steps draw fresh arrivals", field="seed")
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
             target_url=settings.stack.target_url or "(bundled service)",
             prometheus_url=settings.stack.prometheus_url or "(embedded)",
-            git_commit=git_commit(), checklist_path=str(settings.checklist),
+            git_commit=git_commit(), loadgate_version=__version__, checklist_path=str(settings.checklist),
             checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
+            seed=None if kind == RunKind.capacity else settings.seed if settings.seed is not None
+            else secrets.randbits(32),
         )
         info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
@@ -139,6 +156,7 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     """The URLs the run really used (spawned ones are only known once the stack is up)."""
     endpoints = stack.endpoints
     info.target_url, info.prometheus_url = endpoints.target_url, endpoints.prometheus_url
+    info.service_readiness = TargetClient.of(endpoints).readiness()
     info.save_file(folder.run_info)
     say(f"run {folder.run_id}: target {endpoints.target_url}  prometheus {endpoints.prometheus_url}")
     return endpoints
@@ -158,6 +176,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
     return DiagnosticsRecorder(
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
+        service_log=stack.service_process.log_path if stack.service_process else None,
         target=TargetClient.of(endpoints) if endpoints.service.admin else None,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
@@ -182,7 +201,7 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason))
+                                             abort=watchdog.abort_reason, seed=settings.seed))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
                 say(f"scenario {name} failed: {exc}")
@@ -221,7 +240,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
-                runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
+                seeded = settings.model_copy(update={"seed": info.seed})
+                runs = _run_scenarios(names, checklist, profile, stack, folder, seeded, recorder, say)
             _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()), endpoints)
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
@@ -246,7 +266,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason)
+                                  abort=watchdog.abort_reason, seed=info.seed)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
@@ -297,7 +317,7 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 yield Target(endpoints, service_pid=pid)
 
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              say=say)
+                              load=LoadDriver(run_scenario, prompt_picker), say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)
@@ -317,3 +337,25 @@ def report(run_dir: Path) -> Path:
     path = render_run(folder)
     _render_index(folder)
     return path
+
+
+# ---------------------------------------------------------------- the stack alone: up / status / down
+
+
+def up(settings: StackSettings, state_file: Path, ready: Callable[[dict[str, Any]], None]) -> None:
+    """Start the stack and hold it (``loadgate up``) until a signal; ``ready`` gets its state."""
+    session.hold(settings, state_file, ready)
+
+
+def down(state_file: Path) -> bool:
+    """Stop a held stack; False when its holder was no longer running."""
+    return session.release(state_file)
+
+
+def status(state_file: Path) -> list[tuple[str, bool, str]]:
+    return session.health(state_file)
+
+
+def summary(folder: RunFolder) -> str:
+    """The verdict in a few lines for the terminal."""
+    return terminal_summary(folder)

@@ -28,6 +28,14 @@ class FaultSpec(BaseModel):
     # The agent's external API tool: extra latency per call, and a share of calls that fail.
     tool_delay_s: float = Field(0.0, ge=0, le=600)
     tool_error_rate: float = Field(0.0, ge=0, le=1)
+    # A lease: the faults end by themselves this long after they were last PUT, so a load driver
+    # that dies without clearing them (SIGKILL) cannot leave the service slowed down. None: until
+    # cleared.
+    ttl_s: float | None = Field(None, gt=0, le=3600)
+
+
+class _Stored(FaultSpec):
+    expires_at: float | None = None  # wall clock, shared by every worker reading the file
 
 
 class InjectedLLMError(RuntimeError):
@@ -41,28 +49,35 @@ class FaultStore:
         self._checked = 0.0
         self._mtime: float | None = None
         self._spec = FaultSpec()
+        self._expires_at: float | None = None
 
     def current(self) -> FaultSpec:
         now = time.monotonic()
+        if self._expires_at is not None and time.time() >= self._expires_at:
+            self._spec, self._expires_at = FaultSpec(), None
         if now - self._checked >= self._poll_s:
             self._checked = now
             try:
                 mtime = self.path.stat().st_mtime_ns
             except FileNotFoundError:
-                self._mtime, self._spec = None, FaultSpec()
+                self._mtime, self._spec, self._expires_at = None, FaultSpec(), None
                 return self._spec
             if mtime != self._mtime:
                 try:
-                    self._spec = FaultSpec.model_validate_json(self.path.read_bytes())
-                    self._mtime = mtime
+                    stored = _Stored.model_validate_json(self.path.read_bytes())
                 except ValueError:
-                    pass  # caught mid-write by another process; keep the old spec, retry next poll
+                    return self._spec  # caught mid-write by another process; retry next poll
+                self._mtime, self._expires_at = mtime, stored.expires_at
+                expired = stored.expires_at is not None and time.time() >= stored.expires_at
+                live = FaultSpec(**stored.model_dump(exclude={"expires_at"}))
+                self._spec = FaultSpec() if expired else live
         return self._spec
 
     def set(self, spec: FaultSpec) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps(spec.model_dump()))
+        expires_at = time.time() + spec.ttl_s if spec.ttl_s else None
+        tmp.write_bytes(orjson.dumps({**spec.model_dump(), "expires_at": expires_at}))
         os.replace(tmp, self.path)  # atomic: readers see the old or the new file, never half
         self._checked = 0.0
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from harness.grade.stats import proportion_interval, theil_sen
 from harness.schemas.capacity import StepOutcome
+from harness.stats import proportion_interval, theil_sen
 
 
 @dataclass(frozen=True)

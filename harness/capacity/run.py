@@ -17,23 +17,19 @@ import httpx
 
 from harness.capacity.answer import breaking_text, finish, fmt_rps
 from harness.capacity.breaking import breaking_rate, trials
+from harness.capacity.concurrency_sweep import ProbeLevel, concurrency_sweep
 from harness.capacity.judge import SLO
 from harness.capacity.knee import find_knee
 from harness.capacity.observe import idle_level, wait_drained
-from harness.capacity.probe import ProbeLevel, concurrency_sweep
 from harness.capacity.search import RateSearch
 from harness.capacity.settings import CapacitySettings
 from harness.capacity.step import (
     GENERATOR_SATURATED,
     StepRunner,
     StepSettings,
-    min_samples_for,
-    planned_samples,
 )
 from harness.capacity.usl import fit_usl
 from harness.errors import LoadError
-from harness.load import run_scenario
-from harness.load.corpus import ZipfPicker, load_prompts
 from harness.schemas.capacity import (
     CapacityResult,
     CapacityStep,
@@ -41,7 +37,7 @@ from harness.schemas.capacity import (
     StepOutcome,
     USLFit,
 )
-from harness.schemas.checklist import Checklist, FaultSpec
+from harness.schemas.checklist import Checklist
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun
 from harness.target.client import TargetClient
@@ -58,6 +54,14 @@ class Target:
 
 
 TargetFactory = Callable[[int | None], AbstractContextManager[Target]]
+
+
+@dataclass(frozen=True)
+class LoadDriver:
+    """The load step as capacity drives it, handed in by the pipeline: capacity imports no other step."""
+
+    run_scenario: Callable[..., ScenarioRun]  # harness.load.run_scenario
+    prompts: Callable[[float], Callable[[], str]]  # fresh share -> prompt drawer (harness.load.prompt_picker)
 
 
 def _quiet(_: str) -> None:
@@ -172,7 +176,7 @@ def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
     """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration."""
     target = TargetClient.of(endpoints)
     try:
-        target.set_faults(FaultSpec(llm_delay_s=delay_s).model_dump(), timeout_s=5).raise_for_status()
+        target.set_faults({"llm_delay_s": delay_s}, timeout_s=5).raise_for_status()
     except httpx.HTTPError as exc:
         raise LoadError(f"cannot inject an LLM delay of {delay_s} s through the fault API of "
                         f"{endpoints.target_url}: {exc}") from exc
@@ -187,7 +191,7 @@ def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
 
 def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: float,
                 settings: CapacitySettings, checklist: Checklist, profile: str, folder: RunFolder,
-                run_scenario: Callable[..., ScenarioRun], clock: _Clock, seed_hint: float | None,
+                load: LoadDriver, clock: _Clock, seed_hint: float | None,
                 say: Say) -> tuple[SearchResult, list[CapacityStep]]:
     began = time.monotonic()
     deadline = clock.share()
@@ -196,8 +200,7 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     wait_drained(TargetClient.of(target.endpoints), idle=target.idle_in_flight, timeout_s=30)
     say(f"{name}: concurrency probe")
     # The probe sends the steps' mix: a cache-friendlier probe would seed the search far too high.
-    picker = ZipfPicker(load_prompts(), fresh_share=settings.fresh_share)
-    levels = concurrency_sweep(target.endpoints, picker.pick,
+    levels = concurrency_sweep(target.endpoints, load.prompts(settings.fresh_share),
                                level_s=settings.probe_level_s, timeout_s=max(10 * checklist.slo_p99_s, 10.0))
     probe_best = max((lv.throughput_rps for lv in levels), default=0.0)
     if settings.seed_rps:
@@ -210,13 +213,9 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
         seed, how = settings.min_rate, "the lowest rate (the probe completed no request)"
     say(f"{name}: probe throughput {probe_best:.3g} req/s; searching from {seed:.3g} req/s "
         f"to within {tolerance:.0%}")
-    step_settings = StepSettings(
-        min_step_s=settings.min_step_s, max_step_s=settings.max_step_s, hold_s=settings.hold_s,
-        min_samples=planned_samples(min_samples_for(settings.confidence)), arrival=settings.arrival,
-        stream_share=settings.stream_share, fresh_share=settings.fresh_share,
-        load_workers=settings.load_workers, degraded_is_error=settings.degraded_is_error)
+    step_settings = StepSettings.from_capacity(settings)
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
-    runner = StepRunner(run_scenario=run_scenario, checklist=checklist, profile=profile,
+    runner = StepRunner(run_scenario=load.run_scenario, checklist=checklist, profile=profile,
                         endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,
                         settings=step_settings, service_pid=target.service_pid,
                         idle_in_flight=target.idle_in_flight)
@@ -265,8 +264,7 @@ def _what_if_searches(label: str, target: Target, baseline: SearchResult, common
 
 
 def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: str, folder: RunFolder,
-                 targets: TargetFactory, run_scenario: Callable[..., ScenarioRun] = run_scenario,
-                 say: Say = _quiet) -> CapacityResult:
+                 targets: TargetFactory, load: LoadDriver, say: Say = _quiet) -> CapacityResult:
     """Search every worker count (and the what-ifs on the first), plan, save ``capacity.json``."""
     started = time.time()
     clock = _Clock(time.monotonic() + settings.budget_s, len(settings.worker_counts)
@@ -277,7 +275,7 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
     notes: list[str] = []
     target_url = ""
     common = {"settings": settings, "checklist": checklist, "profile": profile, "folder": steps_folder,
-              "run_scenario": run_scenario, "clock": clock, "say": say}
+              "load": load, "clock": clock, "say": say}
     for i, workers in enumerate(settings.worker_counts):
         label = f"workers={workers}" if workers is not None else "as deployed"
         say(f"{label}: starting the target")

@@ -12,16 +12,17 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from harness.capacity.concurrency_sweep import one_uncached_request
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.observe import Observer, steal_percent, wait_drained
-from harness.capacity.probe import one_uncached_request
+from harness.capacity.settings import CapacitySettings
 from harness.errors import LoadError
-from harness.grade.requests_log import read_request_log
-from harness.grade.stats import min_samples_for_upper_bound
 from harness.schemas.capacity import CapacityStep, StepOutcome
 from harness.schemas.checklist import Checklist, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun, ScenarioStats
+from harness.stats import min_samples_for_upper_bound
 from harness.target.client import TargetClient
 
 STEADY = "steady"
@@ -61,6 +62,15 @@ class StepSettings:
     # The answer must also hold for this long (a converged search's confirmation step): near the
     # cliff where timeouts cascade, a short step passes on luck that a longer one runs out of.
     hold_s: float = 30.0
+
+    @classmethod
+    def from_capacity(cls, settings: CapacitySettings) -> StepSettings:
+        """The one way a search gets its step settings: from what ``loadgate capacity`` was asked."""
+        return cls(min_step_s=settings.min_step_s, max_step_s=settings.max_step_s, hold_s=settings.hold_s,
+                   min_samples=planned_samples(min_samples_for(settings.confidence)),
+                   arrival=settings.arrival, stream_share=settings.stream_share,
+                   fresh_share=settings.fresh_share, load_workers=settings.load_workers,
+                   degraded_is_error=settings.degraded_is_error)
 
     def steady_s(self, rate: float, scale: float = 1.0) -> float:
         """Long enough for ``min_samples`` at ``rate``, within [min_step_s, max_step_s], times scale."""

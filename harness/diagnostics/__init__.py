@@ -3,21 +3,7 @@
 ``DiagnosticsRecorder`` writes Redis INFO snapshots, py-spy stacks, tracemalloc top sites and GPU
 memory into ``<run>/diagnostics/``; ``diagnose`` maps each failed or warned item to the reference
 article's fault table and says which captured evidence supports or rules out each cause.
+
+The package imports none of its modules: a probe (``gpu``, ``snapshots``) is usable without the
+grader's formats that ``diagnose`` pulls in. Import from the module that defines a name.
 """
-
-from harness.diagnostics.diagnose import diagnose, write_diagnosis
-from harness.diagnostics.models import Diagnosis
-from harness.diagnostics.overhead import measure_overhead
-from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
-from harness.diagnostics.stacks import capture_stacks, python_pids
-
-__all__ = [
-    "Diagnosis",
-    "DiagnosticsRecorder",
-    "DiagnosticsSettings",
-    "capture_stacks",
-    "diagnose",
-    "measure_overhead",
-    "python_pids",
-    "write_diagnosis",
-]

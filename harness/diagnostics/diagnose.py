@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.diagnostics.models import (
+from harness.diagnostics.stacks import format_frame, format_stack, loop_profile
+from harness.schemas.checklist import Checklist
+from harness.schemas.diagnostics import (
     GPU_FILE,
     MEMORY_FILE,
     REDIS_FILE,
@@ -33,10 +35,8 @@ from harness.diagnostics.models import (
     MemorySnapshot,
     RedisSnapshot,
     StackSample,
-    read_jsonl,
 )
-from harness.diagnostics.stacks import format_frame, format_stack, loop_profile
-from harness.schemas.checklist import Checklist
+from harness.schemas.jsonl import read_jsonl
 from harness.schemas.run import RunFolder
 from harness.schemas.verdict import ItemResult, ItemStatus, SeriesSet, Verdict
 
@@ -308,27 +308,28 @@ def gpu_memory(item: ItemResult, ev: Captured) -> CauseAssessment:
         "cause": "gpu_oom",
         "title": "GPU out of memory",
         "fault_row": "inference OOM -> GPU memory -> nvidia-smi",
-        "remedy": "a quantised model, smaller batches",
+        "remedy": "a quantised model (AGENT_LOAD_IN_4BIT), smaller batches (AGENT_MAX_BATCH_SIZE)",
     }
     if not ev.gpu:
         return CauseAssessment(assessment=Assessment.inconclusive, summary="GPU memory not recorded", **base)
     if not any(g.available for g in ev.gpu):
+        note = next((g.note for g in ev.gpu if g.note), "no GPU")
         return CauseAssessment(
-            assessment=Assessment.ruled_out,
-            summary="no GPU: the model runs on the CPU",
-            evidence=[Evidence(source="torch.cuda", text="CUDA not available", file=ev.file(GPU_FILE))],
-            **base,
-        )
-    peak = max(((d.used_bytes / d.total_bytes, d) for g in ev.gpu for d in g.devices), key=lambda p: p[0])
-    share, device = peak
-    evidence = [
-        Evidence(
-            source="torch.cuda",
-            file=ev.file(GPU_FILE),
-            text=f"peak {device.used_bytes / MiB:.0f} of {device.total_bytes / MiB:.0f} MiB on "
-            f"GPU {device.index} ({device.name})",
-        )
-    ]
+            assessment=Assessment.ruled_out, summary="no GPU: the model runs on the CPU",
+            evidence=[Evidence(source="NVML", text=note, file=ev.file(GPU_FILE))], **base)
+    evidence = [Evidence(source="service log", text=line, file=ev.file(GPU_FILE))
+                for g in ev.gpu for line in g.oom_lines]
+    share, device = max(((d.used_bytes / d.total_bytes, d) for g in ev.gpu for d in g.devices),
+                        key=lambda p: p[0])
+    own = max((sum(p.used_bytes or 0 for p in d.service_processes) for g in ev.gpu for d in g.devices),
+              default=0)
+    evidence.append(Evidence(
+        source="NVML", file=ev.file(GPU_FILE),
+        text=f"peak {device.used_bytes / MiB:.0f} of {device.total_bytes / MiB:.0f} MiB on GPU "
+        f"{device.index} ({device.name}); the service's processes held at most {own / MiB:.0f} MiB"))
+    if evidence[0].source == "service log":
+        return CauseAssessment(assessment=Assessment.supported, evidence=evidence,
+                               summary=f"the service logged {len(evidence) - 1} out-of-memory errors", **base)
     verdict = Assessment.supported if share >= GPU_FULL_SHARE else Assessment.ruled_out
     return CauseAssessment(
         assessment=verdict, evidence=evidence, summary=f"GPU memory peaked at {share:.0%}", **base

@@ -7,12 +7,14 @@ and where torch has CUDA, asking it creates a CUDA context in the harness that i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import pynvml
 
-from harness.diagnostics.models import GpuDevice, GpuProcess, GpuSnapshot
+from harness.schemas.diagnostics import GpuDevice, GpuProcess, GpuSnapshot
 
 
 def gpu_snapshot(label: str, service_pids: Iterable[int] = ()) -> GpuSnapshot:
@@ -32,6 +34,19 @@ def gpu_snapshot(label: str, service_pids: Iterable[int] = ()) -> GpuSnapshot:
     if not devices:
         return GpuSnapshot(t=t, label=label, available=False, note="no GPU (NVML lists no device)")
     return GpuSnapshot(t=t, label=label, available=True, devices=devices)
+
+
+# What torch, the CUDA runtime and cuBLAS print when an allocation fails on the device.
+_OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation")
+
+
+def oom_lines(log: Path, keep: int = 5) -> list[str]:
+    """The last ``keep`` out-of-memory lines of the service's log (none when it cannot be read)."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return []
+    return [line.strip()[:300] for line in text.splitlines() if _OOM.search(line)][-keep:]
 
 
 def _device(index: int, service_pids: set[int]) -> GpuDevice:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.diagnostics.models import (
+from harness.schemas.diagnostics import (
     AB_FILE,
     DiagnosticsBlock,
     DiagnosticsOverhead,
     OverheadEstimate,
-    read_jsonl,
 )
-from harness.grade.requests_log import read_request_log
+from harness.schemas.jsonl import read_jsonl
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import RunFolder
 
 LATENCY = "latency_uncorrected"  # send to answer: the service's response time, not generator lateness

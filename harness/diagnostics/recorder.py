@@ -23,8 +23,10 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.diagnostics import probes, stacks
-from harness.diagnostics.models import (
+from harness.diagnostics import snapshots, stacks
+from harness.diagnostics.gpu import gpu_snapshot, oom_lines
+from harness.errors import BinaryNotFoundError
+from harness.schemas.diagnostics import (
     AB_FILE,
     GPU_FILE,
     MEMORY_FILE,
@@ -32,14 +34,13 @@ from harness.diagnostics.models import (
     STACKS_FILE,
     DiagnosticsBlock,
     DiagnosticsSummary,
+    GpuSnapshot,
     MemorySnapshot,
     ProbeCost,
     RedisSnapshot,
     StackSample,
-    append_jsonl,
-    read_jsonl,
 )
-from harness.errors import BinaryNotFoundError
+from harness.schemas.jsonl import append_jsonl, read_jsonl
 from harness.target.client import TargetClient
 
 
@@ -55,6 +56,7 @@ class DiagnosticsSettings(BaseModel):
     # than 1% of requests meet one: blocking dumps moved the quick gate's P99 by +8% (their ~20 ms).
     nonblocking: bool = True
     gpu: bool = True
+    gpu_interval_s: float = Field(5.0, gt=0, description="NVML samples, when NVML found a GPU at start")
     # > 0: in a heavy phase, every probe pauses in alternate blocks this long (the first one on or
     # off at random), so one run measures the service's latency both with and without diagnostics.
     ab_block_s: float = Field(0.0, ge=0)
@@ -68,12 +70,15 @@ class DiagnosticsRecorder:
         redis_url: str | None = None,
         service_pid: int | None = None,
         target: TargetClient | None = None,
+        service_log: Path | None = None,
         settings: DiagnosticsSettings | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.settings = settings or DiagnosticsSettings()
         self.service_pid = service_pid
         self.target = target
+        self.service_log = service_log
+        self._gpu_seen = False
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
         self._heavy: str | None = None
         self._heavy_started = 0.0  # monotonic
@@ -88,7 +93,7 @@ class DiagnosticsRecorder:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
         if self.settings.gpu:
-            append_jsonl(self.out_dir / GPU_FILE, probes.gpu_snapshot("start"))
+            self._gpu_seen = self._record_gpu("start").available
         self._thread = threading.Thread(target=self._loop, name="diagnostics", daemon=True)
         self._thread.start()
         return self
@@ -103,9 +108,8 @@ class DiagnosticsRecorder:
             self._redis.close()
         gpu_available = None
         if self.settings.gpu:
-            snapshot = probes.gpu_snapshot("end")
-            append_jsonl(self.out_dir / GPU_FILE, snapshot)
-            gpu_available = snapshot.available
+            ooms = oom_lines(self.service_log) if self.service_log else []
+            gpu_available = self._record_gpu("end", ooms).available
         summary = self.summary(gpu_available)
         summary.save_file(self.out_dir)
         return summary
@@ -171,24 +175,34 @@ class DiagnosticsRecorder:
         """Top allocation sites of the service (None when there is no service URL to ask)."""
         if self.target is None:
             return None
-        snapshot = probes.memory_sites(self.target, label)
+        snapshot = snapshots.memory_sites(self.target, label)
         append_jsonl(self.out_dir / MEMORY_FILE, snapshot)
         return snapshot
 
     # -- the background thread ----------------------------------------------------------------------
     def _record_redis(self) -> None:
         if self._redis is not None:
-            append_jsonl(self.out_dir / REDIS_FILE, probes.redis_snapshot(self._redis))
+            append_jsonl(self.out_dir / REDIS_FILE, snapshots.redis_snapshot(self._redis))
+
+    def _record_gpu(self, label: str, ooms: list[str] | None = None) -> GpuSnapshot:
+        pids = stacks.python_pids(self.service_pid) if self.service_pid else []
+        snapshot = gpu_snapshot(label, pids)
+        snapshot.oom_lines = ooms or []
+        append_jsonl(self.out_dir / GPU_FILE, snapshot)
+        return snapshot
 
     def _loop(self) -> None:
         s = self.settings
-        next_redis = next_stacks = time.monotonic()
+        next_redis = next_stacks = next_gpu = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
             probing = self.probing(now)
             if probing and now >= next_redis:
                 self._record_redis()
                 next_redis = now + s.redis_interval_s
+            if probing and self._gpu_seen and now >= next_gpu:
+                self._record_gpu(self._heavy or "background")
+                next_gpu = now + s.gpu_interval_s
             interval = s.stack_interval_s if self._heavy else s.background_stack_interval_s
             if probing and self.service_pid and interval and now >= next_stacks:
                 self.capture_stacks(self._heavy or "background")

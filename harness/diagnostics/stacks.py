@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from harness.diagnostics.models import Frame, LoopState, StackSample, ThreadStack
 from harness.errors import BinaryNotFoundError
+from harness.schemas.diagnostics import Frame, LoopState, StackSample, ThreadStack
 
 DUMP_TIMEOUT_S = 10.0
 MAX_FRAMES = 40

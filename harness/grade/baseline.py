@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from harness import stats
 from harness.errors import ConfigError
-from harness.grade import stats
-from harness.grade.requests_log import phase_rows, read_request_log
+from harness.grade.requests_log import phase_rows
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import RunFolder
 from harness.schemas.verdict import BaselineDelta, ItemResult, ItemStatus, Verdict
 

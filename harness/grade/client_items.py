@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.grade import stats
+from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.requests_log import is_error, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
+from harness.schemas.params import MaxLatencyParams
 from harness.schemas.timeline import ScenarioStats
 from harness.schemas.verdict import ItemResult, Window
 
 
-def _rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
+def client_rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
     window = ctx.window(item)
     frame = ctx.request_log(window.scenario)
     if frame is None:
@@ -31,7 +32,7 @@ def source(window: Window) -> str:
 
 
 def client_p99(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     est = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
     fields = {"value": est.estimate, "bound": est.upper, "interval": est.interval, "samples": est.n,
               "window": window, "evidence": {"users_max": _users(ctx, window), "source": source(window)}}
@@ -57,7 +58,7 @@ def _users(ctx: GradeContext, window: Window) -> int | None:
 def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """The slowest request as the service delivered it (from the actual send: a timeout bounds the
     service, not the generator's scheduling)."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     latencies = rows["latency_uncorrected"].to_numpy(dtype=float)
     latencies = latencies[np.isfinite(latencies)]
     if not latencies.size:
@@ -68,12 +69,13 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     return make_result(item, status, f"slowest request {reason} ({over} of {len(rows)} at or over the limit)",
                        value=value, samples=len(rows), window=window,
                        evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99)),
+                                 "llm_timeout_s": MaxLatencyParams.of(item.params).llm_timeout_s,
                                  "source": source(window) + " (latency_uncorrected)"})
 
 
 def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """Share of answers not served from cache that came back degraded."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     answered = rows[(rows["status"] >= 200) & (rows["status"] < 300) & ~rows["cached"]]
     if answered.empty:
         raise NoData("no uncached successful answers in the window", window=window, samples=0)
@@ -89,7 +91,7 @@ def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """Errors over the requests the service took on; shed (429) requests are neither."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     errors = int(is_error(rows).sum())
     shed = int(is_shed(rows).sum())
     n = len(rows) - shed

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.errors import GradeError, ReportError
 from harness.grade.prom import Prom
 from harness.grade.queries import Q, duration
-from harness.grade.requests_log import read_request_log
 from harness.grade.result import NoData
 from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import MetricsMapping, preset_profile
 from harness.schemas.timeline import ScenarioStatus, Timeline
@@ -38,6 +39,7 @@ class GradeContext:
     invalid_reasons: list[str] = field(default_factory=list)
     _logs: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     _gaps: dict[tuple[float, float], list[str]] = field(default_factory=dict)
+    _scrape_failures: dict[tuple[float, float], str] = field(default_factory=dict)
 
     @property
     def q(self) -> Q:
@@ -94,7 +96,10 @@ class GradeContext:
         if self.folder is None or scenario is None:
             return None
         if scenario not in self._logs:
-            self._logs[scenario] = read_request_log(self.folder.request_log(scenario))
+            try:
+                self._logs[scenario] = read_request_log(self.folder.request_log(scenario))
+            except ReportError as exc:  # an unreadable log is no data for the items that need it
+                raise GradeError(str(exc)) from exc
         return self._logs[scenario]
 
     def scrape_gaps(self, window: Window) -> list[str]:
@@ -103,6 +108,11 @@ class GradeContext:
         if key not in self._gaps:
             self._gaps[key] = self._find_gaps(window)
         return self._gaps[key]
+
+    def scrape_failures(self, window: Window) -> str | None:
+        """The note 'target scrapes failed for N of M s (up == 0) ...' for ``window``, when they did
+        (from the gaps already read for it)."""
+        return self._scrape_failures.get((window.start, window.end))
 
     def scrape_gaps_seen(self, window: Window) -> list[str]:
         """Gaps already found for ``window`` (no new query: for windows nothing read from Prometheus)."""
@@ -121,9 +131,14 @@ class GradeContext:
         gaps = []
         if count < math.floor(expected * (1 - GAP_TOLERANCE)) - 1:
             gaps.append(f"scrape gap: {count:.0f} of ~{expected:.0f} scrapes of job={self.job} in {where}")
-        down = prom.scalar(f'min(min_over_time({self.q.up()}[{duration(span)}] @ {end}))', window.end)
-        if down is not None and down < 1:
-            gaps.append(f"job={self.job} was down for at least one scrape in {where}")
+        # up is 1 per good scrape and 0 per failed one: the scrapes less their sum are the failures.
+        up, rng = self.q.up(), f"[{duration(span)}] @ {end}"
+        failed = prom.scalar(f"max(count_over_time({up}{rng}) - sum_over_time({up}{rng}))", window.end)
+        if failed:
+            note = (f"target scrapes failed for {failed * interval:.0f} of {span:.0f} s (up == 0) "
+                    f"of job={self.job} in {where}")
+            self._scrape_failures[(window.start, window.end)] = note
+            gaps.append(note)
         for reason in gaps:
             if reason not in self.invalid_reasons:
                 self.invalid_reasons.append(reason)

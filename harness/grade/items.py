@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items, probes
+from harness.grade import client_items, metric_items, session_items, stream_items
 from harness.grade.baseline import parse_tolerance
+from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, NotApplicable, make_result
 from harness.schemas.checklist import Checklist, ChecklistItem, ItemKind
@@ -29,18 +30,28 @@ MEASURES: dict[str, Grader] = {
     "max_latency": client_items.max_latency,
     "degraded_ratio": client_items.degraded_ratio,
     "client_error_rate": client_items.client_error_rate,
+    "session_success_rate": session_items.session_success_rate,
+    "deep_turn_p99": session_items.deep_turn_p99,
+    "tool_error_rate": session_items.tool_error_rate,
+    "tool_fault_contained": session_items.tool_fault_contained,
+    "ttft_p95": stream_items.ttft_p95,
+    "itl_p95": stream_items.itl_p95,
+    "request_tokens_per_s": stream_items.request_tokens_per_s,
+    "total_tokens_per_s": stream_items.total_tokens_per_s,
+    "goodput": stream_items.goodput,
 }
 PROBES: dict[str, Grader] = {
-    "health": probes.health,
-    "auth": probes.auth,
-    "pii_masking": probes.pii_masking,
-    "access_log_json": probes.access_log_json,
-    "access_log_coverage": probes.access_log_coverage,
-    "key_metrics": probes.key_metrics,
-    "alert_rules": probes.alert_rules,
-    "alert_delivery": probes.alert_delivery,
-    "breaker_cycle": probes.breaker_cycle,
-    "rate_limit": probes.rate_limit,  # last: a burst may throttle whatever runs after it
+    "health": service.health,
+    "auth": service.auth,
+    "pii_masking": access_log.pii_masking,
+    "access_log_json": access_log.access_log_json,
+    "access_log_coverage": access_log.access_log_coverage,
+    "key_metrics": alerts.key_metrics,
+    "alert_rules": alerts.alert_rules,
+    "alert_delivery": alerts.alert_delivery,
+    "breaker_cycle": breaker.breaker_cycle,
+    "gpu_memory_headroom": gpu.gpu_memory_headroom,
+    "rate_limit": service.rate_limit,  # last: a burst may throttle whatever runs after it
 }
 
 
@@ -86,6 +97,10 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
+        failed_scrapes = ctx.scrape_failures(result.window)
+        if failed_scrapes and result.status == ItemStatus.no_data:
+            # Missing series in a window whose scrapes failed: the failures are the finding.
+            result.reason = f"{failed_scrapes}; {result.reason}"
     if untrusted:
         result.evidence["untrusted"] = untrusted
     return result

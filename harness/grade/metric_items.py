@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.grade import stats
+from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.nodata import missing_series
 from harness.grade.queries import duration
 from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
-from harness.schemas.checklist import ChecklistItem
+from harness.schemas.checklist import ChecklistItem, render_query
+from harness.schemas.params import MemoryTrendParams, ThroughputParams
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 
 # Server and client P99 further apart than both of these are reported: one of them is wrong. The
@@ -82,7 +83,7 @@ def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     failed requests are not throughput. The lower of the server's and the client's served counts decides."""
     window = _scope(ctx, item)
     plan = ctx.plan(item.scenario)
-    rate_x = plan.rate_x if plan and plan.rate_x else item.params.get("rate_x")
+    rate_x = plan.rate_x if plan and plan.rate_x else ThroughputParams.of(item.params).rate_x
     if not rate_x:
         raise NoData(f"scenario {item.scenario} promises no arrival rate (rate_x) to compare with")
     promised = rate_x * ctx.checklist.target_qps
@@ -200,7 +201,7 @@ def memory_trend(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     points = series[0][1] if series else []
     # With a slow scrape (15-30 s) a short window holds few points: ask for most of what it can hold.
     can_hold = max(3, int(0.8 * (window.end - window.start) / step))
-    min_points = min(int(item.params.get("min_points", 20)), can_hold)
+    min_points = min(MemoryTrendParams.of(item.params).min_points, can_hold)
     if not points:
         raise missing_series(ctx, memory, "service.metrics.memory", window, query=query)
     if len(points) < min_points:
@@ -258,8 +259,8 @@ def promql(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     if not item.query:
         raise NoData(f"item {item.id} has neither a known measure nor a query")
-    query = item.query.format(start=f"{window.start:.3f}", end=f"{window.end:.3f}",
-                              range=duration(window.end - window.start), job=ctx.job)
+    query = render_query(item.query, {"start": f"{window.start:.3f}", "end": f"{window.end:.3f}",
+                                      "range": duration(window.end - window.start), "job": ctx.job})
     value = ctx.require_prom().scalar(query, window.end)
     if value is None or not np.isfinite(value):
         raise NoData("the query returned no series", query=query, window=window)

@@ -48,7 +48,7 @@ def decide(run_id: str, items: list[ItemResult], invalid_reasons: list[str], *,
             named = [i.id for i in blockers if i.status == status]
             if named:
                 reason += f" ({len(named)} {status.value}: {', '.join(named)})"
-        warned = [i.id for i in items if i.status != ItemStatus.passed and i.severity != "blocker"]
+        warned = [i.id for i in items if not i.status.clears and i.severity != "blocker"]
         if warned:
             reason += f"; warnings not passing: {', '.join(warned)}"
     return Verdict(run_id=run_id, outcome=outcome, reason=reason, items=items, invalid_reasons=invalid,

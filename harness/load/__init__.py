@@ -3,8 +3,9 @@
 ``run_scenario`` is the API; ``harness.load.users`` is for locustfiles only (it imports Locust).
 """
 
-from harness.load.idle import target_in_flight, wait_until_idle
+from harness.load.corpus import prompt_picker
+from harness.load.idle import target_in_flight
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec
 from harness.load.runner import run_scenario
 
-__all__ = ["SCENARIOS", "LoadPlan", "PhaseSpec", "run_scenario", "target_in_flight", "wait_until_idle"]
+__all__ = ["SCENARIOS", "LoadPlan", "PhaseSpec", "prompt_picker", "run_scenario", "target_in_flight"]

@@ -6,6 +6,7 @@ import bisect
 import itertools
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +80,8 @@ def sized_prompt(prompt: str, tokens: int | None) -> str:
         return prompt
     pad = [_FILLER[i % len(_FILLER)] for i in range(tokens - len(words))]
     return " ".join([*words, *pad])[:MAX_INPUT_CHARS]
+
+
+def prompt_picker(fresh_share: float = 0.0) -> Callable[[], str]:
+    """Draw one prompt of the corpus at a time, with the load runner's popularity skew and fresh share."""
+    return ZipfPicker(load_prompts(), fresh_share=fresh_share).pick

@@ -37,6 +37,9 @@ class LoadSettings(BaseSettings):
     drain_s: float = Field(
         15.0, ge=0, description="after the last phase, wait this long for in-flight requests"
     )
+    fault_lease_s: float = Field(
+        10.0, gt=0, description="an injected fault ends by itself this long after its last renewal"
+    )
 
     cpu_max: float = Field(90.0, description="generator CPU percent of one core")
     cpu_sustained_s: int = Field(10, description="consecutive seconds above cpu_max that invalidate")

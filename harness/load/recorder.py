@@ -1,51 +1,33 @@
 """The master's side of the measurement: every request row from every worker lands here once.
 
-Writes the raw request log, feeds the per-phase HdrHistograms and the exporter, keeps a sliding
-window for the live line and the stop conditions, and writes ``live.jsonl`` (one sample a second)
-and, at the end, ``stats.json`` and ``generator.json`` for the runner. No Locust import: it is fed
-plain tuples, so it is tested without a load test.
+Writes the raw request log (``harness.schemas.requests``), feeds the per-phase HdrHistograms and
+the exporter, keeps a sliding window for the live line and the stop conditions, and writes
+``live.jsonl`` (one sample a second) and, at the end, ``stats.json`` and ``generator.json`` for the
+runner. No Locust import: it is fed ``RequestRow``s, so it is tested without a load test.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
 from collections import deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
+from harness.load.session_stats import SessionAccumulator
 from harness.load.stats import PhaseAccumulator, new_histogram, record, spectrum
 from harness.schemas.files import write_atomic
 from harness.schemas.outcome import RequestOutcome
+from harness.schemas.requests import REQUEST_LOG, RequestLogWriter, RequestRow
 from harness.schemas.timeline import ScenarioStats
 
-COLUMNS = (
-    "intended_start",
-    "start",
-    "end",
-    "latency",
-    "latency_uncorrected",
-    "status",
-    "endpoint",
-    "phase",
-    "cached",
-    "degraded",
-    "ttft",
-    "itl",
-    "outcome",  # served / shed / error (harness.schemas.outcome)
-)
 LIVE_FILE = "live.jsonl"
 RESULT_FILE = "generator.json"
-REQUEST_LOG = "requests.csv"
 STOP_FILE = "stop"  # written by the runner: the master ends the plan early at its next tick
-
-
-def _f(x: float | None) -> str:
-    return "" if x is None else f"{x:.6f}"
 
 
 class Recorder:
@@ -54,9 +36,7 @@ class Recorder:
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.exporter = exporter
-        self._log_file = open(self.out / REQUEST_LOG, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._log = csv.writer(self._log_file)
-        self._log.writerow(COLUMNS)
+        self._log = RequestLogWriter(self.out / REQUEST_LOG)
         self._live_file = open(self.out / LIVE_FILE, "w", encoding="utf-8")  # noqa: SIM115
         self.phases: dict[str, PhaseAccumulator] = {}
         self.overall = new_histogram()
@@ -66,54 +46,44 @@ class Recorder:
         self.errors = 0
         self.dropped = 0
         self.fault_events: list[dict[str, Any]] = []
+        self.sessions = SessionAccumulator()
 
-    def _acc(self, phase: str) -> PhaseAccumulator:
+    def _phase(self, phase: str) -> PhaseAccumulator:
         if phase not in self.phases:
             self.phases[phase] = PhaseAccumulator(phase, late_s=self.plan.late_ms / 1000)
         return self.phases[phase]
 
-    def add_rows(self, rows: list[list[Any]]) -> None:
+    def add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows as the workers send them: ``RequestRow``s, which travel as plain lists."""
         late_s = self.plan.late_ms / 1000
-        for intended, start, end, status, endpoint, phase, cached, degraded, ttft, itl, outcome in rows:
-            latency = end - intended
-            self._log.writerow(
-                (
-                    _f(intended),
-                    _f(start),
-                    _f(end),
-                    _f(latency),
-                    _f(end - start),
-                    status,
-                    endpoint,
-                    phase,
-                    int(cached),
-                    int(degraded),
-                    _f(ttft),
-                    _f(itl),
-                    outcome,
-                )
+        for row in map(RequestRow._make, rows):
+            outcome = RequestOutcome(row.outcome)  # a plain string once it crossed from a worker
+            self._log.write(row)
+            self._phase(row.phase).add(
+                intended=row.intended_start,
+                start=row.start,
+                end=row.end,
+                status=row.status,
+                outcome=outcome,
+                cached=row.cached,
+                degraded=row.degraded,
+                ttft=row.ttft,
             )
-            self._acc(phase).add(
-                intended=intended,
-                start=start,
-                end=end,
-                status=status,
-                outcome=RequestOutcome(outcome),
-                cached=cached,
-                degraded=degraded,
-                ttft=ttft,
-            )
-            record(self.overall, latency)
+            record(self.overall, row.latency)
             failed = outcome == RequestOutcome.error
+            if row.session:
+                self.sessions.add(session=row.session, turn=row.turn or 1, planned=row.turns or 1,
+                                  intended=row.intended_start, end=row.end, failed=failed, tools=row.tools)
             self.total += 1
             self.errors += failed
-            self.window.append((end, latency, failed))
+            self.window.append((row.end, row.latency, failed))
             if self.exporter:
-                self.exporter.request(phase, endpoint, status, latency, ttft, start - intended > late_s)
+                self.exporter.request(row.phase, row.endpoint, row.status, row.latency, row.ttft,
+                                      row.start - row.intended_start > late_s)
 
     def add_dropped(self, dropped: dict[str, int]) -> None:
         for phase, n in dropped.items():
-            self._acc(phase).dropped += n
+            self._phase(phase).dropped += n
             self.dropped += n
             if self.exporter:
                 self.exporter.drop(phase, n)
@@ -136,7 +106,7 @@ class Recorder:
         _, phase = self.plan.phase_at(now)
         cpu = max([master_cpu, *(w["cpu"] for w in self.workers.values())])
         if phase is not None:
-            acc = self._acc(phase.name)
+            acc = self._phase(phase.name)
             acc.max_users = max(acc.max_users, self.users)
             acc.cpu_max = max(acc.cpu_max or 0.0, cpu)
         if self.exporter:
@@ -167,15 +137,16 @@ class Recorder:
 
     def finish(self, ended: float) -> None:
         """Write stats.json and generator.json; the request log is closed."""
-        self._log_file.close()
+        self._log.close()
         self._live_file.close()
         stats = []
         for spec, start, end in self.plan.phase_bounds():
             acc = self.phases.get(spec.name) or PhaseAccumulator(spec.name, self.plan.late_ms / 1000)
             stats.append(acc.to_stats(start, min(end, ended), spec.rate_rps))
-        ScenarioStats(scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall)).save_file(
-            self.out / ScenarioStats.FILE_NAME
-        )
+        sessions = self.sessions.to_stats() if self.plan.session is not None else None
+        ScenarioStats(
+            scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall), sessions=sessions
+        ).save_file(self.out / ScenarioStats.FILE_NAME)
         result = {
             "t0": self.plan.t0,
             "stopped_at": self.plan.stop_at,

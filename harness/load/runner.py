@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from harness.errors import LoadError
+from harness.load.faults import FaultDriver, save_upstream_calls
 from harness.load.guard import LoadSettings, hopeless, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
 from harness.load.plan import LoadPlan, build_plan, resolve, with_trace
@@ -34,6 +35,7 @@ from harness.load.recorder import LIVE_FILE, RESULT_FILE, STOP_FILE
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
 from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
+from harness.schemas.faults import TOKEN_ENV
 from harness.schemas.files import write_atomic
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
 from harness.target.client import TargetClient
@@ -163,13 +165,15 @@ def run_scenario(
     plan: ScenarioPlan | None = None,
     trace: Path | None = None,
     abort: Abort | None = None,
+    seed: int | None = None,
 ) -> ScenarioRun:
     """Run one scenario (or, with ``plan`` and any name, an open-model rate step) and record it.
 
     Writes timeline.json (upserted; also on failure), client/<name>/{stats.json, requests.csv,
     locust_*.csv, live.jsonl, generator.json, logs}. Raises LoadError when it could not run.
     ``abort`` is polled about twice a second: a reason it returns ends the scenario (aborted) within
-    a drain, as a load generator worker that exits does.
+    a drain, as a load generator worker that exits does. ``seed``: the run's (run.json), from which
+    the arrivals and the requests' random choices are drawn; None draws fresh ones.
     """
     folder = run_folder if isinstance(run_folder, RunFolder) else RunFolder(Path(run_folder))
     folder.ensure()
@@ -190,9 +194,14 @@ def run_scenario(
         drain_s=guard.drain_s,
         connections=guard.connections,
         admin_token=None,
+        admin_faults_path=endpoints.service.admin.faults_path if endpoints.service.admin else None,
+        llm_proxy_url=endpoints.llm_proxy_url,
+        redis_proxy_url=endpoints.redis_proxy_url,
+        fault_lease_s=guard.fault_lease_s,
         stop_window_s=guard.stop_window_s,
         stop_limits=stop_limits(checklist, profile, name),
         service=endpoints.service,
+        seed=seed,
     )
     run.params = {
         "profile": profile,
@@ -204,8 +213,12 @@ def run_scenario(
         Phase(name=s.name, start=a, end=b, params=s.params()) for s, a, b in load_plan.phase_bounds()
     ]
     _save(folder, run)
-    if any(p.fault for p in load_plan.phases) and not endpoints.admin_token:
-        raise _fail(folder, run, "this scenario injects faults but no admin token is known for the target")
+    driver = FaultDriver.of(load_plan.model_copy(update={
+        "admin_token": endpoints.admin_token, "proxy_token": endpoints.proxy_token}), endpoints.target_url)
+    try:
+        fault_urls = driver.destinations([p.fault for p in load_plan.phases if p.fault])
+    except LoadError as exc:
+        raise _fail(folder, run, str(exc)) from None
     try:
         _check_reachable(TargetClient.of(endpoints).reachable_url())
     except LoadError as exc:
@@ -217,7 +230,8 @@ def run_scenario(
         (out / stale).unlink(missing_ok=True)
     plan_path = out / "plan.json"
     write_atomic(plan_path, load_plan.model_dump_json(indent=2))
-    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or ""}
+    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or "",
+               TOKEN_ENV: endpoints.proxy_token or ""}
     port = free_port()
     master_args = [
         "--headless",
@@ -268,6 +282,11 @@ def run_scenario(
         shown.close()
         for proc in (master, *worker_procs):
             proc.stop(grace_s=5)
+        # After the master is gone (it could renew a lease after us), whatever ended the run:
+        # Locust's own quitting hook is not reliable under SIGTERM.
+        if fault_urls:
+            run.params["fault_cleared"] = FaultDriver.summary(driver.clear(fault_urls))
+    save_upstream_calls(endpoints, run.start, out)
 
     result_path = out / RESULT_FILE
     if not result_path.exists():

@@ -37,12 +37,14 @@ from harness.errors import LoadError
 from harness.load.arrivals import Arrival
 from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts, sized_prompt
 from harness.load.exporter import Exporter
+from harness.load.faults import FaultDriver
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import STOP_FILE, Recorder
 from harness.schemas.checklist import ScenarioPlan
+from harness.schemas.faults import TOKEN_ENV
 from harness.schemas.outcome import classify
+from harness.schemas.requests import RequestRow
 from harness.target import requests as target_requests
-from harness.target.client import TargetClient
 from harness.target.responses import StreamReader, StreamReading, read_body
 
 FLUSH_S = 0.5
@@ -56,12 +58,14 @@ class _State:
     default_plan: ScenarioPlan | None = None
     plan: LoadPlan | None = None
     recorder: Recorder | None = None
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     done: bool = False  # master: plan and drain are over, the shape may stop
     fault_on: bool = False
+    fault_urls: list[str] = field(default_factory=list)  # where the fault on now was set
     picker: ZipfPicker | None = None
+    rng: random.Random = field(default_factory=random.Random)  # per-request choices (the plan's seed)
 
 
 STATE = _State()
@@ -86,12 +90,12 @@ def _read_stream(response: Any, reader: StreamReader) -> StreamReading:
 def send_one(
     user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
     sizes: RequestSizes = NO_SIZES,
-) -> list[Any]:
-    """One agent request in the profile's shape; the row the recorder takes (see recorder.COLUMNS)."""
+) -> RequestRow:
+    """One agent request in the profile's shape, as the row the recorder takes."""
     assert STATE.picker is not None
     service = plan.service
     spec = service.requests
-    stream = bool(spec.stream_path) and random.random() < plan.stream_share
+    stream = bool(spec.stream_path) and STATE.rng.random() < plan.stream_share
     path = target_requests.path(spec, stream)
     prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
     body = target_requests.body(spec, prompt, session_id=session_id,
@@ -114,14 +118,15 @@ def send_one(
             cached, degraded, readable = answer.cached, answer.degraded, answer.readable
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0
-    outcome = classify(status, readable).value
-    return [intended, start, time.time(), status, path, phase, cached, degraded, ttft, itl, outcome]
+    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
+                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
+                               ttft=ttft, itl=itl, outcome=classify(status, readable))
 
 
 # ---------------------------------------------------------------- users
 
 
-def _keep(row: list[Any]) -> None:
+def _keep(row: RequestRow) -> None:
     # Not ``STATE.rows.append(send_one(...))``: that binds the list before the request yields, and the
     # flusher may swap it out meanwhile, losing the row.
     STATE.rows.append(row)
@@ -156,7 +161,7 @@ class ArrivalUser(FastHttpUser):
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
         worker = getattr(self.environment.runner, "worker_index", 0)
-        for arrival in arrivals(STATE.plan, random.Random(), worker):
+        for arrival in arrivals(STATE.plan, STATE.plan.rng("arrivals", worker), worker):
             t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
@@ -230,27 +235,29 @@ class PlanShape(LoadTestShape):
 # ---------------------------------------------------------------- master: conductor and faults
 
 
-def _admin_faults(host: str, token: str | None, spec: dict[str, Any] | None) -> str:
-    target = TargetClient(STATE.plan.service, host.rstrip("/"), admin_token=token)
-    try:
-        return str(target.set_faults(spec).status_code)
-    except Exception as exc:  # noqa: BLE001 - recorded, the grader sees a fault that never applied
-        return f"error: {exc}"
+def _clear_fault(host: str, phase: str | None) -> None:
+    STATE.fault_on = False
+    at = time.time()
+    result = FaultDriver.of(STATE.plan, host).clear(STATE.fault_urls)
+    STATE.recorder.fault_events.append(
+        {"at": at, "phase": phase, "fault": None, "result": FaultDriver.summary(result)})
 
 
 def _set_fault(host: str, phase: PhaseSpec | None) -> None:
-    plan, rec = STATE.plan, STATE.recorder
-    # Only the faults the phase sets: a target that knows fewer knobs than this harness still accepts it.
-    fault = phase.fault if phase is not None else None
-    want = fault.model_dump(exclude_defaults=True) if fault is not None else None
-    if (want is not None) == STATE.fault_on:
+    """Set the phase's fault at its start, renew its lease every tick it lasts, clear it after."""
+    rec = STATE.recorder
+    if phase is None or phase.fault is None:
+        if STATE.fault_on:
+            _clear_fault(host, phase.name if phase else None)
         return
-    STATE.fault_on = want is not None
     at = time.time()
-    result = _admin_faults(host, plan.admin_token, want)
-    rec.fault_events.append(
-        {"at": at, "phase": phase.name if phase else None, "fault": want, "result": result}
-    )
+    result = FaultDriver.of(STATE.plan, host).apply(phase.fault)
+    if not STATE.fault_on:
+        STATE.fault_on, STATE.fault_urls = True, sorted(result)
+        rec.fault_events.append({"at": at, "phase": phase.name, "fault": phase.fault.model_dump(),
+                                 "result": FaultDriver.summary(result)})
+    elif set(result.values()) != {"200"}:
+        rec.fault_events.append({"at": at, "phase": phase.name, "renewal": FaultDriver.summary(result)})
 
 
 def _conduct(runner: Any) -> None:
@@ -346,6 +353,7 @@ def _plan_from_options(options: Any) -> LoadPlan:
             update={
                 "api_key": plan.api_key or options.loadgate_api_key,
                 "admin_token": plan.admin_token or options.loadgate_admin_token or None,
+                "proxy_token": plan.proxy_token or os.environ.get(TOKEN_ENV) or None,
             }
         )
     from harness.checklist import load_checklist  # only plain `locust -f` reads the checklist
@@ -373,13 +381,15 @@ def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
     if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
-        _use_plan(LoadPlan.model_validate(msg.data))
+        _use_plan(LoadPlan.model_validate(msg.data), getattr(environment.runner, "worker_index", 0))
 
 
-def _use_plan(plan: LoadPlan) -> None:
+def _use_plan(plan: LoadPlan, worker: int = 0) -> None:
     """Take the plan, and draw prompts as it says (popularity skew, share made to miss the cache)."""
     STATE.plan = plan
-    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, fresh_share=plan.fresh_share)
+    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, rng=plan.rng("prompts", worker),
+                              fresh_share=plan.fresh_share)
+    STATE.rng = plan.rng("requests", worker)
 
 
 def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
@@ -414,16 +424,8 @@ def _quitting(environment: Any, **_: Any) -> None:
         _flush(runner, psutil.Process())
     if STATE.recorder is None:
         return
-    if STATE.fault_on:  # an early stop must not leave the target slowed down
-        STATE.fault_on = False
-        STATE.recorder.fault_events.append(
-            {
-                "at": time.time(),
-                "phase": None,
-                "fault": None,
-                "result": _admin_faults(environment.host or "", STATE.plan.admin_token, None),
-            }
-        )
+    if STATE.fault_on:  # an early stop must not leave the target slowed down (the runner clears too)
+        _clear_fault(environment.host or "", None)
     STATE.recorder.finish(time.time())
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.errors import ConfigError
 from harness.proxy.serve import serve_llm, serve_tcp
 from harness.proxy.settings import ProxySettings, resolve_token, split_host_port
 from harness.schemas.faults import TOKEN_ENV
@@ -47,3 +49,24 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     say(f"admin token from {token_source}")
     (serve_llm if settings.kind == "llm" else serve_tcp)(settings, say)
     return 0
+
+
+def add_driver_options(g: argparse._ArgumentGroup) -> None:
+    """``gate`` / ``run``: inject faults through proxies the service's traffic already goes through."""
+    g.add_argument("--llm-proxy", metavar="URL", help="a `loadgate proxy llm` the service's LLM calls go "
+                   "through: llm_slowdown slows it instead of PUT /admin/faults")
+    g.add_argument("--redis-proxy", metavar="URL", help="the admin URL of a `loadgate proxy tcp` in front of "
+                   "the service's Redis: redis_outage refuses connections there")
+    g.add_argument("--proxy-token-file", type=Path, help=f"the proxies' admin token (else ${TOKEN_ENV})")
+
+
+def driver_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    """The StackSettings fields of those options (the token only when a proxy is given)."""
+    if not (args.llm_proxy or args.redis_proxy):
+        return {}
+    if not (args.proxy_token_file or os.environ.get(TOKEN_ENV)):
+        raise ConfigError(f"--llm-proxy / --redis-proxy need the proxies' admin token: ${TOKEN_ENV} or "
+                          "--proxy-token-file")
+    token, _ = resolve_token(args.proxy_token_file)
+    return {"llm_proxy_url": args.llm_proxy, "redis_proxy_url": args.redis_proxy,
+            "proxy_token": token.get_secret_value()}

@@ -28,7 +28,8 @@ from harness.proxy.leases import LeaseStore
 from harness.proxy.metrics import LLMProxyMetrics
 from harness.schemas.faults import LLMFault
 
-# Routes whose calls are model calls: the grader compares their count with the client's cache misses.
+# Routes whose calls are model calls: the grader compares how many the service made (counted on
+# arrival, before any fault) with the client's cache misses.
 LLM_ROUTES = ("/v1/chat/completions", "/v1/completions")
 _KNOWN_ROUTES = (*LLM_ROUTES, "/v1/embeddings", "/v1/models")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -129,6 +130,8 @@ class LLMProxy:
     async def forward(self, request: Request) -> Response:
         start = time.monotonic()
         path, route = request.url.path, _route(request.url.path)
+        if route in LLM_ROUTES:  # a call the service made, whether or not a fault lets it through
+            self.calls.append(time.time())
         fault = self._fault_for(path)
         body = await request.body()
         if fault is not None and (early := await self._before_upstream(request, route, fault)) is not None:
@@ -139,8 +142,6 @@ class LLMProxy:
             request.method, f"{self.upstream}{path}", params=request.query_params.multi_items(),
             headers=_headers(request.headers), content=body)
         self.metrics.upstream_calls.labels(route).inc()
-        if route in LLM_ROUTES:
-            self.calls.append(time.time())
         try:
             upstream = await self._client.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:

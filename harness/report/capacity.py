@@ -90,6 +90,9 @@ def _joined(parts: list[str]) -> str:
 
 
 def plan_sentence(result: CapacityResult, search: SearchResult) -> str:
+    rec = result.recommendation
+    if not search.plans and rec and rec.per_replica_source == search.name:  # capacity.json before plans
+        return f"{rec.replicas} replica(s) for peak {rps(rec.peak_qps)} at headroom {rec.headroom:g}x"
     if not search.plans:
         return ("no replica plan: no peak was given (--peak-qps)" if not result.peaks_qps
                 else "no replica plan: no rate met the SLO")
@@ -105,6 +108,9 @@ def plan_sentence(result: CapacityResult, search: SearchResult) -> str:
 def headline(result: CapacityResult) -> list[str]:
     """The answer, in the words of the issue: holds X (confirmed for H s); breaks near Y (a-b); N replicas."""
     search = chosen_search(result)
+    if not result.steps:
+        why = [n for s in result.searches for n in s.notes] or result.notes[:1]
+        return [f"No step was measured, so there is no answer{': ' + why[0] if why else ''}."]
     if search is None or search.max_sustainable_rps is None:
         lowest = min((s.rate_rps for s in result.steps), default=None)
         return [f"No rate met the SLO ({slo_text(result)})"
@@ -119,7 +125,8 @@ def headline(result: CapacityResult) -> list[str]:
         lines.append(f"It breaks near {rps(br.estimate_rps)} ({br.confidence:.0%}: "
                      f"{rps_range(*br.interval_rps)}; a rerun's estimate lands in "
                      f"{rps_range(*br.rerun_interval_rps)}).")
-    lines.append(plan_sentence(result, search)[0].upper() + plan_sentence(result, search)[1:] + ".")
+    plan = plan_sentence(result, search)
+    lines.append(plan[0].upper() + plan[1:] + ".")
     return lines
 
 
@@ -141,6 +148,9 @@ def verdict_of_change(what_if: WhatIf | None) -> str:
 
 
 def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResult) -> str:
+    if what_if.max_sustainable_rps is None and what_if.baseline_rps is None:
+        return (f"{what_changed(search, baseline)}: no answer, neither this search nor the baseline "
+                f"found a passing rate.")
     change = fmt_change(what_if.change) if what_if.change is not None else "no comparison"
     beyond = {True: "beyond the baseline's rerun interval: a real change",
               False: "within the baseline's rerun interval: no more than a rerun moves"}

@@ -10,13 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from harness.diagnostics.models import (
-    Assessment,
-    CauseAssessment,
-    Diagnosis,
-    DiagnosticsOverhead,
-    OverheadEstimate,
-)
 from harness.errors import ReportError
 from harness.schemas import (
     RunFolder,
@@ -30,6 +23,13 @@ from harness.schemas import (
 )
 from harness.schemas.base import VersionedModel
 from harness.schemas.capacity import CapacityResult
+from harness.schemas.diagnostics import (
+    Assessment,
+    CauseAssessment,
+    Diagnosis,
+    DiagnosticsOverhead,
+    OverheadEstimate,
+)
 
 M = TypeVar("M", bound=VersionedModel)
 

@@ -5,6 +5,7 @@ Loading with file/line error messages lives in ``harness.checklist``; this modul
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,9 @@ from harness.schemas.verdict import Attestation, Waiver
 
 
 class FaultSpec(Contract):
-    """Faults the bundled service injects in its LLM call path (``PUT /admin/faults``)."""
+    """A phase's faults: the bundled service's ``PUT /admin/faults`` applies those down to
+    ``tool_error_rate``; with ``--llm-proxy`` / ``--redis-proxy`` the fault proxies apply the LLM and
+    Redis parts on the wire (harness.load.faults), and only they can do the last four."""
 
     llm_delay_s: float = Field(0.0, ge=0)
     llm_jitter_s: float = Field(0.0, ge=0)
@@ -24,6 +27,10 @@ class FaultSpec(Contract):
     redis_down: bool = False
     tool_delay_s: float = Field(0.0, ge=0)  # the bundled agent's external API tool
     tool_error_rate: float = Field(0.0, ge=0, le=1)
+    llm_chunk_delay_s: float = Field(0.0, ge=0)  # before each streamed chunk (slow tokens)
+    llm_error_status: Literal[500, 429, 503] = 500
+    llm_hang: bool = False
+    llm_disconnect_after_chunks: int | None = Field(None, ge=0)
 
 
 class ScenarioPlan(Contract):
@@ -36,6 +43,11 @@ class ScenarioPlan(Contract):
     arrival_cv: float = Field(1.0, gt=0)  # gamma: the gaps' coefficient of variation (> 1 bursty)
     ramp_s: float = Field(0, ge=0)  # open model: a linear ramp from the warm-up rate up to the steady rate
     trace: str | None = None  # trace_replay: CSV/JSONL of timestamps (harness/load/trace.py); --trace
+    # agent_sessions: turns per second over all sessions (not from target_qps: turns carrying history
+    # miss the cache, so size it from the cold-cache capacity), and turns per session (geometric).
+    turn_rate_rps: float | None = Field(None, gt=0)
+    turns_mean: float = Field(4.0, ge=1)
+    turns_max: int = Field(12, ge=1)
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)
@@ -48,6 +60,17 @@ class ScenarioPlan(Contract):
     fault_s: float | None = Field(None, gt=0)
     recovery_s: float | None = Field(None, gt=0)
     spike_x: float | None = Field(None, gt=0)  # spike: step to spike_x * target_qps
+
+
+# What an item's raw PromQL template (``query:``) may use. Only these are replaced, so label matchers
+# such as {job="x"} are written as they are (no str.format: no doubled braces, no KeyError).
+QUERY_PLACEHOLDERS = ("start", "end", "range", "job")
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(QUERY_PLACEHOLDERS) + r")\}")
+
+
+def render_query(template: str, values: dict[str, str]) -> str:
+    """``template`` with each ``{start}``, ``{end}``, ``{range}``, ``{job}`` replaced from ``values``."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
 class Profile(Contract):
@@ -114,6 +137,11 @@ class ChecklistItem(Contract):
     profiles: list[str] = Field(default_factory=list)
     # Knobs of the measurement or probe (burst size, PII samples, rule names, ...).
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def grader(self) -> str | None:
+        """The measure or probe that grades it (and whose ``params`` model applies)."""
+        return self.probe if self.kind == ItemKind.probe else self.measure
 
     def applies_to(self, profile: str) -> bool:
         return not self.profiles or profile in self.profiles

@@ -70,8 +70,9 @@ class FaultState(Contract):
 
 
 class UpstreamCalls(VersionedModel):
-    """Wall-clock start of every call the LLM proxy forwarded upstream on its LLM routes, and what
-    the TCP proxy refused: the grader compares them with the client's cache misses."""
+    """Wall-clock arrival of every call the service made through the LLM proxy on its LLM routes
+    (forwarded or stopped by a fault), and what the TCP proxy refused and cut: the grader compares
+    the calls with the client's cache misses."""
 
     FILE_NAME = "upstream_calls.json"
 

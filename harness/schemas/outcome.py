@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-import numpy as np
-
 SHED_STATUS = 429
 
 
@@ -31,11 +29,3 @@ def classify(status: int, readable: bool = True) -> RequestOutcome:
         return RequestOutcome.shed
     return RequestOutcome.error
 
-
-def classify_statuses(status: np.ndarray) -> np.ndarray:
-    """``classify`` over an array of statuses whose bodies were all readable (a request log written
-    before the outcome column existed); an array of outcome strings."""
-    status = np.asarray(status)
-    served = (status >= 200) & (status < 300)
-    return np.where(served, RequestOutcome.served.value,
-                    np.where(status == SHED_STATUS, RequestOutcome.shed.value, RequestOutcome.error.value))

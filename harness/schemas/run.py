@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from harness.schemas.base import Contract, VersionedModel
 from harness.schemas.files import make_dirs
+from harness.schemas.requests import REQUEST_LOG
 from harness.schemas.service import ServiceProfile, preset_profile
 
 
@@ -42,6 +43,11 @@ class Endpoints(Contract):
     service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
     # The service's metrics when not at the profile's path on the target (``--metrics-url``).
     metrics_url: str | None = None
+    # Fault proxies the service's LLM and Redis traffic goes through (``--llm-proxy``,
+    # ``--redis-proxy``: the TCP proxy's admin URL), and their admin token.
+    llm_proxy_url: str | None = None
+    redis_proxy_url: str | None = None
+    proxy_token: str | None = None
 
 
 class RunKind(StrEnum):
@@ -63,6 +69,9 @@ class RunInfo(VersionedModel):
     target_url: str
     prometheus_url: str
     git_commit: str | None = None
+    loadgate_version: str | None = None
+    # Seed of the load's random draws (arrival gaps, prompt picks, stream choices): `--seed` replays them.
+    seed: int | None = None
     checklist_path: str
     checklist_sha256: str
     machine: MachineInfo
@@ -71,6 +80,9 @@ class RunInfo(VersionedModel):
     # "detected: ...", "bundled service").
     service: ServiceProfile | None = None
     service_source: str | None = None
+    # The readiness path's JSON at start: the bundled service's says where its model runs ("llm":
+    # backend, device, dtype, quantization, compiled).
+    service_readiness: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -137,7 +149,7 @@ class RunFolder:
         return self.client_dir(scenario) / "stats.json"
 
     def request_log(self, scenario: str) -> Path:
-        return self.client_dir(scenario) / "requests.csv"
+        return self.client_dir(scenario) / REQUEST_LOG
 
     @property
     def stack_dir(self) -> Path:

@@ -56,6 +56,9 @@ class StackSettings(BaseModel):
     # when not on the target itself (``--metrics-url``).
     service: ServiceProfile | None = None
     metrics_url: str | None = None
+    llm_proxy_url: str | None = None
+    redis_proxy_url: str | None = None
+    proxy_token: str | None = None
     service_env: dict[str, str] = {}
     # Rule files for the embedded Prometheus instead of the shipped alert_rules.yml (e.g. a copy with
     # short windows, so a test sees an alert fire in seconds).
@@ -70,7 +73,8 @@ class StackSettings(BaseModel):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("target_url", "prometheus_url", "redis_url", "metrics_url")
+    @field_validator("target_url", "prometheus_url", "redis_url", "metrics_url", "llm_proxy_url",
+                     "redis_proxy_url")
     @classmethod
     def _loopback_or_allowed(cls, url: str | None, info: ValidationInfo) -> str | None:
         # Load goes to this machine unless the user allowed a host: a remote URL is refused loudly.
@@ -170,6 +174,7 @@ class Stack:
             api_key=api_key, api_key_2=api_key_2, admin_token=admin_token,
             exporter_address=exporter_address, access_log=access_log, spawned_target=spawned,
             alertmanager_url=alertmanager_url, service=service, metrics_url=s.metrics_url,
+            llm_proxy_url=s.llm_proxy_url, redis_proxy_url=s.redis_proxy_url, proxy_token=s.proxy_token,
         )
         return self._endpoints
 

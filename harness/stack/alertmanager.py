@@ -1,7 +1,8 @@
 """A real Alertmanager routing every alert to a webhook receiver that runs inside the harness.
 
 The receiver records each alert of each notification, with its labels and the time it arrived, as
-one JSON line, so a run can show that an alert was *delivered* (not only that a rule exists).
+one JSON line (``harness.schemas.alerts``), so a run can show that an alert was *delivered* (not only
+that a rule exists).
 """
 
 from __future__ import annotations
@@ -15,43 +16,16 @@ from types import TracebackType
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from harness.ports import LOOPBACK, pick_port
 from harness.process import ManagedProcess, require_binary
+from harness.schemas.alerts import AlertNotification, read_notifications
 from harness.schemas.files import write_atomic
+from harness.schemas.jsonl import append_jsonl
 from harness.stack.http import answers
 
 READY_TIMEOUT_S = 30.0
 WEBHOOK_PATH = "/alerts"
-
-
-class AlertNotification(BaseModel):
-    """One alert as one notification delivered it (a notification may carry several alerts)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    received_at: float  # unix s, when the receiver got the POST
-    status: str  # firing | resolved
-    alertname: str
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: str = ""
-    ends_at: str = ""
-    receiver: str = ""
-    group_key: str = ""
-
-
-def read_notifications(path: Path) -> list[AlertNotification]:
-    """Every recorded alert notification, in arrival order; [] when nothing arrived."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [
-        AlertNotification.model_validate_json(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
 
 
 def _records(payload: dict[str, Any], received_at: float) -> list[AlertNotification]:
@@ -118,9 +92,8 @@ class WebhookReceiver:
         return self
 
     def _append(self, records: list[AlertNotification]) -> None:
-        with self._lock, open(self.path, "a", encoding="utf-8") as out:
-            for record in records:
-                out.write(record.model_dump_json() + "\n")
+        with self._lock:
+            append_jsonl(self.path, *records)
 
     def notifications(self) -> list[AlertNotification]:
         with self._lock:

@@ -68,6 +68,18 @@ class TargetClient:
         h = self.profile.health
         return [p for p in (h.health_path, h.ready_path) if p]
 
+    def readiness(self, timeout_s: float = 5.0) -> dict[str, Any] | None:
+        """What the readiness path answers, when it is a JSON object (the bundled service says there
+        where its model runs); None without one, or on anything else."""
+        path = self.profile.health.ready_path
+        if not path:
+            return None
+        try:
+            body = httpx.get(self.url(path), timeout=timeout_s, follow_redirects=False).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
     def reachable_url(self) -> str:
         """What answers when the service is up: its health path, else its metrics, else the run path."""
         paths = self.health_paths()

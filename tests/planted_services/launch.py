@@ -19,6 +19,7 @@ from tests.planted_services.common import LOOPBACK
 REPO = Path(__file__).resolve().parents[2]
 # style -> (module, run path, whether metrics live on a port of their own)
 STYLES = {
+    "bundled": ("tests.planted", "/v1/agent/run", False),  # the older planted service: the bundled style
     "seed_article": ("tests.planted_services.seed_article", "/agent/run", True),
     "instrumentator": ("tests.planted_services.instrumentator", "/v1/agent/run", False),
     "otel": ("tests.planted_services.otel", "/v1/agent/run", True),
@@ -39,6 +40,10 @@ class Running:
     metrics_url: str  # where its Prometheus text is served
     run_path: str
     log: Path
+    health_path: str = "/healthz"
+
+    def wait_ready(self) -> None:
+        wait_ready(self.proc, f"{self.url}{self.health_path}", self.log)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -50,31 +55,42 @@ class Running:
                 self.proc.wait(10)
 
 
-def start_module(module: str, args: list[str], log: Path, ready_path: str, port: int,
-                 timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
-    """``python -m module --port PORT args...``; returns once ``ready_path`` answers 2xx."""
+def spawn_module(module: str, args: list[str], log: Path, port: int) -> subprocess.Popen[bytes]:
+    """``python -m module --port PORT args...`` in its own process group, output to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+        return subprocess.Popen(  # noqa: S603 - our own argv, no shell
             [sys.executable, "-m", module, "--port", str(port), *args], cwd=REPO, stdout=out,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 90.0) -> None:
+    """Until ``url`` answers 2xx; the process is killed and the log tail raised when it never does."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{module} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://{LOOPBACK}:{port}{ready_path}", timeout=1.0).is_success:
-                return proc
+            if httpx.get(url, timeout=1.0).is_success:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError(f"{module} did not answer {ready_path} within {timeout_s} s: "
-                       f"{log.read_text()[-2000:]}")
+    raise RuntimeError(f"{proc.args} did not answer {url} within {timeout_s} s: {log.read_text()[-2000:]}")
 
 
-def start_style(style: str, workdir: Path, *args: str) -> Running:
-    """A planted service of ``style`` (see STYLES) with extra command-line ``args`` (its faults)."""
+def start_module(module: str, args: list[str], log: Path, ready_path: str, port: int,
+                 timeout_s: float = 90.0) -> subprocess.Popen[bytes]:
+    """``python -m module --port PORT args...``; returns once ``ready_path`` answers 2xx."""
+    proc = spawn_module(module, args, log, port)
+    wait_ready(proc, f"http://{LOOPBACK}:{port}{ready_path}", log, timeout_s)
+    return proc
+
+
+def spawn_style(style: str, workdir: Path, *args: str) -> Running:
+    """A planted service of ``style`` (see STYLES) with extra command-line ``args`` (its faults),
+    started but not waited for (``Running.wait_ready``): several start faster side by side."""
     module, run_path, own_metrics_port = STYLES[style]
     port = free_port()
     argv = list(args)
@@ -84,5 +100,12 @@ def start_style(style: str, workdir: Path, *args: str) -> Running:
         argv += ["--metrics-port", str(metrics_port)]
         metrics_url = f"http://{LOOPBACK}:{metrics_port}/metrics"
     log = workdir / f"{style}-{port}.log"
-    proc = start_module(module, argv, log, "/healthz", port)
-    return Running(style, proc, f"http://{LOOPBACK}:{port}", metrics_url, run_path, log)
+    return Running(style, spawn_module(module, argv, log, port), f"http://{LOOPBACK}:{port}", metrics_url,
+                   run_path, log)
+
+
+def start_style(style: str, workdir: Path, *args: str) -> Running:
+    """``spawn_style``, ready: its /healthz answers."""
+    service = spawn_style(style, workdir, *args)
+    service.wait_ready()
+    return service

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli import build_parser, main
+
 pytestmark = [pytest.mark.e2e]
 
 LOADGATE = [sys.executable, "-m", "harness.cli"]
@@ -27,15 +29,17 @@ def test_compare_two_runs_writes_the_page_and_summaries(tmp_path: Path) -> None:
         "compare.html", "compare.md", "compare_answer.csv", "compare_steps.csv"]
 
 
-def test_compare_with_a_gate_run_exits_3_naming_it(tmp_path: Path) -> None:
+def test_compare_with_a_gate_run_exits_3_naming_it(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     gate = FIXTURES / "run_folder"
-    out = subprocess.run([*LOADGATE, "capacity", "--compare", str(FIXTURES / "capacity_run"), str(gate),
-                          "--reports-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 3
-    assert f"{gate} is not a finished capacity run" in out.stderr
+    code = main(["capacity", "--compare", str(FIXTURES / "capacity_run"), str(gate), "--reports-dir",
+                 str(tmp_path)])
+    assert code == 3 and f"{gate} is not a finished capacity run" in capsys.readouterr().err
 
 
-def test_several_peaks_parse_and_a_bad_one_is_a_usage_error(tmp_path: Path) -> None:
-    out = subprocess.run([*LOADGATE, "capacity", "--peak-qps", "50,fast"], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 3 and "'50,fast' is not a comma-separated list of numbers" in out.stderr
+def test_several_peaks_parse_and_a_bad_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["capacity", "--peak-qps", "50,100,200"]).peak_qps == [50, 100, 200]
+    with pytest.raises(SystemExit) as exit_:
+        main(["capacity", "--peak-qps", "50,fast"])
+    assert exit_.value.code == 3
+    assert "'50,fast' is not a comma-separated list of numbers" in capsys.readouterr().err

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.capacity import CapacitySettings, Target, run_capacity
+from harness.capacity import CapacitySettings, LoadDriver, Target, run_capacity
 from harness.capacity.observe import idle_level, wait_drained
-from harness.load import target_in_flight
+from harness.load import prompt_picker, run_scenario, target_in_flight
 from harness.ports import free_port
 from harness.process import ManagedProcess
 from harness.schemas.capacity import CapacityResult, StepOutcome
@@ -65,7 +65,7 @@ def test_finds_the_planted_capacity_within_5_percent(tmp_path: Path) -> None:
             yield target
 
     result = run_capacity(settings, checklist=checklist, profile="quick", folder=folder, targets=targets,
-                          say=print)
+                          load=LoadDriver(run_scenario, prompt_picker), say=print)
 
     assert CapacityResult.load_file(folder.capacity) == result
     low, high = result.bracket_rps

@@ -11,17 +11,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, diagnose
-from harness.diagnostics.models import (
+from harness.diagnostics.diagnose import diagnose
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
+from harness.ports import LOOPBACK, free_port
+from harness.process import ManagedProcess, uvicorn_argv
+from harness.schemas.diagnostics import (
     REDIS_FILE,
     STACKS_FILE,
     Assessment,
     RedisSnapshot,
     StackSample,
-    read_jsonl,
 )
-from harness.ports import LOOPBACK, free_port
-from harness.process import ManagedProcess, uvicorn_argv
+from harness.schemas.jsonl import read_jsonl
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Verdict, Window
 from harness.stack.http import answers
 

@@ -9,9 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings, python_pids
-from harness.diagnostics.models import MEMORY_FILE, STACKS_FILE, MemorySnapshot, StackSample, read_jsonl
-from harness.diagnostics.probes import memory_sites
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
+from harness.diagnostics.snapshots import memory_sites
+from harness.diagnostics.stacks import python_pids
+from harness.schemas.diagnostics import (
+    MEMORY_FILE,
+    STACKS_FILE,
+    MemorySnapshot,
+    StackSample,
+)
+from harness.schemas.jsonl import read_jsonl
 from harness.schemas.service import preset_profile
 from harness.stack.service import start_service
 from harness.target.client import TargetClient

@@ -5,7 +5,6 @@ planted service), every request written as a requests.csv row like the load runn
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import time
 from dataclasses import dataclass, field
@@ -13,9 +12,9 @@ from pathlib import Path
 
 from harness.grade.rawhttp import ConnectionPool
 from harness.schemas.outcome import classify
+from harness.schemas.requests import RequestRow
+from harness.schemas.requests import write_request_log as write_log
 
-COLUMNS = ("intended_start", "start", "end", "latency", "latency_uncorrected", "status", "endpoint", "phase",
-           "cached", "degraded", "ttft", "outcome")
 PATH = "/v1/agent/run"
 BODY = json.dumps({"input": "planted load", "max_tokens": 1}).encode()
 
@@ -25,7 +24,7 @@ class Target:
     url: str
     key: str
     unique: bool = False  # a new prompt per request, so no answer comes from cache
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
 
 
 async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str) -> None:
@@ -45,9 +44,10 @@ async def _one(target: Target, pool: ConnectionPool, intended: float, phase: str
         except ValueError:
             readable = False
     end = time.time()
-    target.rows.append((intended, start, end, end - intended, end - start, status, PATH, phase,
-                        bool(answer.get("cached")), bool(answer.get("degraded")), "",
-                        classify(status, readable).value))
+    target.rows.append(RequestRow.measured(intended_start=intended, start=start, end=end, status=status,
+                                           endpoint=PATH, phase=phase, cached=bool(answer.get("cached")),
+                                           degraded=bool(answer.get("degraded")),
+                                           outcome=classify(status, readable)))
 
 
 async def _drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
@@ -81,9 +81,6 @@ def drive(targets: list[Target], rate: float, phases: list[tuple[str, float]],
     return asyncio.run(_drive(targets, rate, phases, connections))
 
 
-def write_request_log(path: Path, rows: list[tuple]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        writer.writerows(sorted(rows))
+def write_request_log(path: Path, rows: list[RequestRow]) -> None:
+    """In intended-start order, as the load runner's log is near enough."""
+    write_log(path, sorted(rows))

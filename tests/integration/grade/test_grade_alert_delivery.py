@@ -10,13 +10,14 @@ import httpx
 import pytest
 
 from harness.checklist import load_checklist
+from harness.grade.checks.alerts import DELIVERY_ALERT
 from harness.grade.context import GradeContext
 from harness.grade.items import grade_item
-from harness.grade.probes import DELIVERY_ALERT
 from harness.ports import free_port
+from harness.schemas.alerts import read_notifications
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.verdict import ItemResult, ItemStatus
-from harness.stack.alertmanager import WebhookReceiver, read_notifications, start_alertmanager
+from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 
 pytestmark = pytest.mark.integration
 

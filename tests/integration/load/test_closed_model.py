@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from harness.load import run_scenario
 from harness.schemas import RunFolder, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.timeline import ScenarioStats
 from tests.integration.load.conftest import checklist, endpoints
 
@@ -31,7 +31,7 @@ def test_1000_users_run_concurrently(tmp_path, fast_target, monkeypatch) -> None
     assert [p.name for p in run.phases] == ["ramp", "hold"]
     assert hold.max_users == 1000  # the generator's own count, summed over its workers
     assert hold.requests > 0 and hold.failures == 0
-    log = pd.read_csv(folder.request_log("concurrency_1000"))
+    log = read_request_log(folder.request_log("concurrency_1000"))
     # Many distinct users were served during the hold, not a few fast loops.
     assert log[log.phase == "hold"].shape[0] >= 0.5 * 1000 * hold_share(plan)
 

@@ -18,6 +18,7 @@ import pytest
 from harness.load import run_scenario
 from harness.ports import free_port
 from harness.schemas import RunFolder, ScenarioPlan, Timeline
+from harness.schemas.requests import read_request_log
 from harness.schemas.timeline import ScenarioStats
 from tests.integration.load.conftest import checklist, endpoints, start_target
 
@@ -68,7 +69,7 @@ def stalled_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 def _steady(result: dict[str, object]) -> tuple[pd.DataFrame, ScenarioStats]:
     folder: RunFolder = result["folder"]  # type: ignore[assignment]
-    log = pd.read_csv(folder.request_log("capacity_step_1"))
+    log = read_request_log(folder.request_log("capacity_step_1"))
     return log[log.phase == "steady"], ScenarioStats.load_file(folder.client_stats("capacity_step_1"))
 
 

@@ -125,7 +125,7 @@ def test_metrics_and_calls_count_what_was_forwarded_and_the_log_holds_no_secret(
     assert 'loadgate_proxy_faults_applied_total{fault="error_503",route="/v1/chat/completions"} 1.0' in text
     calls = httpx.get(f"{proxy}/_proxy/calls", params={"since": since}, timeout=5,
                       headers={"Authorization": f"Bearer {TOKEN}"}).json()["llm_calls"]
-    assert len(calls) == 3 and all(t >= since for t in calls)
+    assert len(calls) == 4 and all(t >= since for t in calls)  # the faulted call was made too
     log = proc.log_path.read_text()
     assert secret not in log and TOKEN not in log
     assert json.loads(httpx.get(f"{proxy}/_proxy/healthz", timeout=5).text)["kind"] == "llm"

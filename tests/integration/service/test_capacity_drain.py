@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
+from harness.capacity.concurrency_sweep import one_uncached_request
 from harness.capacity.observe import wait_drained
-from harness.capacity.probe import one_uncached_request
 from harness.schemas.run import Endpoints
 from harness.target.client import TargetClient
 from tests.integration.service.conftest import KEYS, Service, metric

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from harness.cli import EXIT_USAGE, _stack_settings, build_parser, main
+from harness.cli import _stack_settings, main
+from harness.cli_options import EXIT_USAGE, build_parser
 from harness.errors import ConfigError
 from harness.hosts import ALLOW_ENV, AllowedHost, HostAllowlist
 from harness.stack import StackSettings

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import EXIT_USAGE, main
+from harness.cli import main
+from harness.cli_options import EXIT_USAGE
 
-SUBCOMMANDS = ["gate", "run", "check", "capacity", "report", "up", "down", "status"]
+SUBCOMMANDS = ["gate", "run", "check", "capacity", "report", "validate", "up", "down", "status"]
 
 
 def test_top_level_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

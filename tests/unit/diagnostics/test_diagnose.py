@@ -7,21 +7,23 @@ import time
 from pathlib import Path
 
 from harness.checklist import load_checklist
-from harness.diagnostics import diagnose
-from harness.diagnostics.models import (
+from harness.diagnostics.diagnose import diagnose
+from harness.diagnostics.stacks import classify
+from harness.schemas.diagnostics import (
     GPU_FILE,
     MEMORY_FILE,
     STACKS_FILE,
     AllocationSite,
     Assessment,
     Frame,
+    GpuDevice,
+    GpuProcess,
     GpuSnapshot,
     LoopState,
     MemorySnapshot,
     StackSample,
-    append_jsonl,
 )
-from harness.diagnostics.stacks import classify
+from harness.schemas.jsonl import append_jsonl
 from harness.schemas.verdict import ItemResult, ItemStatus, Outcome, Series, SeriesSet, Verdict, Window
 
 T0 = 1_764_000_000.0
@@ -172,3 +174,26 @@ def test_gpu_oom_ruled_out_without_a_gpu_and_checklist_measures_pick_the_symptom
         ("timeouts_set", "latency"),
     }
     assert causes(diagnosis, "error_rate")["gpu_oom"].assessment == Assessment.ruled_out
+
+
+def _gpu_run(tmp_path: Path, used_mib: int, oom: list[str]) -> dict:
+    device = GpuDevice(index=0, name="H200", used_bytes=used_mib * MiB, total_bytes=1000 * MiB,
+                       service_processes=[GpuProcess(pid=42, used_bytes=(used_mib - 50) * MiB)])
+    for t, label, ooms in ((T0 + 1, "target_2x", []), (T0 + 60, "end", oom)):
+        snapshot = GpuSnapshot(t=t, label=label, available=True, devices=[device], oom_lines=ooms)
+        append_jsonl(tmp_path / GPU_FILE, snapshot)
+    return causes(diagnose(verdict(item("error_rate", value=0.02, unit="")), tmp_path), "error_rate")
+
+
+def test_gpu_oom_supported_by_the_service_logs_oom_lines_even_with_memory_to_spare(tmp_path: Path) -> None:
+    oom = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    found = _gpu_run(tmp_path, 400, [oom])
+    gpu = found["gpu_oom"]
+    assert gpu.assessment == Assessment.supported and "1 out-of-memory" in gpu.summary
+    assert gpu.evidence[0].source == "service log" and "350 MiB" in gpu.evidence[-1].text
+
+
+def test_gpu_oom_from_nvml_memory_share_alone(tmp_path: Path) -> None:
+    assert _gpu_run(tmp_path / "full", 990, [])["gpu_oom"].assessment == Assessment.supported
+    (tmp_path / "half").mkdir()
+    assert _gpu_run(tmp_path / "half", 500, [])["gpu_oom"].assessment == Assessment.ruled_out

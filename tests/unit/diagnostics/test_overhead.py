@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.diagnostics import DiagnosticsRecorder, DiagnosticsSettings
-from harness.diagnostics.models import AB_FILE, DiagnosticsBlock, read_jsonl
 from harness.diagnostics.overhead import estimate
+from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
+from harness.schemas.diagnostics import AB_FILE, DiagnosticsBlock
+from harness.schemas.jsonl import read_jsonl
 
 
 def blocks(n: int, length: float = 5.0) -> list[DiagnosticsBlock]:

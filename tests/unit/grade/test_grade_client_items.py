@@ -13,6 +13,7 @@ from harness.grade import grade_run
 from harness.grade.context import GradeContext
 from harness.grade.items import grade_item
 from harness.schemas.checklist import Checklist, ChecklistItem
+from harness.schemas.requests import SCHEMA_VERSION, VERSION_PREFIX
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import Timeline
 from harness.schemas.verdict import Attestation, ItemStatus, Outcome, Verdict
@@ -93,7 +94,7 @@ def test_manual_item_passes_only_when_attested(tmp_path: Path, checklist: Checkl
 
 def test_a_malformed_request_log_is_no_data_not_a_crash(tmp_path: Path, checklist: Checklist) -> None:
     folder = write_run(tmp_path / "run", "concurrency_1000", {"hold": [(0.1, 200, False, False)] * 10})
-    folder.request_log("concurrency_1000").write_text("when,how_long\n1,2\n")
+    folder.request_log("concurrency_1000").write_text(f"{VERSION_PREFIX}{SCHEMA_VERSION}\nwhen,how_long\n1,2\n")
     only = checklist.model_copy(update={"items": [items(checklist)["concurrency_1000"]]})
     dead = "http://127.0.0.1:9"  # nothing listens on the discard port
     endpoints = Endpoints(target_url=dead, prometheus_url=dead, api_key="k")

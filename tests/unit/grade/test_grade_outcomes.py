@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
-from grade_runs import COLUMNS, write_run
+from grade_runs import write_run
 
 from harness.checklist import load_checklist
-from harness.errors import GradeError
+from harness.errors import ReportError
 from harness.grade.context import GradeContext
 from harness.grade.items import grade_item
-from harness.grade.requests_log import is_error, is_served, is_shed, read_request_log
+from harness.grade.requests_log import is_error, is_served, is_shed
 from harness.schemas.checklist import ItemKind
 from harness.schemas.outcome import RequestOutcome, classify
+from harness.schemas.requests import (
+    SCHEMA_VERSION,
+    VERSION_PREFIX,
+    RequestRow,
+    read_request_log,
+    write_request_log,
+)
 from harness.schemas.timeline import Timeline
 from harness.schemas.verdict import ItemStatus
 
@@ -31,16 +37,12 @@ def test_each_status_has_one_outcome(status: int, readable: bool, expected: str)
     assert classify(status, readable) == RequestOutcome(expected)
 
 
-def _log(path: Path, rows: list[tuple[int, str | None]]) -> Path:
-    """rows: (status, outcome); outcome None writes a log without the column (an older run)."""
-    columns = COLUMNS + (("outcome",) if rows[0][1] is not None else ())
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for i, (status, outcome) in enumerate(rows):
-            row = (i, i, i + 0.1, 0.1, 0.1, status, "/v1/agent/run", "steady", 0, 0, "")
-            writer.writerow(row + ((outcome,) if outcome is not None else ()))
-    return path
+def _log(path: Path, rows: list[tuple[int, str]]) -> Path:
+    """rows: (status, outcome)."""
+    return write_request_log(path, [
+        RequestRow.measured(intended_start=i, start=i, end=i + 0.1, status=status, endpoint="/v1/agent/run",
+                            phase="steady", cached=False, degraded=False, outcome=outcome)
+        for i, (status, outcome) in enumerate(rows)])
 
 
 def test_the_outcome_column_decides_an_unreadable_200(tmp_path: Path) -> None:
@@ -51,15 +53,20 @@ def test_the_outcome_column_decides_an_unreadable_200(tmp_path: Path) -> None:
     assert list(is_shed(frame)) == [False, False, True, False]
 
 
-def test_a_log_without_outcomes_is_classified_from_its_status(tmp_path: Path) -> None:
-    frame = read_request_log(_log(tmp_path / "r.csv", [(200, None), (429, None), (400, None), (0, None),
-                                                        (503, None)]))
-    assert list(frame["outcome"]) == ["served", "shed", "error", "error", "error"]
+def test_a_log_from_before_the_outcome_column_is_refused(tmp_path: Path) -> None:
+    # Schema version 1 had no outcome column: its outcomes are unknown, so it is not guessed from status.
+    path = _log(tmp_path / "r.csv", [(200, "served")])
+    path.write_text(path.read_text().replace(f"{VERSION_PREFIX}{SCHEMA_VERSION}", f"{VERSION_PREFIX}1"))
+    with pytest.raises(ReportError, match="has schema_version 1"):
+        read_request_log(path)
 
 
 def test_an_unknown_outcome_is_an_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(GradeError, match="unknown outcomes \\['fine'\\]"):
-        read_request_log(_log(tmp_path / "r.csv", [(200, "served"), (200, "fine")]))
+    path = _log(tmp_path / "r.csv", [(200, "served"), (200, "served")])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:-1], lines[-1].replace(",served", ",fine")]) + "\n")
+    with pytest.raises(ReportError, match="unknown outcome values \\['fine'\\]"):
+        read_request_log(path)
 
 
 def test_client_error_rate_counts_4xx_and_never_429(tmp_path: Path) -> None:

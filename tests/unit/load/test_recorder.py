@@ -8,8 +8,9 @@ import random
 
 import pandas as pd
 
-from harness.load.plan import LoadPlan, PhaseSpec
+from harness.load.plan import LoadPlan, PhaseSpec, SessionSpec
 from harness.load.recorder import RESULT_FILE, Recorder
+from harness.schemas.requests import REQUEST_LOG, RequestRow, read_request_log
 from harness.schemas.timeline import ScenarioStats
 
 
@@ -25,7 +26,7 @@ def _plan() -> LoadPlan:
     )
 
 
-def _rows(n: int, rng: random.Random) -> list[list[object]]:
+def _rows(n: int, rng: random.Random) -> list[RequestRow]:
     rows = []
     for i in range(n):
         intended = 1010 + 100 * i / n
@@ -36,19 +37,19 @@ def _rows(n: int, rng: random.Random) -> list[list[object]]:
         status, outcome = planted.get(i % 100, (200, "served"))
         stream = i % 5 == 0
         rows.append(
-            [
-                intended,
-                start,
-                end,
-                status,
-                "/v1/agent/stream" if stream else "/v1/agent/run",
-                "steady",
-                i % 3 == 0,
-                False,
-                (end - intended) / 2 if stream else None,
-                0.01 if stream else None,
-                outcome,
-            ]
+            RequestRow.measured(
+                intended_start=intended,
+                start=start,
+                end=end,
+                status=status,
+                endpoint="/v1/agent/stream" if stream else "/v1/agent/run",
+                phase="steady",
+                cached=i % 3 == 0,
+                degraded=False,
+                ttft=(end - intended) / 2 if stream else None,
+                itl=0.01 if stream else None,
+                outcome=outcome,
+            )
         )
     return rows
 
@@ -61,7 +62,7 @@ def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent
     rec.add_dropped({"steady": 3})
     rec.finish(ended=1110.0)
     stats = ScenarioStats.load_file(tmp_path / "stats.json")
-    log = pd.read_csv(tmp_path / "requests.csv")
+    log = read_request_log(tmp_path / REQUEST_LOG)
     steady = stats.phase("steady")
     assert steady.requests == len(log) == 5000
     for column, summary in (("latency", steady.latency), ("latency_uncorrected", steady.latency_uncorrected)):
@@ -89,19 +90,17 @@ def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
     rec = Recorder(plan, tmp_path)
     rec.add_rows(
         [
-            [
-                1020.0 + i / 10,
-                1020.0 + i / 10,
-                1020.5 + i / 10,
-                500 if i < 50 else 200,
-                "/v1/agent/run",
-                "steady",
-                False,
-                False,
-                None,
-                None,
-                "error" if i < 50 else "served",
-            ]
+            RequestRow.measured(
+                intended_start=1020.0 + i / 10,
+                start=1020.0 + i / 10,
+                end=1020.5 + i / 10,
+                status=500 if i < 50 else 200,
+                endpoint="/v1/agent/run",
+                phase="steady",
+                cached=False,
+                degraded=False,
+                outcome="error" if i < 50 else "served",
+            )
             for i in range(200)
         ]
     )
@@ -115,3 +114,50 @@ def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
     rec.finish(1110.0)
     stats = ScenarioStats.load_file(tmp_path / "stats.json")
     assert stats.phase("steady").max_users == 7 and stats.phase("steady").generator_cpu_max == 95.0
+
+
+def _session_rows(rng: random.Random) -> tuple[list[RequestRow], dict[str, str]]:
+    """40 sessions of 1-5 turns; s % 10 == 1 fails at its second turn; the last 3 are cut by the end."""
+    rows, expected = [], {}
+    for s in range(40):
+        planned = 1 + s % 5
+        asked = planned if s < 37 else max(planned - 1, 0)
+        t = 1010 + s
+        for turn in range(1, asked + 1):
+            failed = s % 10 == 1 and turn == 2
+            end = t + 0.1 * turn + rng.uniform(0, 0.05)
+            tools = "retrieval:ok" + (";external_api:timeout" if turn == 3 else "")
+            status, outcome = (500, "error") if failed else (200, "served")
+            rows.append(RequestRow.measured(intended_start=t, start=t, end=end, status=status,
+                                            endpoint="/v1/agent/run", phase="steady", cached=False,
+                                            degraded=turn == 3, outcome=outcome, session=f"s{s}", turn=turn,
+                                            turns=planned, tools=tools))
+            if failed:
+                break
+            t = end + 1
+        expected[f"s{s}"] = ("failed" if s % 10 == 1 else
+                             "unfinished" if asked < planned else "completed")
+    return rows, expected
+
+
+def test_session_statistics_agree_with_the_request_log(tmp_path) -> None:
+    plan = _plan().model_copy(update={"session": SessionSpec()})
+    rec = Recorder(plan, tmp_path)
+    rows, expected = _session_rows(random.Random(2))
+    rec.add_rows(rows)
+    rec.finish(ended=1110.0)
+    sessions = ScenarioStats.load_file(tmp_path / "stats.json").sessions
+    log = read_request_log(tmp_path / REQUEST_LOG)
+    outcomes = pd.Series(expected).value_counts().to_dict()
+    assert sessions.started == log.session.nunique() == 40
+    assert (sessions.completed, sessions.failed, sessions.unfinished) == (
+        outcomes["completed"], outcomes["failed"], outcomes["unfinished"])
+    for turn, summary in sessions.latency_by_turn.items():
+        values = sorted(log[log.turn == turn].latency)
+        assert summary.count == len(values)
+        assert abs(summary.max - values[-1]) <= 0.001 * values[-1]
+    assert sessions.tool_outcomes == {"retrieval": {"ok": len(log)},
+                                      "external_api": {"timeout": int((log.turn == 3).sum())}}
+    finished = [s for s, o in expected.items() if o != "unfinished"]
+    asked = log[log.session.isin(finished)].groupby("session").size().value_counts().to_dict()
+    assert sessions.turns_per_session == asked

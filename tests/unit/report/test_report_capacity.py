@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from report_pages import parse
 
-from harness.report import render_index, render_run
+from harness.report import render_index, render_run, terminal_summary
+from harness.report.capacity import headline
 from harness.report.fmt import fmt_value
 from harness.schemas import RunInfo, RunKind
 from harness.schemas.capacity import CapacityResult
@@ -151,3 +152,40 @@ def test_a_capacity_run_without_capacity_json_says_so(tmp_path: Path) -> None:
     page = parse(render_run(run).read_text())
     head = page.find_all("section", id="headline")[0].text
     assert "capacity.json is missing" in head and "NOT GRADED" not in head
+
+
+def test_a_run_whose_budget_ran_out_before_any_step_says_why(tmp_path: Path) -> None:
+    run = shutil.copytree(CAPACITY_RUN, tmp_path / "run")
+    result = CapacityResult.load_file(run)
+    ran_out = "time budget ran out before measuring 0.2 req/s"
+    searches = [s.model_copy(update={"max_sustainable_rps": None, "bracket_rps": (None, None),
+                                     "breaking": None, "plans": [], "notes": [ran_out]})
+                for s in result.searches]
+    result.model_copy(update={"steps": [], "searches": searches, "recommendation": None, "what_if": [],
+                              "max_sustainable_rps": None, "breaking": None}).save_file(run)
+    head = parse(render_run(run).read_text()).find_all("section", id="headline")[0].text
+    assert f"No step was measured, so there is no answer: {ran_out}" in head
+
+
+def test_a_capacity_json_from_before_replica_plans_still_states_the_recommendation(tmp_path: Path) -> None:
+    run = shutil.copytree(CAPACITY_RUN, tmp_path / "run")
+    raw = json.loads((run / "capacity.json").read_text())
+    for search in raw["searches"]:
+        del search["plans"], search["fresh_share"]
+    for key in ("peaks_qps", "headroom", "cost_per_replica", "cost_unit"):
+        del raw[key]
+    del raw["recommendation"]["plans"]
+    (run / "capacity.json").write_text(json.dumps(raw))
+    rec = raw["recommendation"]
+    head = parse(render_run(run).read_text()).find_all("section", id="headline")[0].text
+    peak = fmt_value(rec["peak_qps"], "req/s")
+    assert f"{rec['replicas']} replica(s) for peak {peak} at headroom 2x" in head
+
+
+def test_terminal_summary_of_a_capacity_run_is_its_answer(rendered: tuple[Path, str]) -> None:
+    run, _ = rendered
+    text = terminal_summary(run)
+    assert text.startswith("CAPACITY  run 20251124-170000-capacity-run") and "NOT GRADED" not in text
+    for line in headline(CapacityResult.load_file(run)):
+        assert f"  {line}" in text
+    assert "what if LLM +0.5 s: one replica holds" in text and str(run / "report.html") in text

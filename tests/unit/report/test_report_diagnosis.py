@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from report_pages import Node, copy_fixture, parse
 
-from harness.diagnostics.models import Assessment, CauseAssessment, Diagnosis, Evidence, ItemDiagnosis
 from harness.report import render_run, terminal_summary
 from harness.schemas import RunFolder, Verdict
+from harness.schemas.diagnostics import Assessment, CauseAssessment, Diagnosis, Evidence, ItemDiagnosis
 
 # py-spy frames as diagnose writes them: "<module>" and comparisons must reach the page as text.
 STACK = ("time.sleep (<built-in>)\n"

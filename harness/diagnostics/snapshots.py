@@ -1,5 +1,5 @@
-"""One-shot probes: Redis INFO, the service's top allocation sites, GPU memory. Each returns a record
-(errors included) and never raises into the run."""
+"""One-shot snapshots: Redis INFO and the service's top allocation sites (GPU memory: ``gpu.py``). Each
+returns a record (errors included) and never raises into the run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import httpx
 import redis
 
-from harness.diagnostics.models import AllocationSite, GpuDevice, GpuSnapshot, MemorySnapshot, RedisSnapshot
+from harness.schemas.diagnostics import AllocationSite, MemorySnapshot, RedisSnapshot
 from harness.target.client import TargetClient
 
 _REDIS_INT_FIELDS = (
@@ -63,24 +63,3 @@ def memory_sites(target: TargetClient, label: str, top: int = 20) -> MemorySnaps
         peak_bytes=body.get("peak_bytes"),
         top=[AllocationSite.model_validate(site) for site in body.get("top", [])],
     )
-
-
-def gpu_snapshot(label: str) -> GpuSnapshot:
-    """Device-wide GPU memory in use (every process, as nvidia-smi shows it); "no GPU" without CUDA."""
-    import torch  # deferred: only a run that records GPU memory pays for importing torch
-
-    t = time.time()
-    if not torch.cuda.is_available():
-        return GpuSnapshot(t=t, label=label, available=False, note="no GPU")
-    devices = []
-    for index in range(torch.cuda.device_count()):
-        free, total = torch.cuda.mem_get_info(index)
-        devices.append(
-            GpuDevice(
-                index=index,
-                name=torch.cuda.get_device_name(index),
-                used_bytes=total - free,
-                total_bytes=total,
-            )
-        )
-    return GpuSnapshot(t=t, label=label, available=True, devices=devices)

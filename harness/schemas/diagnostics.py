@@ -10,10 +10,8 @@ from the verdict and these files).
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
-from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from harness.schemas.base import Contract, VersionedModel
 
@@ -22,25 +20,6 @@ STACKS_FILE = "stacks.jsonl"
 MEMORY_FILE = "memory_sites.jsonl"
 GPU_FILE = "gpu.jsonl"
 AB_FILE = "ab_blocks.jsonl"
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def append_jsonl(path: Path, record: BaseModel) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(record.model_dump_json() + "\n")
-
-
-def read_jsonl(path: Path, model: type[M]) -> list[M]:
-    """Every record of ``path``; [] when the file does not exist (that probe never ran)."""
-    if not path.exists():
-        return []
-    return [
-        model.model_validate_json(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
 
 
 class RedisSnapshot(Contract):
@@ -129,6 +108,7 @@ class GpuSnapshot(Contract):
     available: bool
     note: str = ""  # "no GPU" (and why) when NVML finds none
     devices: list[GpuDevice] = Field(default_factory=list)
+    oom_lines: list[str] = Field(default_factory=list)  # the service log's out-of-memory lines (at the end)
 
 
 class DiagnosticsBlock(Contract):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.grade import stats
+from harness import stats
 
 
 def test_wilson_and_clopper_pearson_match_newcombe_table() -> None:

@@ -96,6 +96,11 @@ def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -
     assert verdict.reason.startswith("target service died at"), verdict.reason
     assert "during target_2x" in verdict.reason and "exit code -9" in verdict.reason
 
+    # Its window's series stopped with the target: the failed scrapes are named, not "no series".
+    two_x_item = next(i for i in verdict.items if i.id == "load_2x_target")
+    assert two_x_item.reason.startswith("target scrapes failed for "), two_x_item.reason
+    assert "(up == 0)" in two_x_item.reason
+
     timeline = Timeline.load_file(folder.timeline)
     (incident,) = timeline.incidents
     assert incident.kind == IncidentKind.died and incident.exit_code == -9

@@ -1,0 +1,60 @@
+"""An LLM-client agent behind `loadgate proxy llm`, in front of an OpenAI-compatible upstream."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.ports import free_port
+from harness.process import ManagedProcess
+from harness.schemas.faults import TOKEN_ENV
+
+TOKEN = "proxy-e2e-token"
+AGENT_KEY = "planted-agent-key"
+LOADGATE = str(Path(sys.executable).with_name("loadgate"))
+
+
+def _answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code < 500
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Factory: start(name, argv, port, ready_path, env) -> base URL; every process stopped after."""
+    started: list[ManagedProcess] = []
+
+    def start(name: str, argv: list[str], port: int, ready_path: str,
+              env: dict[str, str] | None = None) -> str:
+        url = f"http://127.0.0.1:{port}"
+        proc = ManagedProcess(name, argv, log_path=tmp_path / "logs" / f"{name}.log", env=env).start()
+        started.append(proc)
+        proc.wait_ready(lambda: _answers(url + ready_path), timeout_s=90)
+        return url
+
+    yield start
+    for proc in reversed(started):
+        proc.stop(grace_s=5)
+
+
+@pytest.fixture
+def agent_behind_proxy(processes: Callable[..., str]) -> Callable[[bool], tuple[str, str]]:
+    """start(resilient) -> (agent URL, LLM proxy URL): the agent's OPENAI_BASE_URL is the proxy."""
+
+    def start(resilient: bool) -> tuple[str, str]:
+        up_port, proxy_port, agent_port = free_port(), free_port(), free_port()
+        upstream = processes("upstream", [sys.executable, "-m", "tests.integration.proxy.loopback_upstream",
+                                          str(up_port)], up_port, "/v1/models")
+        proxy = processes("llm-proxy", [LOADGATE, "proxy", "llm", "--upstream", upstream, "--listen",
+                                        f"127.0.0.1:{proxy_port}"], proxy_port, "/_proxy/healthz",
+                          env={TOKEN_ENV: TOKEN})
+        agent = processes("agent", [sys.executable, "-m", "tests.planted_services.llm_client_agent", "--port",
+                                    str(agent_port)], agent_port, "/healthz",
+                          env={"OPENAI_BASE_URL": f"{proxy}/v1", "AGENT_API_KEY": AGENT_KEY,
+                               "AGENT_RESILIENT": "1" if resilient else "0"})
+        return agent, proxy
+
+    return start

@@ -1,0 +1,55 @@
+"""Must-show (issue 17): an agent with no /admin/faults and no breaker gauge, its LLM reached through
+`loadgate proxy llm`: the gate grades timeouts, degradation, errors and the breaker from behaviour.
+GO with a timeout and a breaker; NO-GO naming timeouts_set and circuit_breaker without them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.schemas.faults import TOKEN_ENV
+from tests.e2e.proxy.conftest import AGENT_KEY, LOADGATE, TOKEN
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+CHECKLIST = Path(__file__).with_name("resilience_checklist.yaml")
+ITEMS = ("timeouts_set", "degradation_ready", "fault_error_rate", "circuit_breaker")
+
+
+def _gate(agent: str, proxy: str, reports: Path) -> tuple[int, dict]:
+    env = {**os.environ, TOKEN_ENV: TOKEN, "LOADGATE_DRAIN_S": "8"}
+    done = subprocess.run(
+        [LOADGATE, "gate", "--checklist", str(CHECKLIST), "--scenario", "llm_slowdown", "--target-url", agent,
+         "--api-key", AGENT_KEY, "--llm-proxy", proxy, "--reports-dir", str(reports), "--run-id", "r",
+         "--no-progress"], env=env, capture_output=True, text=True, timeout=420, check=False)
+    verdict = reports / "r" / "verdict.json"
+    assert verdict.exists(), done.stderr[-3000:]
+    return done.returncode, json.loads(verdict.read_text())
+
+
+def test_resilient_agent_is_go_from_behaviour(agent_behind_proxy, tmp_path):
+    agent, proxy = agent_behind_proxy(True)
+    code, verdict = _gate(agent, proxy, tmp_path)
+    items = {i["id"]: i for i in verdict["items"]}
+    assert {k: items[k]["status"] for k in ITEMS} == dict.fromkeys(ITEMS, "pass"), \
+        {k: items[k]["reason"] for k in ITEMS}
+    assert code == 0 and verdict["outcome"] == "GO"
+    breaker = items["circuit_breaker"]
+    assert breaker["evidence"]["gauge"] == "the service exports no breaker gauge"
+    assert breaker["reason"].startswith("upstream calls vs cache misses")
+    calls = breaker["evidence"]["upstream_calls_per_s"]
+    assert sum(calls) > 0  # the proxy saw the agent's calls (before the breaker and after it closed)
+
+
+def test_agent_without_timeout_and_breaker_is_no_go_naming_both(agent_behind_proxy, tmp_path):
+    agent, proxy = agent_behind_proxy(False)
+    code, verdict = _gate(agent, proxy, tmp_path)
+    items = {i["id"]: i for i in verdict["items"]}
+    assert code == 1 and verdict["outcome"] == "NO-GO"
+    assert items["timeouts_set"]["status"] == "fail"
+    assert items["circuit_breaker"]["status"] == "fail"
+    assert "never opened" in items["circuit_breaker"]["reason"]
+    assert "timeouts_set" in verdict["reason"] or "circuit_breaker" in verdict["reason"]
