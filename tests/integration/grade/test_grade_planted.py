@@ -14,11 +14,11 @@ import pytest
 from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted, write_checklist
 
 from harness.checklist import load_checklist
-from harness.diagnostics import write_diagnosis
-from harness.diagnostics.models import Diagnosis
+from harness.diagnostics.diagnose import write_diagnosis
 from harness.errors import GradeError
 from harness.grade import grade_run, grade_window
 from harness.ports import free_port
+from harness.schemas.diagnostics import Diagnosis
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import ServiceProfile, expand_service
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
