@@ -7,6 +7,7 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import time
 import traceback
@@ -24,7 +25,7 @@ from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
-from harness.load import prompt_picker, run_scenario
+from harness.load import LoadSettings, prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -61,6 +62,9 @@ class RunSettings(BaseModel):
     progress: bool | None = None
     trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
+    # The load generator's knobs and validity limits. The default reads the LOADGATE_* environment
+    # (the documented fallback, harness.load.LoadSettings); a caller may set them instead.
+    load: LoadSettings = Field(default_factory=LoadSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
     seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
 
@@ -201,7 +205,8 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason, seed=settings.seed))
+                                             abort=watchdog.abort_reason, seed=settings.seed,
+                                             settings=settings.load))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
                 say(f"scenario {name} failed: {exc}")
@@ -266,7 +271,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason, seed=info.seed)
+                                  abort=watchdog.abort_reason, seed=info.seed, settings=settings.load)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
@@ -316,8 +321,9 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 pid = stack.service_process.pid if stack.service_process else None
                 yield Target(endpoints, service_pid=pid)
 
+        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker)
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              load=LoadDriver(run_scenario, prompt_picker), say=say)
+                              load=load, say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)

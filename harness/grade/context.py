@@ -9,9 +9,10 @@ import pandas as pd
 
 from harness.errors import GradeError, ReportError
 from harness.grade.prom import Prom
-from harness.grade.queries import Q, duration
+from harness.grade.queries import PromQL, duration
 from harness.grade.result import NoData
 from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
+from harness.schemas.faults import UpstreamCalls
 from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import MetricsMapping, preset_profile
@@ -42,8 +43,8 @@ class GradeContext:
     _scrape_failures: dict[tuple[float, float], str] = field(default_factory=dict)
 
     @property
-    def q(self) -> Q:
-        return Q(self.metrics, self.job)
+    def q(self) -> PromQL:
+        return PromQL(self.metrics, self.job)
 
     def scrape_interval_s(self) -> float:
         """The service job's real scrape interval (a user's Prometheus: often 15-30 s); 1 s when
@@ -101,6 +102,13 @@ class GradeContext:
             except ReportError as exc:  # an unreadable log is no data for the items that need it
                 raise GradeError(str(exc)) from exc
         return self._logs[scenario]
+
+    def upstream_calls(self, scenario: str | None) -> UpstreamCalls | None:
+        """What the fault proxies saw during the scenario (``upstream_calls.json``); None without one."""
+        if self.folder is None or scenario is None:
+            return None
+        path = self.folder.client_dir(scenario) / UpstreamCalls.FILE_NAME
+        return UpstreamCalls.load_file(path) if path.exists() else None
 
     def scrape_gaps(self, window: Window) -> list[str]:
         """Missed or failed scrapes of the service in ``window``: never read a gap as a calm period."""

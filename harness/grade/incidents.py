@@ -12,11 +12,11 @@ import time
 
 from harness.errors import GradeError
 from harness.grade.prom import Prom
-from harness.grade.queries import Q
+from harness.grade.queries import PromQL
 from harness.schemas.timeline import TARGET_COMPONENT, Incident, IncidentKind, ScenarioStatus, Timeline
 
 
-def restarts(timeline: Timeline, prom: Prom, q: Q) -> list[Incident]:
+def restarts(timeline: Timeline, prom: Prom, q: PromQL) -> list[Incident]:
     """A reset of the service's request counter inside a scenario: the service restarted under load.
     A service profile without a request counter shows none."""
     found: list[Incident] = []
@@ -37,7 +37,7 @@ def restarts(timeline: Timeline, prom: Prom, q: Q) -> list[Incident]:
     return found
 
 
-def stack_findings(timeline: Timeline | None, prom: Prom | None, q: Q) -> tuple[list[str], list[str]]:
+def stack_findings(timeline: Timeline | None, prom: Prom | None, q: PromQL) -> tuple[list[str], list[str]]:
     """(reasons for NO-GO, reasons the run is INVALID), one line per incident."""
     if timeline is None:
         return [], []

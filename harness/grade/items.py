@@ -94,6 +94,7 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     except Exception as exc:  # noqa: BLE001 - a bug in one item's grading must not lose the verdict
         result = make_result(item, ItemStatus.error, f"the harness raised {type(exc).__name__} grading it: "
                              f"{exc}", evidence={"traceback": traceback.format_exc(limit=-8)})
+    _add_proxy_view(ctx, item, result)
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
@@ -104,6 +105,18 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     if untrusted:
         result.evidence["untrusted"] = untrusted
     return result
+
+
+def _add_proxy_view(ctx: GradeContext, item: ChecklistItem, result: ItemResult) -> None:
+    """What the fault proxies did during the item's scenario, beside whatever the item measured."""
+    seen = ctx.upstream_calls(item.scenario)
+    if seen is None:
+        return
+    result.evidence["fault_proxy"] = {"llm_calls": len(seen.llm_calls), "tcp_refused": seen.refused,
+                                      "tcp_cut": seen.cut}
+    if seen.refused or seen.cut:
+        result.reason += (f" (on the wire: the TCP fault proxy refused {seen.refused} connections and cut "
+                          f"{seen.cut})")
 
 
 def _dispatch(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, Attestation]) -> ItemResult:

@@ -27,7 +27,7 @@ def _seconds(query: str, hist: Histogram) -> str:
     return f"({query}) / 1000" if hist.in_ms else query
 
 
-class Q:
+class PromQL:
     """Query builders over one job (the service's scrape job: its process metrics share names with
     the load generator's) and the profile's series."""
 
@@ -72,7 +72,7 @@ def chart_queries(metrics: MetricsMapping, job: str | None = None,
                   rate_window_s: float = DEFAULT_CHART_RATE_S) -> dict[str, tuple[str, str]]:
     """Range queries the report charts, by series name: (query, unit); a measure the profile does not
     map has no chart."""
-    q = Q(metrics, job)
+    q = PromQL(metrics, job)
     w = f"{rate_window_s:g}s"
     m = metrics
 

@@ -268,7 +268,7 @@ def _spike(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
     ]
 
 
-# name -> (locustfile in scenarios/, phase builder, the graded phase)
+# name -> (locustfile in scenarios/, phase builder)
 SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]]] = {
     "target_2x": ("target_2x.py", _steady),
     "concurrency_1000": ("concurrency_1000.py", _concurrency),

@@ -22,8 +22,9 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from harness.load.arrivals import Arrival
 from harness.load.corpus import SCENARIO_DIR, load_prompts
+from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan, SessionSpec
-from harness.load.users import STATE, ArrivalUser, _keep, _outstanding
+from harness.load.users import ArrivalUser, _keep, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
 from harness.target import requests as target_requests

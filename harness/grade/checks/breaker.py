@@ -140,10 +140,10 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     fault, recovery = _phases(ctx, item)
     assert fault.end is not None and recovery.end is not None and item.scenario
     window = Window(scenario=item.scenario, phase="fault+recovery", start=fault.start, end=recovery.end)
-    path = ctx.folder.client_dir(item.scenario) / UpstreamCalls.FILE_NAME if ctx.folder else None
+    calls = ctx.upstream_calls(item.scenario)
     frame = ctx.request_log(item.scenario)
     gauge = gauge_view(ctx, fault, recovery, window)
-    if path is None or not path.exists() or frame is None:
+    if calls is None or not calls.llm_calls or frame is None:
         if gauge is None:
             gauge_query = ctx.q.breaker(ctx.metrics.breaker) if ctx.metrics.breaker else None
             raise NoData("no breaker gauge (service.metrics.breaker), and no LLM fault proxy (--llm-proxy) "
@@ -154,7 +154,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                            evidence={"gauge": asdict(view), "max_state": view.max_state})
     rows = phase_rows(frame, None, (fault.start, recovery.end))
     within = BreakerParams.of(item.params).answer_within_s or ctx.checklist.slo_p99_s
-    behaviour, evidence = behaviour_view(rows, UpstreamCalls.load_file(path), fault, recovery, within)
+    behaviour, evidence = behaviour_view(rows, calls, fault, recovery, within)
     evidence["behaviour"] = asdict(behaviour)
     status, reason, value = _outcome(item, behaviour, recovery.end - fault.end)
     reason = f"upstream calls vs cache misses: {reason}"

@@ -112,6 +112,7 @@ def test_streaming_share_records_time_to_first_token(stalled_run) -> None:
     streamed = log[log.endpoint == "/v1/agent/stream"]
     assert 0.15 * len(log) < len(streamed) < 0.45 * len(log)
     assert streamed.ttft.notna().all() and streamed.itl.notna().all()
+    assert (streamed.output_tokens == 3).all()  # fast_target streams three token events
     assert stats.phase("steady").ttft.count == len(streamed)
 
 

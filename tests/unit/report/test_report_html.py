@@ -259,3 +259,17 @@ def test_identity_shows_the_service_profile_and_where_it_came_from(tmp_path: Pat
     assert "preset seed-article (faq bot), detected: seed-article from metrics" in text
     assert 'requests: agent_requests_total{endpoint="answer"} errors status="error"' in text
     assert "request_duration: agent_request_duration_seconds" in text and "breaker" not in text
+
+
+def test_each_phase_shows_served_shed_and_errors(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    stats_path = run / "client" / "target_2x" / "stats.json"
+    stats = json.loads(stats_path.read_text())
+    steady = next(p for p in stats["phases"] if p["phase"] == "steady")
+    steady.update(served=4000, shed=1000, failures=7)
+    stats_path.write_text(json.dumps(stats))
+    page = parse(render_run(run).read_text())
+    cells = [td for td in page.find_all("td") if "data-outcomes" in td.attrs]
+    assert "4000/1000/7" in [td.attrs["data-outcomes"] for td in cells]
+    assert "4000 / 1000 / 7" in [" ".join(td.text.split()) for td in cells]
+    assert "Served / shed / errors" in [th.text for th in page.find_all("th")]

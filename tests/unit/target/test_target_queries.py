@@ -3,13 +3,13 @@ series, milliseconds are divided back to seconds, unmapped measures have no char
 
 from __future__ import annotations
 
-from harness.grade.queries import Q, chart_queries
+from harness.grade.queries import PromQL, chart_queries
 from harness.schemas.service import Histogram, preset_profile
 from harness.target.metrics import key_series
 
 
 def test_bundled_quantile_is_todays_query() -> None:
-    q = Q(preset_profile("bundled").metrics)
+    q = PromQL(preset_profile("bundled").metrics)
     hist = preset_profile("bundled").metrics.request_duration
     assert q.quantile(0.99, hist, 100.0, 400.0) == (
         'histogram_quantile(0.99, sum by (le) (increase(agent_request_duration_seconds_bucket'
@@ -18,13 +18,13 @@ def test_bundled_quantile_is_todays_query() -> None:
 
 def test_seed_article_errors_are_status_error_of_its_handler() -> None:
     metrics = preset_profile("seed-article").metrics
-    query = Q(metrics).counted(metrics.requests, 1.0, 2.0, metrics.requests.error)
+    query = PromQL(metrics).counted(metrics.requests, 1.0, 2.0, metrics.requests.error)
     assert 'agent_requests_total{job="agent", endpoint="run_agent", status="error"} @ 2.000' in query
 
 
 def test_opentelemetry_counts_requests_from_the_histogram() -> None:
     metrics = preset_profile("opentelemetry").metrics
-    query = Q(metrics, "api").counted(metrics.requests, 1.0, 2.0, metrics.requests.error)
+    query = PromQL(metrics, "api").counted(metrics.requests, 1.0, 2.0, metrics.requests.error)
     assert 'http_server_request_duration_seconds_count{job="api", http_route=~"/v1/agent/.*", ' \
            'http_response_status_code=~"4..|5..", http_response_status_code!="429"}' in query
 
@@ -32,7 +32,7 @@ def test_opentelemetry_counts_requests_from_the_histogram() -> None:
 def test_milliseconds_are_divided_back_to_seconds() -> None:
     hist = Histogram(name="http_server_duration_milliseconds")
     assert hist.in_ms and not Histogram(name="latency", unit="s").in_ms
-    q = Q(preset_profile("opentelemetry").metrics)
+    q = PromQL(preset_profile("opentelemetry").metrics)
     assert q.quantile(0.99, hist, 0, 10).endswith(") / 1000")
     assert Histogram(name="t_seconds", unit="ms").in_ms
 
