@@ -25,7 +25,7 @@ from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
-from harness.load import LoadSettings, prompt_picker, run_scenario
+from harness.load import LoadSettings, check_trace, prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -262,6 +262,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
 
 def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, ScenarioRun]:
     """One scenario on its own: stack up, load, stack down. No grading."""
+    if settings.trace is not None:  # a bad trace is a usage error before any folder or process
+        check_trace(scenario, settings.trace)
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
         with Stack(_stack_settings(settings, folder, info)) as stack, \

@@ -365,7 +365,8 @@ def diagnose(
     ev = Captured(diagnostics_dir, series)
     items = []
     for item in verdict.items:
-        if item.status == ItemStatus.passed:
+        # Nothing of the service's to explain: it passed, cannot apply, or loadgate failed grading it.
+        if item.status in (ItemStatus.passed, ItemStatus.not_applicable, ItemStatus.error):
             continue
         missing = item.evidence.get("missing_series") if item.status == ItemStatus.no_data else None
         if isinstance(missing, dict):

@@ -27,7 +27,9 @@ from harness.schemas.verdict import ItemResult, Window
 
 def _streamed(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
     rows, window = client_rows(ctx, item)
-    streamed = rows[rows["ttft"].notna() | (rows["endpoint"].astype(str).str.contains("stream"))]
+    # A streamed request has a token count (0 when it failed) or a ttft; the bundled API also names it.
+    streamed = rows[rows["ttft"].notna() | rows["output_tokens"].notna()
+                    | rows["endpoint"].astype(str).str.contains("stream")]
     if streamed.empty:
         raise NoData(f"no streamed answers in {window.scenario}/{window.phase}", window=window, samples=0)
     return streamed, window

@@ -200,9 +200,15 @@ def _replay(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
 
 def with_trace(name: str, plan: ScenarioPlan, trace: Path) -> ScenarioPlan:
     """The plan replaying ``trace`` (``--trace``); only trace_replay replays a trace."""
+    check_trace(name, trace)
+    return plan.model_copy(update={"trace": str(trace)})
+
+
+def check_trace(name: str, trace: Path) -> None:
+    """``--trace`` checked before anything starts: the scenario replays traces, the file reads."""
     if SCENARIOS.get(name, (None, None))[1] is not _replay:
         raise LoadError(f"--trace replays with scenario trace_replay, not {name!r}")
-    return plan.model_copy(update={"trace": str(trace)})
+    load_trace(trace)
 
 
 def _sessions(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:

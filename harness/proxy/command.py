@@ -66,11 +66,16 @@ def add_driver_options(g: argparse._ArgumentGroup) -> None:
                    "service and its Redis: redis_outage refuses connections there")
     g.add_argument("--proxy-llm-upstream", metavar="URL", help="start an LLM fault proxy in front of this "
                    "OpenAI-compatible server and point the bundled service's openai backend at it")
+    g.add_argument("--real-topology", nargs="?", const="local", choices=["local", "simulated"],
+                   metavar="BACKEND", help="the bundled service as a real agent: its model served over "
+                   "the OpenAI API by its own process (BACKEND, default local), reached through an LLM "
+                   "fault proxy, its Redis through a TCP fault proxy; faults go on the wire")
 
 
 def driver_settings(args: argparse.Namespace) -> dict[str, object]:
     """The StackSettings fields of those options (the token only when a proxy is given)."""
-    started = {"proxy_redis": args.proxy_redis, "proxy_llm_upstream": args.proxy_llm_upstream}
+    started = {"proxy_redis": args.proxy_redis or bool(args.real_topology),
+               "proxy_llm_upstream": args.proxy_llm_upstream, "llm_server_backend": args.real_topology}
     if not (args.llm_proxy or args.redis_proxy):
         return started
     if not (args.proxy_token_file or os.environ.get(TOKEN_ENV)):

@@ -25,7 +25,7 @@ from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.preflight import preflight
 from harness.stack.prometheus import start_prometheus
-from harness.stack.proxies import start_llm_proxy, start_redis_proxy
+from harness.stack.proxies import start_llm_proxy, start_llm_server, start_redis_proxy
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
 from harness.stack.watchdog import Watchdog, Watched
@@ -64,6 +64,9 @@ class StackSettings(BaseModel):
     # (``backend='openai'``), so faults happen on the wire; their URLs fill the two above.
     proxy_redis: bool = False
     proxy_llm_upstream: str | None = None
+    # The real topology: the bundled model served over the OpenAI API by its own process (this
+    # backend behind it), the bundled service's openai backend reaching it through an LLM proxy.
+    llm_server_backend: Literal["local", "simulated"] | None = None
     service_env: dict[str, str] = {}
     # Rule files for the embedded Prometheus instead of the shipped alert_rules.yml (e.g. a copy with
     # short windows, so a test sees an alert fire in seconds).
@@ -130,7 +133,7 @@ class Stack:
     def _start_proxies(self, stack_dir: Path, redis_url: str | None) -> dict:
         """Start the fault proxies asked for; the service's settings and the endpoints they change."""
         s = self.settings
-        if not (s.proxy_redis or s.proxy_llm_upstream):
+        if not (s.proxy_redis or s.proxy_llm_upstream or s.llm_server_backend):
             return {}
         if s.target_url is not None:
             raise ConfigError("--proxy-redis / --proxy-llm-upstream put proxies in front of the bundled "
@@ -141,9 +144,12 @@ class Stack:
         if s.proxy_redis and redis_url is not None:
             out["service_redis_url"], out["redis_proxy_url"] = self._own(
                 start_redis_proxy(stack_dir / "proxies", redis_url, token))
-        if s.proxy_llm_upstream:
-            (out["llm_proxy_url"],) = self._own(
-                start_llm_proxy(stack_dir / "proxies", s.proxy_llm_upstream, token))
+        upstream = s.proxy_llm_upstream
+        if s.llm_server_backend:
+            upstream, model = self._own(start_llm_server(stack_dir / "proxies", s.llm_server_backend))
+            out["service_env"]["AGENT_OPENAI_MODEL"] = model
+        if upstream:
+            (out["llm_proxy_url"],) = self._own(start_llm_proxy(stack_dir / "proxies", upstream, token))
             out["service_env"]["AGENT_OPENAI_BASE_URL"] = out["llm_proxy_url"]
         return out
 
@@ -163,7 +169,8 @@ class Stack:
             target_url, access_log = self._own(start_service(
                 stack_dir / "service", redis_url=proxies.get("service_redis_url", redis_url),
                 api_keys=[api_key, api_key_2], admin_token=admin_token, workers=s.workers,
-                backend=s.backend, extra_env={**proxies.get("service_env", {}), **s.service_env},
+                backend="openai" if s.llm_server_backend else s.backend,
+                extra_env={**proxies.get("service_env", {}), **s.service_env},
                 ready_timeout_s=s.ready_timeout_s))
             self.service_process = self.processes[-1]
             spawned = True

@@ -1,11 +1,14 @@
-"""Fault proxies the stack starts itself (``loadgate up`` / ``gate`` with ``--proxy-redis`` or
-``--proxy-llm-upstream``): children that die with the harness, like every other part of the stack."""
+"""Fault proxies the stack starts itself (``loadgate up`` / ``gate`` with ``--proxy-redis``,
+``--proxy-llm-upstream`` or ``--real-topology``), and the OpenAI-compatible server the real topology
+puts behind the LLM proxy: children that die with the harness, like every other part of the stack."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import httpx
 
 from harness.ports import LOOPBACK, free_port
 from harness.process import ManagedProcess
@@ -38,3 +41,16 @@ def start_llm_proxy(workdir: Path, upstream: str, token: str) -> tuple[ManagedPr
     proc = _start("llm proxy", ["llm", "--upstream", upstream, "--listen", f"{LOOPBACK}:{port}"], url, token,
                   workdir / "llm-proxy.log")
     return proc, url
+
+
+def start_llm_server(workdir: Path, backend: str) -> tuple[ManagedProcess, str, str]:
+    """The bundled model served over the OpenAI API (``python -m target_service.openai_server``):
+    (process, base URL, the model id it serves)."""
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    argv = [sys.executable, "-m", "target_service.openai_server", "--port", str(port), "--backend", backend]
+    proc = ManagedProcess("llm server", argv, log_path=workdir / "llm-server.log",
+                          env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}).start()
+    proc.wait_ready(lambda: answers(f"{url}/v1/models", timeout_s=2.0), 300.0, interval_s=0.5)
+    models = httpx.get(f"{url}/v1/models", timeout=10).json()["data"]
+    return proc, url, models[0]["id"]

@@ -127,8 +127,10 @@ def _outcome(item: ChecklistItem, view: View, recovery_s: float) -> tuple[ItemSt
                     f"after it ended: {reason}"), view.closed_after_s
 
 
-def _disagreement(behaviour: View, gauge: View) -> str | None:
+def _disagreement(behaviour: View, gauge: View, recovery_s: float) -> str | None:
     closed = (behaviour.closed_after_s is not None, gauge.closed_after_s is not None)
+    if closed == (False, True) and gauge.closed_after_s > recovery_s - HOLD_S:
+        closed = (True, True)  # too late for HOLD_S seconds of calls to confirm or deny it
     if behaviour.opened != gauge.opened or closed[0] != closed[1]:
         return (f"the breaker gauge (opened={gauge.opened}, closed_after_s={gauge.closed_after_s}) and the "
                 f"upstream calls (opened={behaviour.opened}, closed_after_s={behaviour.closed_after_s}) "
@@ -160,7 +162,7 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     reason = f"upstream calls vs cache misses: {reason}"
     if gauge is not None:
         evidence["gauge"] = asdict(gauge[0])
-        if (conflict := _disagreement(behaviour, gauge[0])) is not None:
+        if (conflict := _disagreement(behaviour, gauge[0], recovery.end - fault.end)) is not None:
             status, reason = ItemStatus.failed, f"{conflict}: a finding; {reason}"
     else:
         evidence["gauge"] = "the service exports no breaker gauge"
