@@ -6,7 +6,6 @@ import numpy as np
 
 from harness.grade.context import GradeContext
 from harness.grade.leak import aligned, leak_per_request
-from harness.grade.queries import AGENT, SERVED, PromQL
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import MemoryPerRequestParams
@@ -32,9 +31,16 @@ def memory_per_request(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ctx.scrape_gaps(window)
     prom = ctx.require_prom()
     params = MemoryPerRequestParams.of(item.params)
-    step = prom.scrape_interval_s(ctx.job) or 1.0
-    rss_q = PromQL.rss(ctx.job)
-    served_q = f'sum(agent_requests_total{{job="{ctx.job}", {AGENT}, {SERVED}}})'
+    memory, counter = ctx.metrics.memory, ctx.metrics.requests
+    if memory is None or counter is None:
+        raise NoData("the service profile maps no memory series or no request counter "
+                     "(service.metrics.memory, service.metrics.requests)", window=window)
+    step = ctx.scrape_interval_s()
+    rss_q = ctx.q.gauge(memory)
+    # Served requests: the profile's served matcher, else everything that is not an error.
+    served_q = (f"sum({counter.name}{{{ctx.q.sel(counter, counter.served)}}})" if counter.served else
+                f"sum({counter.name}{{{ctx.q.sel(counter)}}}) - (sum({counter.name}"
+                f"{{{ctx.q.sel(counter, counter.error)}}}) or vector(0))")
     rss = prom.range(rss_q, window.start, window.end, step)
     served = prom.range(served_q, window.start, window.end, step)
     _, requests, memory = aligned(served[0][1] if served else [], rss[0][1] if rss else [])
