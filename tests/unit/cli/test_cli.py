@@ -107,3 +107,20 @@ def test_keys_come_from_a_file_or_the_environment_and_argv_warns(tmp_path, capsy
     assert code == EXIT_USAGE
     err = capsys.readouterr().err
     assert "field '--api-key-file': cannot read the secret file" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("scenario", "content", "expected"), [
+    ("trace_replay", "timestamp\n1\nnot-a-time\n", ":3: 'not-a-time' is not a timestamp"),
+    ("trace_replay", None, "cannot read the trace"),
+    ("target_2x", "timestamp\n1\n", "--trace replays with scenario trace_replay, not 'target_2x'"),
+])
+def test_a_bad_trace_is_refused_before_anything_starts(tmp_path, capsys, scenario: str, content: str | None,
+                                                       expected: str) -> None:
+    trace = tmp_path / "trace.csv"
+    if content is not None:
+        trace.write_text(content)
+    code = main(["run", scenario, "--trace", str(trace), "--reports-dir", str(tmp_path / "reports"),
+                 "--no-progress"])
+    assert code == EXIT_USAGE
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()  # no run folder, no process
