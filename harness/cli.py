@@ -91,7 +91,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id, force=args.force,
+                                    run_id=args.run_id, service_file=args.service_file, force=args.force,
                                     stack=pipeline.StackSettings(allow_hosts=_allow_hosts(args),
                                                         prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
@@ -125,6 +125,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"{args.checklist}: valid — {len(checklist.items)} items, profiles {', '.join(checklist.profiles)} "
           f"(checked: {profile}), {queries} PromQL template{'s' if queries != 1 else ''} parsed")
     return 0
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from harness.pipeline import StackSettings
+    from harness.target.discover import detect, render
+
+    # Validated like a run's URLs: detection sends requests too.
+    urls = StackSettings(allow_hosts=_allow_hosts(args), target_url=args.target_url,
+                         metrics_url=args.metrics_url, prometheus_url=args.prometheus_url)
+    key = resolve_secrets(args, lambda text: print(f"loadgate: warning: {text}", file=sys.stderr))["api_key"]
+    detection = detect(urls.target_url or args.target_url, metrics=urls.metrics_url,
+                       prometheus_url=urls.prometheus_url, job=args.job, api_key=key)
+    print(render(detection), end="")
+    return 0 if detection.chosen is not None else EXIT_USAGE
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -176,7 +190,7 @@ def _one_line(exc: ValidationError) -> str:
 
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
-            "report": _cmd_report, "validate": _cmd_validate,
+            "detect": _cmd_detect, "report": _cmd_report, "validate": _cmd_validate,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
             "proxy": lambda args: proxy_command.run(args, _say)}
 

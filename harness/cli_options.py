@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=_formatter)
 
     for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command,
-                _report_command, _up_command, _down_command, _status_command, _proxy_command):
+                _detect_command, _report_command, _up_command, _down_command, _status_command,
+                _proxy_command):
         add(command)
     return parser
 
@@ -196,8 +197,10 @@ def _check_command(command: Command) -> None:
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
     p.add_argument("--force", action="store_true", help="replace the run folder of a reused --run-id")
-    p.add_argument("--job", default="agent",
-                   help="the Prometheus job label of your service's scrape (default: %(default)s)")
+    p.add_argument("--job", help="the Prometheus job label of your service's scrape "
+                                 "(default: the service profile's metrics.job, agent)")
+    p.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
+                   help="the service profile (preset + overrides); default: the checklist's")
 
 
 def _capacity_command(command: Command) -> None:
@@ -248,6 +251,23 @@ def _validate_command(command: Command) -> None:
                 "Example: loadgate validate --checklist checklist.yaml")
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
     p.add_argument("--profile", help="also check that this profile exists")
+
+
+def _detect_command(command: Command) -> None:
+    p = command("detect", "say which service preset fits your service, as YAML to paste",
+                "Read your service's metrics (TARGET/metrics, --metrics-url, or the series in\n"
+                "--prometheus-url), try every preset (bundled, seed-article, fastapi-instrumentator,\n"
+                "opentelemetry, openai) and print the service: profile that fits, with what matched and\n"
+                "what is missing. Exit 0 when a preset fits, 3 when none does or nothing answers.\n"
+                "Example: loadgate detect --target-url http://127.0.0.1:8000 --metrics-url "
+                "http://127.0.0.1:9090/metrics")
+    p.add_argument("--target-url", required=True, help="your agent service")
+    p.add_argument("--metrics-url", help="its metrics when not at TARGET/metrics")
+    p.add_argument("--prometheus-url", help="read the series names a Prometheus holds instead")
+    p.add_argument("--job", help="the Prometheus job of your service (default: every job is tried)")
+    _add_allow_host(p)
+    # The key is only for GET /v1/models on an OpenAI-compatible server that wants one.
+    add_secret_options(p.add_argument_group("keys"))
 
 
 def _report_command(command: Command) -> None:

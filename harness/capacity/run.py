@@ -7,6 +7,7 @@ the bundled service with that many workers (or yields a user's target for ``None
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -39,6 +40,7 @@ from harness.schemas.capacity import (
 from harness.schemas.checklist import Checklist
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statistics, inside the run folder
@@ -172,19 +174,19 @@ def _usl(levels: list[ProbeLevel]) -> tuple[USLFit | None, str | None]:
 @contextmanager
 def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
     """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration."""
-    url = f"{endpoints.target_url}/admin/faults"
-    headers = {"Authorization": f"Bearer {endpoints.admin_token}"}
+    target = TargetClient.of(endpoints)
     try:
-        httpx.put(url, json={"llm_delay_s": delay_s}, headers=headers,
-                  timeout=5).raise_for_status()
+        target.set_faults({"llm_delay_s": delay_s}, timeout_s=5).raise_for_status()
     except httpx.HTTPError as exc:
-        raise LoadError(f"cannot inject an LLM delay of {delay_s} s at {url}: {exc}") from exc
+        raise LoadError(f"cannot inject an LLM delay of {delay_s} s through the fault API of "
+                        f"{endpoints.target_url}: {exc}") from exc
     # Every worker re-reads the fault file at most every faults_poll_s (0.2 s by default).
     time.sleep(1.0)
     try:
         yield
     finally:
-        httpx.delete(url, headers=headers, timeout=5)
+        with contextlib.suppress(httpx.HTTPError):
+            target.set_faults(None, timeout_s=5)
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _seed(ctx: SearchContext, name: str, target: Target,
     """Where the search starts, and why: (seed, how, the probe's best throughput, the probe's levels)."""
     settings = ctx.settings
     # A what-if search follows another on the same target: let that one's last requests finish first.
-    wait_drained(target.endpoints.target_url, idle=target.idle_in_flight, timeout_s=30)
+    wait_drained(TargetClient.of(target.endpoints), idle=target.idle_in_flight, timeout_s=30)
     ctx.say(f"{name}: concurrency probe")
     # The probe sends the steps' mix: a cache-friendlier probe would seed the search far too high.
     levels = concurrency_sweep(target.endpoints, ctx.load.prompts(settings.fresh_share),
@@ -298,7 +300,7 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
         say(f"{label}: starting the target")
         with targets(workers) as target:
             target_url = target.endpoints.target_url
-            target.idle_in_flight = idle_level(target_url)
+            target.idle_in_flight = idle_level(TargetClient.of(target.endpoints))
             result, found = _one_search(ctx, label, target, workers=workers, llm_extra_s=0.0, seed_hint=None)
             searches.append(result)
             steps += found

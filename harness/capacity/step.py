@@ -23,6 +23,7 @@ from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun, ScenarioStats
 from harness.stats import min_samples_for_upper_bound
+from harness.target.client import TargetClient
 
 STEADY = "steady"
 GENERATOR_SATURATED = "load generator saturated"  # how a step's reason starts when the generator limited it
@@ -104,7 +105,7 @@ class StepRunner:
                             max_in_flight=self.settings.max_in_flight)
         # The runner's rate is rate_x * target_qps: a checklist copy whose target is this step's rate.
         checklist = self.checklist.model_copy(update={"target_qps": rate})
-        observer = Observer(self.endpoints.target_url, self.service_pid).start()
+        observer = Observer(TargetClient.of(self.endpoints), self.service_pid).start()
         try:
             run = self.run_scenario(name, checklist=checklist, profile=self.profile,
                                     endpoints=self.endpoints, run_folder=self.folder,
@@ -115,7 +116,7 @@ class StepRunner:
 
     def measure(self, search: str, index: int, rate: float, steady_s: float,
                 remeasure_of: int | None = None) -> CapacityStep:
-        waited, drained, how = wait_drained(self.endpoints.target_url, idle=self.idle_in_flight,
+        waited, drained, how = wait_drained(TargetClient.of(self.endpoints), idle=self.idle_in_flight,
                                             timeout_s=self.settings.drain_timeout_s,
                                             nudge=lambda: one_uncached_request(self.endpoints))
         name = f"capacity_{_slug(search)}_{index:02d}"

@@ -359,13 +359,20 @@ def diagnose(
     checklist: Checklist | None = None,
     series: SeriesSet | None = None,
 ) -> Diagnosis:
-    """A diagnosis for each failed, warned or no-data item whose symptom the fault table covers."""
+    """A diagnosis for each failed, warned or no-data item whose symptom the fault table covers; a
+    no-data item whose series is missing gets what it looked for instead of causes."""
     measures = {i.id: i.measure for i in checklist.items} if checklist else {}
     ev = Captured(diagnostics_dir, series)
     items = []
     for item in verdict.items:
         # Nothing of the service's to explain: it passed, cannot apply, or loadgate failed grading it.
         if item.status in (ItemStatus.passed, ItemStatus.not_applicable, ItemStatus.error):
+            continue
+        missing = item.evidence.get("missing_series") if item.status == ItemStatus.no_data else None
+        if isinstance(missing, dict):
+            items.append(ItemDiagnosis(item_id=item.id, title=item.title, status=str(item.status),
+                                       symptom="missing series", causes=[],
+                                       explanation=missing.get("explanation")))
             continue
         symptom = symptom_of(item, measures.get(item.id))
         if symptom is None:

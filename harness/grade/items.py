@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items, session_items, stream_items
+from harness.grade import client_items, memory_items, metric_items, session_items, stream_items
 from harness.grade.baseline import parse_tolerance
 from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
@@ -25,6 +25,7 @@ MEASURES: dict[str, Grader] = {
     "p99_latency": metric_items.p99_latency,
     "error_rate": metric_items.error_rate,
     "memory_trend": metric_items.memory_trend,
+    "memory_per_request": memory_items.memory_per_request,
     "llm_p95": metric_items.llm_p95,
     "client_p99": client_items.client_p99,
     "max_latency": client_items.max_latency,

@@ -20,6 +20,7 @@ from harness.load.arrivals import Arrival, TraceRow, phase_arrivals, trace_arriv
 from harness.load.trace import load_trace
 from harness.schemas.base import Contract
 from harness.schemas.checklist import FaultSpec, ScenarioPlan
+from harness.schemas.service import ServiceProfile, preset_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -88,6 +89,8 @@ class LoadPlan(Contract):
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
     stop_at: float | None = None  # set by the master when a stop condition ends the plan early
+    # How requests are made and answers read (harness.target); the bundled contract by default.
+    service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
     # The run's seed (run.json): arrival gaps, prompt picks and stream choices draw from it, per worker.
     seed: int | None = None
 

@@ -33,6 +33,7 @@ from harness.process import ManagedProcess
 from harness.schemas import Checklist, Endpoints, RunFolder, ScenarioPlan
 from harness.schemas.files import write_atomic
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStats, ScenarioStatus, Timeline
+from harness.target.client import TargetClient
 
 
 def _save(folder: RunFolder, run: ScenarioRun) -> None:
@@ -51,7 +52,7 @@ def _fail(folder: RunFolder, run: ScenarioRun, reason: str) -> LoadError:
 
 def _check_reachable(url: str) -> None:
     try:
-        httpx.get(f"{url.rstrip('/')}/healthz", timeout=5.0)
+        httpx.get(url, timeout=5.0)
     except httpx.HTTPError as exc:
         raise LoadError(f"target {url} is not reachable ({type(exc).__name__}: {exc})") from None
 
@@ -120,13 +121,13 @@ def _plan(name: str, run: ScenarioRun, checklist: Checklist, profile: str, plan:
         admin_faults_path=endpoints.service.admin.faults_path if endpoints.service.admin else None,
         llm_proxy_url=endpoints.llm_proxy_url, redis_proxy_url=endpoints.redis_proxy_url,
         fault_lease_s=guard.fault_lease_s, stop_window_s=guard.stop_window_s,
-        stop_limits=stop_limits(checklist, profile, name), seed=seed,
+        stop_limits=stop_limits(checklist, profile, name), seed=seed, service=endpoints.service,
     )
     run.params = {
         "profile": profile,
         "workers": workers,
         "locustfile": str(locustfile),
-        "plan": load_plan.model_dump(mode="json", exclude={"api_key", "admin_token", "t0"}),
+        "plan": load_plan.model_dump(mode="json", exclude={"api_key", "admin_token", "t0", "service"}),
     }
     run.phases = [
         Phase(name=s.name, start=a, end=b, params=s.params()) for s, a, b in load_plan.phase_bounds()
@@ -140,7 +141,7 @@ def _can_start(plan: LoadPlan, endpoints: Endpoints, run: ScenarioRun) -> Callab
     driver = FaultDriver.of(plan.model_copy(update={
         "admin_token": endpoints.admin_token, "proxy_token": endpoints.proxy_token}), endpoints.target_url)
     fault_urls = driver.destinations([p.fault for p in plan.phases if p.fault])
-    _check_reachable(endpoints.target_url)
+    _check_reachable(TargetClient.of(endpoints).reachable_url())
 
     def clear() -> None:
         # After the master is gone (it could renew a lease after us), whatever ended the run:
@@ -171,7 +172,7 @@ def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail
     run.params.update(
         {k: result[k] for k in ("requests", "errors", "dropped", "in_flight_at_end", "fault_events")}
     )
-    run.params["target_in_flight_at_end"] = target_in_flight(endpoints.target_url)
+    run.params["target_in_flight_at_end"] = target_in_flight(TargetClient.of(endpoints))
     run.params["max_users"] = max((p.max_users for p in stats.phases), default=0)
     poisson = plan.arrival == "poisson"
     run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson)

@@ -178,8 +178,8 @@ class Stack:
             if not s.api_key:
                 raise ConfigError("a target given with --target-url needs its API key (LOADGATE_API_KEY "
                                   "or --api-key-file)", field="api_key")
-            require_reachable(TargetClient(service, s.target_url, metrics=metrics_url(
-                service, s.target_url, s.metrics_url)).reachable_url(), "target service")
+            require_reachable(TargetClient(service, s.target_url, metrics_url=s.metrics_url).reachable_url(),
+                              "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
             api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
         preflight(TargetClient(service, target_url, api_key))  # before any load: a refused key stops here

@@ -21,6 +21,8 @@ def main() -> None:
     parser.add_argument("--burst", type=float, default=100.0)
     parser.add_argument("--leak-mb-per-s", type=float, default=0.0)
     parser.add_argument("--leak-kb-per-request", type=float, default=0.0)
+    parser.add_argument("--cache-kb", type=float, default=0.0)
+    parser.add_argument("--cache-entries", type=int, default=0)
     parser.add_argument("--slow-every", type=int, default=0)
     parser.add_argument("--slow-s", type=float, default=4.2)
     parser.add_argument("--error-every", type=int, default=0)

@@ -20,13 +20,11 @@ import numpy as np
 import pandas as pd
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import PromQL
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.faults import UpstreamCalls
 from harness.schemas.params import BreakerParams
-from harness.schemas.service import preset_profile
 from harness.schemas.timeline import Phase
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 
@@ -98,13 +96,11 @@ def behaviour_view(frame: pd.DataFrame, calls: UpstreamCalls, fault: Phase, reco
 
 def gauge_view(ctx: GradeContext, fault: Phase, recovery: Phase, window: Window) -> tuple[View, str] | None:
     """The service's breaker gauge over the fault and recovery; None when it exports none."""
-    given = ctx.endpoints.service.metrics.breaker if ctx.endpoints is not None else None
-    breaker = given or preset_profile("bundled").metrics.breaker  # the bundled values by default
+    breaker = ctx.metrics.breaker
     if ctx.prom is None or breaker is None:
         return None
-    query = PromQL.breaker(ctx.job)
-    prom = ctx.require_prom()
-    series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
+    query = ctx.q.breaker(breaker)
+    series = ctx.require_prom().range(query, fault.start, recovery.end, ctx.scrape_interval_s())
     if not series:
         return None
     ctx.scrape_gaps(window)
@@ -151,8 +147,9 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     gauge = gauge_view(ctx, fault, recovery, window)
     if calls is None or not calls.llm_calls or frame is None:
         if gauge is None:
-            raise NoData("no breaker gauge, and no LLM fault proxy (--llm-proxy) to see the breaker from "
-                         "the upstream calls", query=PromQL.breaker(ctx.job), window=window)
+            gauge_query = ctx.q.breaker(ctx.metrics.breaker) if ctx.metrics.breaker else None
+            raise NoData("no breaker gauge (service.metrics.breaker), and no LLM fault proxy (--llm-proxy) "
+                         "to see the breaker from the upstream calls", query=gauge_query, window=window)
         view, query = gauge
         status, reason, value = _outcome(item, view, recovery.end - fault.end)
         return make_result(item, status, f"gauge: {reason}", value=value, window=window, query=query,

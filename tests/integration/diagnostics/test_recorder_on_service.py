@@ -19,7 +19,9 @@ from harness.schemas.diagnostics import (
     StackSample,
 )
 from harness.schemas.jsonl import read_jsonl
+from harness.schemas.service import preset_profile
 from harness.stack.service import start_service
+from harness.target.client import TargetClient
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +54,7 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
             out,
             redis_url=redis_url,
             service_pid=proc.pid,
-            target_url=url,
-            admin_token="adm",
+            target=_target(url, "adm"),
             settings=settings,
         ) as recorder:
             recorder.memory_sites("start")
@@ -72,7 +73,7 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
                     statuses.append(response.status_code)  # 429 too: the service's rate limit
                     time.sleep(0.05)
             recorder.memory_sites("end")
-        denied = memory_sites(url, "wrong-token", "denied")
+        denied = memory_sites(_target(url, "wrong-token"), "denied")
     finally:
         proc.stop()
 
@@ -91,3 +92,8 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
     summary = recorder.summary()
     assert summary.stacks.samples == len(samples) and summary.redis.samples >= 2
     assert summary.memory.samples == 2 and summary.memory.errors == 0
+
+
+def _target(url: str, admin_token: str) -> TargetClient:
+    return TargetClient(preset_profile("bundled"), url, admin_token=admin_token)
+
