@@ -7,6 +7,7 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import time
 import traceback
@@ -22,9 +23,9 @@ from harness.checklist import checklist_sha256, load_checklist, load_service_fil
 from harness.diagnostics.diagnose import write_diagnosis
 from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
-from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
-from harness.grade import grade_run, grade_window, validate_names
-from harness.load import prompt_picker, run_scenario
+from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
+from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
+from harness.load import LoadSettings, check_trace, prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -36,6 +37,7 @@ from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Time
 from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 from harness.target.client import TargetClient
+from harness.target.discover import detect
 
 Say = Callable[[str], None]
 
@@ -60,6 +62,9 @@ class RunSettings(BaseModel):
     progress: bool | None = None
     trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
+    # The load generator's knobs and validity limits. The default reads the LOADGATE_* environment
+    # (the documented fallback, harness.load.LoadSettings); a caller may set them instead.
+    load: LoadSettings = Field(default_factory=LoadSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
     seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
 
@@ -123,14 +128,23 @@ def _crash_saved(folder: RunFolder) -> Iterator[None]:
 
 def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
     """The profile the run uses and where it came from: --service FILE, then the checklist's
-    ``service:``; a target of the user's without either runs on the bundled contract."""
+    ``service:``; a target of the user's without either is detected (the bundled contract when
+    no preset fits: its items then say what they looked for)."""
     if settings.service_file is not None:
         return load_service_file(settings.service_file), f"--service {settings.service_file}"
     if checklist.service_profile is not None:
         return checklist.service_profile, f"checklist {settings.checklist}"
-    if settings.stack.target_url is None:
+    stack = settings.stack
+    if stack.target_url is None:
         return preset_profile("bundled"), "bundled service"
-    return preset_profile("bundled"), "default (bundled contract; no profile given)"
+    try:
+        detection = detect(stack.target_url, metrics=stack.metrics_url, prometheus_url=stack.prometheus_url,
+                           api_key=stack.api_key)
+    except EndpointUnreachable as exc:  # the stack says so, once, when it checks the target itself
+        return preset_profile("bundled"), f"default: bundled contract (detection could not read: {exc})"
+    if detection.chosen is None:
+        return preset_profile("bundled"), f"default: bundled contract (no preset fits {detection.source})"
+    return detection.profile(), f"detected: {detection.chosen.preset} from {detection.source}"
 
 
 def _render_index(folder: RunFolder) -> None:
@@ -152,9 +166,11 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     return endpoints
 
 
-def _wait_for_last_scrape(until: float) -> None:
-    """Give Prometheus two scrapes past the last phase, so the graded windows are complete."""
-    delay = until + 2 * SCRAPE_INTERVAL_S + 0.5 - time.time()
+def _wait_for_last_scrape(until: float, endpoints: Endpoints) -> None:
+    """Give Prometheus two scrapes past the last phase, so the graded windows are complete; a
+    user's Prometheus is asked for the service job's real interval (15-30 s is common)."""
+    interval = scrape_interval_s(endpoints.prometheus_url, endpoints.service.metrics.job) or SCRAPE_INTERVAL_S
+    delay = until + 2 * interval + 0.5 - time.time()
     if delay > 0:
         time.sleep(delay)
 
@@ -165,7 +181,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
         service_log=stack.service_process.log_path if stack.service_process else None,
-        target_url=endpoints.target_url, admin_token=endpoints.admin_token,
+        target=TargetClient.of(endpoints) if endpoints.service.admin else None,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
@@ -189,7 +205,8 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason, seed=settings.seed))
+                                             abort=watchdog.abort_reason, seed=settings.seed,
+                                             settings=settings.load))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
                 say(f"scenario {name} failed: {exc}")
@@ -223,13 +240,14 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         if unknown:
             raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
         info.scenarios = names
+        say(f"run {folder.run_id}: service profile {info.service.preset} ({info.service_source})")
         say(f"run {folder.run_id}: starting the stack")
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
                 seeded = settings.model_copy(update={"seed": info.seed})
                 runs = _run_scenarios(names, checklist, profile, stack, folder, seeded, recorder, say)
-            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
+            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()), endpoints)
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
                                 baseline=settings.baseline, profile=profile)
@@ -244,6 +262,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
 
 def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, ScenarioRun]:
     """One scenario on its own: stack up, load, stack down. No grading."""
+    if settings.trace is not None:  # a bad trace is a usage error before any folder or process
+        check_trace(scenario, settings.trace)
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
         with Stack(_stack_settings(settings, folder, info)) as stack, \
@@ -253,14 +273,14 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason, seed=info.seed)
+                                  abort=watchdog.abort_reason, seed=info.seed, settings=settings.load)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
         return folder, result
 
 
-def check(settings: RunSettings, *, since: float, until: float, job: str,
+def check(settings: RunSettings, *, since: float, until: float, job: str | None,
           say: Say) -> tuple[RunFolder, Verdict]:
     """Grade the metric items over an existing window of any Prometheus, without running load."""
     if until <= since:
@@ -272,7 +292,8 @@ def check(settings: RunSettings, *, since: float, until: float, job: str,
         say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
             f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
         verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
-                               out=folder.root, job=job, run_id=folder.run_id)
+                               out=folder.root, job=job, run_id=folder.run_id,
+                               metrics=info.service.metrics if info.service else None)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)
@@ -302,8 +323,9 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 pid = stack.service_process.pid if stack.service_process else None
                 yield Target(endpoints, service_pid=pid)
 
+        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker)
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              load=LoadDriver(run_scenario, prompt_picker), say=say)
+                              load=load, say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)

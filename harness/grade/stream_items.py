@@ -27,7 +27,9 @@ from harness.schemas.verdict import ItemResult, Window
 
 def _streamed(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
     rows, window = client_rows(ctx, item)
-    streamed = rows[rows["ttft"].notna() | (rows["endpoint"].astype(str).str.contains("stream"))]
+    # A streamed request has a token count (0 when it failed) or a ttft; the bundled API also names it.
+    streamed = rows[rows["ttft"].notna() | rows["output_tokens"].notna()
+                    | rows["endpoint"].astype(str).str.contains("stream")]
     if streamed.empty:
         raise NoData(f"no streamed answers in {window.scenario}/{window.phase}", window=window, samples=0)
     return streamed, window
@@ -61,9 +63,14 @@ def itl_p95(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                            "source": source(window) + " (itl: each answer's mean gap between tokens)"})
 
 
+def _generated(rows: pd.DataFrame) -> pd.DataFrame:
+    """Served answers the model generated (a cached answer arrives as one chunk: no token count)."""
+    return rows[is_served(rows) & rows["output_tokens"].notna() & ~rows["cached"].astype(bool)]
+
+
 def _tokens_per_s(rows: pd.DataFrame) -> np.ndarray:
-    """Each served answer's output tokens over its time from send to last token."""
-    served = rows[is_served(rows) & rows["output_tokens"].notna()]
+    """Each generated answer's output tokens over its time from send to last token."""
+    served = _generated(rows)
     seconds = served["latency_uncorrected"].to_numpy(dtype=float)
     tokens = served["output_tokens"].to_numpy(dtype=float)
     keep = seconds > 0
@@ -80,7 +87,7 @@ def request_tokens_per_s(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         low = scipy_stats.quantile_test(rates, q=est.estimate, p=0.05, alternative="greater")
         lower = float(low.confidence_interval(item.confidence).low)
         lower = lower if np.isfinite(lower) else None
-    total_tokens = float(rows["output_tokens"].fillna(0).sum())
+    total_tokens = float(_generated(rows)["output_tokens"].sum())
     fields = {"value": est.estimate, "bound": lower, "interval": est.interval, "samples": est.n,
               "window": window,
               "evidence": {"total_output_tokens": total_tokens,
@@ -94,10 +101,11 @@ def request_tokens_per_s(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 
 def total_tokens_per_s(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
-    """All output tokens streamed in the phase over its duration (the generator's own count)."""
+    """Output tokens the model streamed in the phase over its duration (the generator's own count;
+    answers from the cache are left out, their token count is unknown)."""
     rows, window = _streamed(ctx, item)
-    served = rows[is_served(rows)]
-    tokens = float(served["output_tokens"].fillna(0).sum())
+    served = _generated(rows)
+    tokens = float(served["output_tokens"].sum())
     if tokens == 0:
         raise NoData("no output tokens counted in the window", window=window, samples=len(rows))
     value = tokens / max(window.end - window.start, 1e-9)

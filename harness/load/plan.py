@@ -20,6 +20,7 @@ from harness.load.arrivals import Arrival, TraceRow, phase_arrivals, trace_arriv
 from harness.load.trace import load_trace
 from harness.schemas.base import Contract
 from harness.schemas.checklist import FaultSpec, ScenarioPlan
+from harness.schemas.service import ServiceProfile, preset_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -88,6 +89,8 @@ class LoadPlan(Contract):
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
     stop_at: float | None = None  # set by the master when a stop condition ends the plan early
+    # How requests are made and answers read (harness.target); the bundled contract by default.
+    service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
     # The run's seed (run.json): arrival gaps, prompt picks and stream choices draw from it, per worker.
     seed: int | None = None
 
@@ -197,9 +200,15 @@ def _replay(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
 
 def with_trace(name: str, plan: ScenarioPlan, trace: Path) -> ScenarioPlan:
     """The plan replaying ``trace`` (``--trace``); only trace_replay replays a trace."""
+    check_trace(name, trace)
+    return plan.model_copy(update={"trace": str(trace)})
+
+
+def check_trace(name: str, trace: Path) -> None:
+    """``--trace`` checked before anything starts: the scenario replays traces, the file reads."""
     if SCENARIOS.get(name, (None, None))[1] is not _replay:
         raise LoadError(f"--trace replays with scenario trace_replay, not {name!r}")
-    return plan.model_copy(update={"trace": str(trace)})
+    load_trace(trace)
 
 
 def _sessions(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
@@ -265,7 +274,7 @@ def _spike(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
     ]
 
 
-# name -> (locustfile in scenarios/, phase builder, the graded phase)
+# name -> (locustfile in scenarios/, phase builder)
 SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]]] = {
     "target_2x": ("target_2x.py", _steady),
     "concurrency_1000": ("concurrency_1000.py", _concurrency),

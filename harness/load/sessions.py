@@ -22,15 +22,19 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from harness.load.arrivals import Arrival
 from harness.load.corpus import SCENARIO_DIR, load_prompts
+from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan, SessionSpec
-from harness.load.users import STATE, ArrivalUser, _keep, _outstanding
+from harness.load.users import ArrivalUser, _keep, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
+from harness.target import requests as target_requests
+from harness.target.responses import read_body
 
 FOLLOWUPS_PATH = SCENARIO_DIR / "data" / "followups.txt"
-# The bundled agent's conversation API (``memory: true`` with a ``session_id``): sessions are its
-# feature; a stateless (OpenAI-compatible) target would need the history resent each turn.
-RUN_PATH = "/v1/agent/run"
+# The bundled agent's conversation API (``memory: true`` with a ``session_id``, merged into the
+# profile's body): sessions are its feature; a stateless (OpenAI-compatible) target would need the
+# history resent each turn.
+MEMORY = {"memory": True}
 DRAIN_PHASE = "drain"  # turns of started sessions asked after the plan's last phase
 
 
@@ -43,6 +47,14 @@ def draw_turns(spec: SessionSpec, rng: random.Random) -> int:
     return turns
 
 
+def _object(content: bytes | None) -> dict[str, Any]:
+    try:
+        document = orjson.loads(content or b"")
+    except orjson.JSONDecodeError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
 def _tools(body: dict[str, Any]) -> str:
     """The answer's tool calls as ``name:status;...`` (the request log's ``tools`` column)."""
     calls = body.get("tool_calls") or []
@@ -52,28 +64,26 @@ def _tools(body: dict[str, Any]) -> str:
 def send_turn(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str, turn: int,
               turns: int, prompt: str) -> RequestRow:
     """One turn, as the request log's row (session columns included)."""
-    body: dict[str, Any] = {"input": prompt, "session_id": session_id, "memory": True}
-    if plan.max_tokens:
-        body["max_tokens"] = plan.max_tokens
+    spec = plan.service.requests
+    path = target_requests.path(spec)
+    body = {**target_requests.body(spec, prompt, session_id=session_id, max_tokens=plan.max_tokens), **MEMORY}
     cached = degraded = False
     tools = ""
     readable = True
     start = time.time()
     try:
-        response = user.client.post(RUN_PATH, json=body, headers={"Authorization": f"Bearer {plan.api_key}"},
-                                    name=f"{RUN_PATH} (session)")
+        response = user.client.request(spec.method, path, json=body, headers=target_requests.headers(
+            spec, plan.api_key), name=f"{path} (session)")
         status = int(response.status_code or 0)
         if status == 200:
-            try:
-                answer = orjson.loads(response.content or b"")
-                cached, degraded = bool(answer.get("cached")), bool(answer.get("degraded"))
-                tools = _tools(answer)
-            except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
-                readable = False
+            answer = read_body(plan.service.responses, response.content or b"", dict(response.headers or {}))
+            cached, degraded, readable = answer.cached, answer.degraded, answer.readable
+            if readable:
+                tools = _tools(_object(response.content))
     except Exception:  # noqa: BLE001 - a connection lost mid-answer is a failed turn, not a crash
         status = 0
     return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
-                               endpoint=RUN_PATH, phase=phase, cached=cached, degraded=degraded,
+                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
                                outcome=classify(status, readable), session=session_id, turn=turn, turns=turns,
                                tools=tools)
 

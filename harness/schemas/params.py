@@ -28,6 +28,12 @@ class MemoryTrendParams(Params):
     min_points: int = Field(20, ge=3)  # RSS samples the slope needs
 
 
+class MemoryPerRequestParams(Params):
+    # The first share of the run's requests, not judged: the caches fill there (bounded growth).
+    warmup_share: float = Field(0.3, ge=0, lt=1)
+    min_requests: int = Field(1000, gt=0)  # over the whole run
+
+
 class MaxLatencyParams(Params):
     llm_timeout_s: float | None = Field(None, gt=0)  # the service's own LLM timeout, shown beside the value
 
@@ -89,6 +95,7 @@ PARAMS: dict[str, type[Params]] = {
     "p99_latency": Params,
     "error_rate": Params,
     "memory_trend": MemoryTrendParams,
+    "memory_per_request": MemoryPerRequestParams,
     "llm_p95": Params,
     "client_p99": Params,
     "max_latency": MaxLatencyParams,

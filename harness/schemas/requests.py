@@ -1,17 +1,17 @@
 """The load generator's request log, ``client/<scenario>/requests.csv``: one ``RequestRow`` a request.
 
 The file is a version line, a CSV header naming ``RequestRow``'s fields in order, then one line per
-request::
+request (here cut after ``outcome``)::
 
-    # loadgate request log schema_version=2
+    # loadgate request log schema_version=3
     intended_start,start,end,latency,latency_uncorrected,status,endpoint,phase,cached,degraded,ttft,itl,outcome
     1764000000.000000,1764000000.001000,1764000000.250000,0.250000,0.249000,200,/v1/agent/run,steady,0,0,,,served
 
-Floats have six decimals, booleans are 0/1, enums their value, None is empty. A reader refuses a
-file of another schema version. To add a field: one line in ``RequestRow`` (with a default, so
-existing writers still build rows) and ``SCHEMA_VERSION + 1``; the writer, the reader, the column
-dtypes and the check of enum values follow from the fields. Outside loadgate, read it with
-``pandas.read_csv(path, skiprows=1)``.
+Floats have six decimals, booleans are 0/1, enums their value, None and "" are empty (read back as
+missing). A reader refuses a file of another schema version. To add a field: one line in
+``RequestRow`` (with a default, so existing writers still build rows) and ``SCHEMA_VERSION + 1``;
+the writer, the reader, the column dtypes and the check of enum values follow from the fields.
+Outside loadgate, read it with ``pandas.read_csv(path, skiprows=1)``.
 """
 
 from __future__ import annotations
