@@ -176,6 +176,15 @@ def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResu
             f"vs {_holds(what_if.baseline_rps, baseline)}{change}{moved}.")
 
 
+def _change_text(what_if: WhatIf | None) -> str:
+    """The held rate's change; without one, the breaking rate's (a search where nothing held)."""
+    if what_if is None:
+        return "—"
+    if what_if.change is not None:
+        return fmt_change(what_if.change)
+    return f"{fmt_change(what_if.breaking_change)} breaking" if what_if.breaking_change is not None else "—"
+
+
 def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
     """One row per search: the comparison table of worker counts and what-ifs."""
     baseline = result.searches[0] if result.searches else None
@@ -191,7 +200,7 @@ def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
             "breaks": rps(br.estimate_rps) if br else "—",
             "interval": rps_range(*br.interval_rps) if br else "—",
             "rerun": rps_range(*br.rerun_interval_rps) if br else "—",
-            "change": fmt_change(what_if.change) if what_if and what_if.change is not None else "—",
+            "change": _change_text(what_if),
             "real": verdict_of_change(what_if),
             "sentence": what_if_sentence(what_if, search, baseline) if what_if and baseline else "",
             "plans": {p.peak_qps: p for p in search.plans},
