@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, str] = {
     "quantization": "benchmarks.quantization",
     "cache": "benchmarks.cache_hit",
     "llm_async": "benchmarks.llm_async",
+    "proxy": "benchmarks.proxy_overhead",
     "loadgen": "benchmarks.loadgen",
     "trace_lateness": "benchmarks.trace_lateness",
     "capacity": "benchmarks.capacity",

@@ -14,20 +14,20 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from benchmarks.core import Row, Sample
 from benchmarks.loadgen import Target
 from harness.load import run_scenario
 from harness.load.trace import load_trace
 from harness.schemas import Checklist, Endpoints, Profile, RunFolder, ScenarioPlan
+from harness.schemas.requests import read_request_log
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACE = ROOT / "scenarios" / "data" / "trace_sample.csv"
 
 
 def _lags(folder: RunFolder, scenario: str) -> np.ndarray:
-    log = pd.read_csv(folder.request_log(scenario))
+    log = read_request_log(folder.request_log(scenario))
     return (log.start - log.intended_start).to_numpy(dtype=float)
 
 

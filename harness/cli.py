@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from harness.cli_options import EXIT_USAGE, build_parser
+from harness.credentials import resolve_secrets
 from harness.errors import InternalError, LoadgateError
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
@@ -44,18 +45,16 @@ def _stack_settings(args: argparse.Namespace) -> StackSettings:
 
     return StackSettings(
         allow_hosts=_allow_hosts(args), workers=args.service_workers, backend=args.backend,
-        target_url=args.target_url,
-        prometheus_url=args.prometheus_url, redis_url=args.redis_url, api_key=args.api_key,
-        api_key_2=args.api_key_2, admin_token=args.admin_token, access_log=args.access_log,
-        **proxy_command.driver_settings(args),
-        metrics_url=args.metrics_url,
+        target_url=args.target_url, prometheus_url=args.prometheus_url, redis_url=args.redis_url,
+        access_log=args.access_log, **proxy_command.driver_settings(args), metrics_url=args.metrics_url,
+        **resolve_secrets(args, lambda text: print(f"loadgate: warning: {text}", file=sys.stderr)),
     )
 
 
 def _run_settings(args: argparse.Namespace) -> dict:
     return {
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
-        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers,
+        "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers, "seed": args.seed,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
         "service_file": args.service_file,
     }
@@ -92,7 +91,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     settings = pipeline.RunSettings(checklist=args.checklist, reports_dir=args.reports_dir,
-                                    run_id=args.run_id, force=args.force,
+                                    run_id=args.run_id, service_file=args.service_file, force=args.force,
                                     stack=pipeline.StackSettings(allow_hosts=_allow_hosts(args),
                                                         prometheus_url=args.prometheus_url))
     folder, verdict = pipeline.check(settings, since=args.since, until=args.until, job=args.job, say=_say)
@@ -114,8 +113,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         cost_unit=args.cost_unit, time_budget_s=args.time_budget, load_workers=args.load_workers)
     settings = pipeline.CapacityRunSettings(**_run_settings(args), capacity=capacity)
     folder, result = pipeline.capacity(settings, _say)
-    print(result.summary)
-    print(f"report: {folder.report_html}")
+    print(pipeline.summary(folder))
     return 0 if result.max_sustainable_rps else 1
 
 
@@ -129,6 +127,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from harness.pipeline import StackSettings
+    from harness.target.discover import detect, render
+
+    # Validated like a run's URLs: detection sends requests too.
+    urls = StackSettings(allow_hosts=_allow_hosts(args), target_url=args.target_url,
+                         metrics_url=args.metrics_url, prometheus_url=args.prometheus_url)
+    key = resolve_secrets(args, lambda text: print(f"loadgate: warning: {text}", file=sys.stderr))["api_key"]
+    detection = detect(urls.target_url or args.target_url, metrics=urls.metrics_url,
+                       prometheus_url=urls.prometheus_url, job=args.job, api_key=key)
+    print(render(detection), end="")
+    return 0 if detection.chosen is not None else EXIT_USAGE
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness import pipeline
 
@@ -140,8 +152,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from harness import pipeline
 
     def ready(state: dict) -> None:
-        for key in ("target_url", "prometheus_url", "redis_url", "api_key"):
-            print(f"{key:15} {state[key]}")
+        for key in ("target_url", "prometheus_url", "redis_url", "llm_proxy_url", "redis_proxy_url"):
+            if state.get(key):
+                print(f"{key:15} {state[key]}")
+        for name, path in sorted(state["secret_files"].items()):  # the paths, never the values
+            print(f"{name + '_file':15} {path}")
         print("stack is up; Ctrl-C or `loadgate down` stops it", flush=True)
 
     pipeline.up(_stack_settings(args), args.state_file, ready)
@@ -175,7 +190,7 @@ def _one_line(exc: ValidationError) -> str:
 
 
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
-            "report": _cmd_report, "validate": _cmd_validate,
+            "detect": _cmd_detect, "report": _cmd_report, "validate": _cmd_validate,
             "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
             "proxy": lambda args: proxy_command.run(args, _say)}
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import __version__
+from harness.credentials import add_secret_options
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
 
@@ -30,7 +30,7 @@ The common path:  loadgate gate --profile quick
   grades each checklist item from Prometheus, the load generator's statistics and active probes,
   and writes reports/<run-id>/report.html, verdict.json and junit.xml.
 
-Your own service:  loadgate gate --target-url http://127.0.0.1:8000 --api-key $KEY \\
+Your own service:  loadgate gate --target-url http://127.0.0.1:8000 --api-key-file key.txt \\
                                  --prometheus-url http://127.0.0.1:9090
 """
 
@@ -86,18 +86,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the load's random draws (arrivals, prompts); run.json records the one used, "
+                        "so a run can be repeated with the same draws")
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("stack (each URL given is used instead of starting one; loopback unless "
                              "--allow-host)")
     g.add_argument("--target-url", help="your agent service (default: start the bundled one)")
-    g.add_argument("--api-key", default=os.environ.get("LOADGATE_API_KEY"),
-                   help="API key for --target-url (env LOADGATE_API_KEY)")
-    g.add_argument("--api-key-2", default=os.environ.get("LOADGATE_API_KEY_2"),
-                   help="a second key for the rate-limit probe (env LOADGATE_API_KEY_2)")
-    g.add_argument("--admin-token", default=os.environ.get("LOADGATE_ADMIN_TOKEN"),
-                   help="admin token for fault injection on --target-url (env LOADGATE_ADMIN_TOKEN)")
+    add_secret_options(g)
     g.add_argument("--access-log", type=Path, help="the target's JSON access log, for the log probes")
     g.add_argument("--prometheus-url", help="your Prometheus (default: start one scraping the target)")
     g.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
@@ -150,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=_formatter)
 
     for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command,
-                _report_command, _up_command, _down_command, _status_command, _proxy_command):
+                _detect_command, _report_command, _up_command, _down_command, _status_command,
+                _proxy_command):
         add(command)
     return parser
 
@@ -198,8 +197,10 @@ def _check_command(command: Command) -> None:
     p.add_argument("--reports-dir", type=Path, default=Path("reports"))
     p.add_argument("--run-id")
     p.add_argument("--force", action="store_true", help="replace the run folder of a reused --run-id")
-    p.add_argument("--job", default="agent",
-                   help="the Prometheus job label of your service's scrape (default: %(default)s)")
+    p.add_argument("--job", help="the Prometheus job label of your service's scrape "
+                                 "(default: the service profile's metrics.job, agent)")
+    p.add_argument("--service", type=Path, dest="service_file", metavar="FILE",
+                   help="the service profile (preset + overrides); default: the checklist's")
 
 
 def _capacity_command(command: Command) -> None:
@@ -250,6 +251,23 @@ def _validate_command(command: Command) -> None:
                 "Example: loadgate validate --checklist checklist.yaml")
     p.add_argument("--checklist", type=Path, default=Path("checklist.yaml"))
     p.add_argument("--profile", help="also check that this profile exists")
+
+
+def _detect_command(command: Command) -> None:
+    p = command("detect", "say which service preset fits your service, as YAML to paste",
+                "Read your service's metrics (TARGET/metrics, --metrics-url, or the series in\n"
+                "--prometheus-url), try every preset (bundled, seed-article, fastapi-instrumentator,\n"
+                "opentelemetry, openai) and print the service: profile that fits, with what matched and\n"
+                "what is missing. Exit 0 when a preset fits, 3 when none does or nothing answers.\n"
+                "Example: loadgate detect --target-url http://127.0.0.1:8000 --metrics-url "
+                "http://127.0.0.1:9090/metrics")
+    p.add_argument("--target-url", required=True, help="your agent service")
+    p.add_argument("--metrics-url", help="its metrics when not at TARGET/metrics")
+    p.add_argument("--prometheus-url", help="read the series names a Prometheus holds instead")
+    p.add_argument("--job", help="the Prometheus job of your service (default: every job is tried)")
+    _add_allow_host(p)
+    # The key is only for GET /v1/models on an OpenAI-compatible server that wants one.
+    add_secret_options(p.add_argument_group("keys"))
 
 
 def _report_command(command: Command) -> None:

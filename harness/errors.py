@@ -1,4 +1,6 @@
-"""The error tree. Library code raises these with context; only ``harness.cli`` catches them.
+"""The error tree. Library code raises these with context; ``harness.cli`` catches them once, to print
+one line and exit. A step catches one only to turn it into data (an item's no-data, a scenario's
+failure in the timeline) or to raise it again with more context.
 
     LoadgateError                  exit code 3 unless said otherwise
     ├── ConfigError                bad checklist, settings or arguments (file, line, field)

@@ -7,6 +7,8 @@ Library code: raises ``LoadgateError`` subclasses, prints nothing but progress t
 from __future__ import annotations
 
 import contextlib
+import functools
+import secrets
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,14 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness import __version__
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
 from harness.checklist import checklist_sha256, load_checklist, load_service_file, parse_attestation
 from harness.diagnostics.diagnose import write_diagnosis
 from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
-from harness.errors import ConfigError, InternalError, LoadError, LoadgateError
-from harness.grade import grade_run, grade_window, validate_names
-from harness.load import prompt_picker, run_scenario
+from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
+from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
+from harness.load import LoadSettings, check_trace, prompt_picker, run_scenario
 from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -34,6 +37,7 @@ from harness.schemas.timeline import Incident, ScenarioRun, ScenarioStatus, Time
 from harness.stack import Stack, StackSettings, Watchdog, session
 from harness.stack.prometheus import SCRAPE_INTERVAL_S
 from harness.target.client import TargetClient
+from harness.target.discover import detect
 
 Say = Callable[[str], None]
 
@@ -58,7 +62,11 @@ class RunSettings(BaseModel):
     progress: bool | None = None
     trace: Path | None = Field(None, description="run: the trace trace_replay replays (CSV or JSONL)")
     stack: StackSettings = Field(default_factory=StackSettings)
+    # The load generator's knobs and validity limits. The default reads the LOADGATE_* environment
+    # (the documented fallback, harness.load.LoadSettings); a caller may set them instead.
+    load: LoadSettings = Field(default_factory=LoadSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
+    seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
 
 
 class GateSettings(RunSettings):
@@ -88,13 +96,17 @@ def _open_run(settings: RunSettings, command: str,
               kind: RunKind = RunKind.gate) -> Iterator[tuple[Checklist, str, RunFolder, RunInfo]]:
     """Checklist checked, run folder claimed (new, locked), run.json written; the lock ends with the block."""
     checklist, profile = validate(settings.checklist, settings.profile)
+    if kind == RunKind.capacity and settings.seed is not None:  # its steps draw fresh: say so, not ignore it
+        raise ConfigError("capacity does not replay a seed: its steps draw fresh arrivals", field="seed")
     with claim(settings.reports_dir, settings.run_id or new_run_id(), force=settings.force) as folder:
         info = RunInfo(
             run_id=folder.run_id, command=command, kind=kind, profile=profile, started=time.time(),
             target_url=settings.stack.target_url or "(bundled service)",
             prometheus_url=settings.stack.prometheus_url or "(embedded)",
-            git_commit=git_commit(), checklist_path=str(settings.checklist),
+            git_commit=git_commit(), loadgate_version=__version__, checklist_path=str(settings.checklist),
             checklist_sha256=checklist_sha256(settings.checklist), machine=machine_info(),
+            seed=None if kind == RunKind.capacity else settings.seed if settings.seed is not None
+            else secrets.randbits(32),
         )
         info.service, info.service_source = _choose_service(settings, checklist)
         info.save_file(folder.run_info)
@@ -116,14 +128,23 @@ def _crash_saved(folder: RunFolder) -> Iterator[None]:
 
 def _choose_service(settings: RunSettings, checklist: Checklist) -> tuple[ServiceProfile | None, str]:
     """The profile the run uses and where it came from: --service FILE, then the checklist's
-    ``service:``; a target of the user's without either runs on the bundled contract."""
+    ``service:``; a target of the user's without either is detected (the bundled contract when
+    no preset fits: its items then say what they looked for)."""
     if settings.service_file is not None:
         return load_service_file(settings.service_file), f"--service {settings.service_file}"
     if checklist.service_profile is not None:
         return checklist.service_profile, f"checklist {settings.checklist}"
-    if settings.stack.target_url is None:
+    stack = settings.stack
+    if stack.target_url is None:
         return preset_profile("bundled"), "bundled service"
-    return preset_profile("bundled"), "default (bundled contract; no profile given)"
+    try:
+        detection = detect(stack.target_url, metrics=stack.metrics_url, prometheus_url=stack.prometheus_url,
+                           api_key=stack.api_key)
+    except EndpointUnreachable as exc:  # the stack says so, once, when it checks the target itself
+        return preset_profile("bundled"), f"default: bundled contract (detection could not read: {exc})"
+    if detection.chosen is None:
+        return preset_profile("bundled"), f"default: bundled contract (no preset fits {detection.source})"
+    return detection.profile(), f"detected: {detection.chosen.preset} from {detection.source}"
 
 
 def _render_index(folder: RunFolder) -> None:
@@ -145,9 +166,11 @@ def _record_endpoints(stack: Stack, info: RunInfo, folder: RunFolder, say: Say) 
     return endpoints
 
 
-def _wait_for_last_scrape(until: float) -> None:
-    """Give Prometheus two scrapes past the last phase, so the graded windows are complete."""
-    delay = until + 2 * SCRAPE_INTERVAL_S + 0.5 - time.time()
+def _wait_for_last_scrape(until: float, endpoints: Endpoints) -> None:
+    """Give Prometheus two scrapes past the last phase, so the graded windows are complete; a
+    user's Prometheus is asked for the service job's real interval (15-30 s is common)."""
+    interval = scrape_interval_s(endpoints.prometheus_url, endpoints.service.metrics.job) or SCRAPE_INTERVAL_S
+    delay = until + 2 * interval + 0.5 - time.time()
     if delay > 0:
         time.sleep(delay)
 
@@ -158,7 +181,7 @@ def _recorder(stack: Stack, folder: RunFolder) -> DiagnosticsRecorder:
         folder.diagnostics_dir, redis_url=endpoints.redis_url,
         service_pid=stack.service_process.pid if stack.service_process else None,
         service_log=stack.service_process.log_path if stack.service_process else None,
-        target_url=endpoints.target_url, admin_token=endpoints.admin_token,
+        target=TargetClient.of(endpoints) if endpoints.service.admin else None,
         settings=DiagnosticsSettings(ab_block_s=AB_BLOCK_S))
 
 
@@ -182,7 +205,8 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason))
+                                             abort=watchdog.abort_reason, seed=settings.seed,
+                                             settings=settings.load))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
                 say(f"scenario {name} failed: {exc}")
@@ -216,12 +240,14 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
         if unknown:
             raise ConfigError(f"profile '{profile}' has no scenario(s) {unknown}", field="scenarios")
         info.scenarios = names
+        say(f"run {folder.run_id}: service profile {info.service.preset} ({info.service_source})")
         say(f"run {folder.run_id}: starting the stack")
         with Stack(_stack_settings(settings, folder, info)) as stack:
             endpoints = _record_endpoints(stack, info, folder, say)
             with _recorder(stack, folder) as recorder:
-                runs = _run_scenarios(names, checklist, profile, stack, folder, settings, recorder, say)
-            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()))
+                seeded = settings.model_copy(update={"seed": info.seed})
+                runs = _run_scenarios(names, checklist, profile, stack, folder, seeded, recorder, say)
+            _wait_for_last_scrape(max((r.end or r.start for r in runs), default=time.time()), endpoints)
             say("grading the checklist")
             verdict = grade_run(folder.root, checklist, endpoints=endpoints, attestations=attestations,
                                 baseline=settings.baseline, profile=profile)
@@ -236,6 +262,8 @@ def gate(settings: GateSettings, say: Say) -> tuple[RunFolder, Verdict]:
 
 def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, ScenarioRun]:
     """One scenario on its own: stack up, load, stack down. No grading."""
+    if settings.trace is not None:  # a bad trace is a usage error before any folder or process
+        check_trace(scenario, settings.trace)
     with _open_run(settings, f"run {scenario}") as (checklist, profile, folder, info):
         info.scenarios = [scenario]
         with Stack(_stack_settings(settings, folder, info)) as stack, \
@@ -245,14 +273,14 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason)
+                                  abort=watchdog.abort_reason, seed=info.seed, settings=settings.load)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
         return folder, result
 
 
-def check(settings: RunSettings, *, since: float, until: float, job: str,
+def check(settings: RunSettings, *, since: float, until: float, job: str | None,
           say: Say) -> tuple[RunFolder, Verdict]:
     """Grade the metric items over an existing window of any Prometheus, without running load."""
     if until <= since:
@@ -264,7 +292,8 @@ def check(settings: RunSettings, *, since: float, until: float, job: str,
         say(f"grading {time.strftime('%H:%M:%S', time.gmtime(since))}–"
             f"{time.strftime('%H:%M:%S', time.gmtime(until))} UTC from {prometheus_url}")
         verdict = grade_window(checklist, prometheus_url=prometheus_url, since=since, until=until,
-                               out=folder.root, job=job, run_id=folder.run_id)
+                               out=folder.root, job=job, run_id=folder.run_id,
+                               metrics=info.service.metrics if info.service else None)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)
@@ -294,8 +323,9 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 pid = stack.service_process.pid if stack.service_process else None
                 yield Target(endpoints, service_pid=pid)
 
+        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker)
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
-                              load=LoadDriver(run_scenario, prompt_picker), say=say)
+                              load=load, say=say)
         info.ended = time.time()
         info.save_file(folder.run_info)
         render_run(folder)

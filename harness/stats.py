@@ -47,6 +47,7 @@ class QuantileEstimate(BaseModel):
     estimate: float | None
     upper: float | None  # one-sided upper bound; None when n is too small to have one
     interval: tuple[float, float] | None  # two-sided; None when n is too small
+    lower: float | None = None  # one-sided lower bound; None when n is too small to have one
 
 
 def quantile_estimate(samples: Sequence[float] | np.ndarray, p: float,
@@ -58,10 +59,11 @@ def quantile_estimate(samples: Sequence[float] | np.ndarray, p: float,
         return QuantileEstimate(p=p, n=0, estimate=None, upper=None, interval=None)
     estimate = float(np.quantile(x, p, method="inverted_cdf"))
     upper = stats.quantile_test(x, q=estimate, p=p, alternative="less").confidence_interval(confidence).high
+    lower = stats.quantile_test(x, q=estimate, p=p, alternative="greater").confidence_interval(confidence).low
     two = stats.quantile_test(x, q=estimate, p=p).confidence_interval(confidence)
     interval = (float(two.low), float(two.high)) if np.isfinite([two.low, two.high]).all() else None
     return QuantileEstimate(p=p, n=n, estimate=estimate, upper=float(upper) if np.isfinite(upper) else None,
-                            interval=interval)
+                            interval=interval, lower=float(lower) if np.isfinite(lower) else None)
 
 
 class Trend(BaseModel):

@@ -19,6 +19,12 @@ class CacheUnavailable(RuntimeError):
     pass
 
 
+# A Redis that is down, refused or cut. uvloop raises RuntimeError ("the handler is closed") when
+# redis-py writes to a connection the peer has reset mid-use: found by cutting connections on the
+# wire (loadgate proxy tcp), which the redis_down flag never exercised.
+_UNAVAILABLE = (RedisError, OSError, RuntimeError, CacheUnavailable)
+
+
 def cache_key(key_id: str, text: str, max_tokens: int) -> str:
     # The key id is inside the hash: one key's cached answers are never served to another key.
     normalized = " ".join(text.lower().split())
@@ -57,7 +63,7 @@ class ResponseCache:
         try:
             self.check_up()
             raw = await self._redis.get(key)
-        except (RedisError, OSError, CacheUnavailable) as exc:
+        except _UNAVAILABLE as exc:
             if not isinstance(exc, CacheUnavailable):
                 self._failed()
             metrics.CACHE_REQUESTS.labels(result="error").inc()
@@ -69,7 +75,7 @@ class ResponseCache:
         try:
             self.check_up()
             await self._redis.set(key, orjson.dumps(value), ex=self._ttl)
-        except (RedisError, OSError, CacheUnavailable) as exc:
+        except _UNAVAILABLE as exc:
             if not isinstance(exc, CacheUnavailable):
                 self._failed()
 
@@ -77,7 +83,7 @@ class ResponseCache:
         try:
             self.check_up()
             return bool(await self._redis.ping())
-        except (RedisError, OSError, CacheUnavailable):
+        except _UNAVAILABLE:
             return False
 
     async def close(self) -> None:

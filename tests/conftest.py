@@ -55,3 +55,32 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     yield make
     for stack in stacks:
         stack.stop()
+
+
+# ---------------------------------------------------------------- what each tier of the suite costs
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def _tier(report: pytest.TestReport) -> str:
+    if "e2e" in report.keywords:
+        return "e2e"
+    return "integration" if "integration" in report.keywords else "unit"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Seconds per tier (setup, call and teardown of every test), so a change sees what its tests cost."""
+    seconds = dict.fromkeys(TIERS, 0.0)
+    tests: dict[str, set[str]] = {tier: set() for tier in TIERS}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport):
+                tier = _tier(report)
+                seconds[tier] += report.duration
+                tests[tier].add(report.nodeid)
+    if not any(tests.values()):
+        return
+    terminalreporter.section("time per tier")
+    for tier in TIERS:
+        if tests[tier]:
+            terminalreporter.write_line(f"{tier:12} {len(tests[tier]):4d} tests {seconds[tier]:8.1f} s")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import httpx
 
 from harness.schemas.run import Endpoints
-
-RUN_PATH = "/v1/agent/run"
+from harness.target.client import TargetClient
+from harness.target.responses import read_body
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,13 @@ class ProbeLevel:
     errors: int  # failed, or answered degraded
 
 
-def _degraded(response: httpx.Response) -> bool:
-    try:
-        return bool(response.json().get("degraded"))
-    except (ValueError, AttributeError):
+def _served(target: TargetClient, response: httpx.Response) -> bool:
+    """Answered in full: a degraded (retrieval-only) answer is the service shedding work, and an
+    unreadable one is no answer."""
+    if response.status_code >= 400:
         return False
+    reading = read_body(target.profile.responses, response.content, response.headers)
+    return reading.readable and not reading.degraded
 
 
 async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurrency: int,
@@ -45,16 +47,16 @@ async def _closed_loop(client: httpx.AsyncClient, endpoints: Endpoints, concurre
     served_at: list[float] = []
     errors = 0
 
+    target = TargetClient.of(endpoints)
+
     async def user() -> None:
         nonlocal errors
         while time.monotonic() < deadline:
-            body = {"input": prompt()}
+            method, url, body, headers = target.request(prompt())
             started = time.monotonic()
             try:
-                response = await client.post(f"{endpoints.target_url}{RUN_PATH}", json=body,
-                                             headers={"Authorization": f"Bearer {endpoints.api_key}"})
-                # A degraded (retrieval-only) answer is the service shedding work, not serving it.
-                ok = response.status_code < 400 and not _degraded(response)
+                response = await client.request(method, url, json=body, headers=headers)
+                ok = _served(target, response)
             except httpx.HTTPError:
                 ok = False
             finished = time.monotonic()
@@ -109,7 +111,5 @@ def concurrency_sweep(endpoints: Endpoints, prompt: Callable[[], str], *, levels
 
 def one_uncached_request(endpoints: Endpoints, timeout_s: float = 10.0) -> None:
     """One request the response cache cannot answer, so it reaches the LLM (and its breaker)."""
-    body = {"input": f"capacity breaker probe {uuid.uuid4().hex}"}
-    with contextlib.suppress(httpx.HTTPError):
-        httpx.post(f"{endpoints.target_url}{RUN_PATH}", json=body, timeout=timeout_s,
-                   headers={"Authorization": f"Bearer {endpoints.api_key}"})
+    with contextlib.suppress(httpx.HTTPError), httpx.Client(timeout=timeout_s) as client:
+        TargetClient.of(endpoints).send(client, f"capacity breaker probe {uuid.uuid4().hex}")

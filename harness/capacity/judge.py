@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from harness.schemas.capacity import StepOutcome
-from harness.stats import proportion_interval, theil_sen
+from harness.stats import proportion_interval, quantile_estimate, theil_sen
 
 
 @dataclass(frozen=True)
@@ -65,15 +64,8 @@ def p99_bounds(latencies: np.ndarray, confidence: float) -> tuple[float | None, 
 
     The lower bound always exists (0 when the sample is tiny); the upper one needs enough samples.
     """
-    if latencies.size == 0:
-        return None, 0.0, None
-    estimate = float(np.quantile(latencies, 0.99, method="inverted_cdf"))
-    upper = stats.quantile_test(latencies, q=estimate, p=0.99, alternative="less"
-                                ).confidence_interval(confidence).high
-    lower = stats.quantile_test(latencies, q=estimate, p=0.99, alternative="greater"
-                                ).confidence_interval(confidence).low
-    return (estimate, float(lower) if np.isfinite(lower) else 0.0,
-            float(upper) if np.isfinite(upper) else None)
+    p99 = quantile_estimate(latencies, 0.99, confidence)
+    return p99.estimate, p99.lower or 0.0, p99.upper
 
 
 def judge_step(latencies: np.ndarray, errors: int, total: int, slo: SLO, *, rate: float,

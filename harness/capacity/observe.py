@@ -1,10 +1,11 @@
 """What the target is doing while a step runs: requests in flight, CPU and memory; and draining.
 
-Requests in flight come from the target's own ``agent_active_tasks`` gauge on its ``/metrics``;
+Requests in flight come from the target's own in-flight gauge (the profile's
+``metrics.in_flight``, ``agent_active_tasks`` on the bundled service) on its metrics endpoint;
 CPU and memory from psutil on the service's process tree when loadgate knows its pid (it started
-the service), else memory from ``process_resident_memory_bytes`` and no CPU figure. Between steps
-the target must also be back at rest: a circuit breaker (``agent_circuit_breaker_state``) that an
-overloaded step opened would refuse the next step's first seconds, so it is closed first.
+the service), else memory from the profile's memory series and no CPU figure. Between steps the
+target must also be back at rest: a circuit breaker (``metrics.breaker``) that an overloaded step
+opened would refuse the next step's first seconds, so it is closed first.
 """
 
 from __future__ import annotations
@@ -17,25 +18,8 @@ from typing import Any
 
 import httpx
 import psutil
-from prometheus_client.parser import text_string_to_metric_families
 
-ACTIVE_TASKS = "agent_active_tasks"
-BREAKER = "agent_circuit_breaker_state"  # 0 closed, 1 half-open, 2 open
-RSS = "process_resident_memory_bytes"
-
-
-def scrape(client: httpx.Client, target_url: str) -> dict[str, float]:
-    """Unlabelled (or summed) samples by metric name from the target's /metrics; {} when unreachable."""
-    try:
-        response = client.get(f"{target_url}/metrics", timeout=2.0)
-        response.raise_for_status()
-    except httpx.HTTPError:
-        return {}
-    values: dict[str, float] = {}
-    for family in text_string_to_metric_families(response.text):
-        if family.name in (ACTIVE_TASKS, BREAKER, RSS):
-            values[family.name] = sum(s.value for s in family.samples if s.name == family.name)
-    return values
+from harness.target.client import TargetClient
 
 
 class ProcessTree:
@@ -102,8 +86,8 @@ class Observation:
 class Observer:
     """Samples the target in a background thread between ``start()`` and ``stop()``."""
 
-    def __init__(self, target_url: str, service_pid: int | None, interval_s: float = 0.5) -> None:
-        self.target_url = target_url
+    def __init__(self, target: TargetClient, service_pid: int | None, interval_s: float = 0.5) -> None:
+        self.target = target
         self.interval_s = interval_s
         self._tree = ProcessTree(service_pid) if service_pid else None
         self._stop = threading.Event()
@@ -128,11 +112,11 @@ class Observer:
     def _run(self) -> None:
         with httpx.Client() as client:
             while not self._stop.wait(self.interval_s):
-                values = scrape(client, self.target_url)
+                values = self.target.scrape(client)
                 cpu, rss = self._tree.sample() if self._tree else (None, None)
-                if rss is None and RSS in values:
-                    rss = int(values[RSS])
-                self.observation.samples.append(Sample(time.time(), values.get(ACTIVE_TASKS), cpu, rss))
+                if rss is None and (reported := self.target.rss(values)) is not None:
+                    rss = int(reported)
+                self.observation.samples.append(Sample(time.time(), self.target.in_flight(values), cpu, rss))
 
 
 def steal_percent(before: Any, after: Any) -> float | None:
@@ -147,14 +131,14 @@ def steal_percent(before: Any, after: Any) -> float | None:
     return 100 * (after.steal - before.steal) / total if total > 0 else None
 
 
-def idle_level(target_url: str) -> float:
+def idle_level(target: TargetClient) -> float:
     """The gauge's reading with no load: 1 on a target whose gauge counts the /metrics request itself
     (the bundled service's middleware does), else 0. Read before any load is sent."""
     with httpx.Client() as client:
-        return scrape(client, target_url).get(ACTIVE_TASKS, 0.0)
+        return target.in_flight(target.scrape(client)) or 0.0
 
 
-def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
+def wait_drained(target: TargetClient, *, idle: float = 0.0, timeout_s: float = 60.0,
                  interval_s: float = 0.25, nudge: Callable[[], None] | None = None
                  ) -> tuple[float, bool, str]:
     """Wait until the target's requests in flight are back to ``idle`` and its circuit breaker is
@@ -168,19 +152,24 @@ def wait_drained(target_url: str, *, idle: float = 0.0, timeout_s: float = 60.0,
     started = time.monotonic()
     nudged = 0
     last_nudge = 0.0
+    gauge = target.profile.metrics.in_flight
+    name = gauge.name if gauge else "an in-flight gauge (service.metrics.in_flight)"
     with httpx.Client() as client:
         while True:
-            values = scrape(client, target_url)
+            values = target.scrape(client)
             waited = time.monotonic() - started
-            if ACTIVE_TASKS not in values:
-                return waited, False, f"target exports no {ACTIVE_TASKS}: drain not verified"
-            in_flight, breaker = values[ACTIVE_TASKS], values.get(BREAKER, 0.0)
-            if in_flight <= idle and breaker == 0:
-                how = f"{ACTIVE_TASKS} = {in_flight:g}"
+            in_flight = target.in_flight(values)
+            if in_flight is None:
+                return waited, False, f"target exports no {name}: drain not verified"
+            closed = target.breaker_closed(values)
+            if in_flight <= idle and closed:
+                how = f"{name} = {in_flight:g}"
                 return waited, True, how + (f", breaker closed after {nudged} request(s)" if nudged else "")
             if waited >= timeout_s:
-                state = f"{ACTIVE_TASKS} still {in_flight:g} (idle is {idle:g})" if in_flight > idle \
-                    else f"{BREAKER} still {breaker:g}"
+                breaker = target.profile.metrics.breaker
+                busy = in_flight > idle or breaker is None
+                state = f"{name} still {in_flight:g} (idle is {idle:g})" if busy \
+                    else f"{breaker.name} still {values[breaker.name]:g}"
                 return waited, False, f"{state} after {timeout_s:g} s"
             if in_flight <= idle and nudge is not None and time.monotonic() - last_nudge >= 1.0:
                 last_nudge = time.monotonic()

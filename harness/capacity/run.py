@@ -7,10 +7,11 @@ the bundled service with that many workers (or yields a user's target for ``None
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -39,6 +40,7 @@ from harness.schemas.capacity import (
 from harness.schemas.checklist import Checklist
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun
+from harness.target.client import TargetClient
 
 Say = Callable[[str], None]
 STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statistics, inside the run folder
@@ -172,34 +174,45 @@ def _usl(levels: list[ProbeLevel]) -> tuple[USLFit | None, str | None]:
 @contextmanager
 def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
     """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration."""
-    url = f"{endpoints.target_url}/admin/faults"
-    headers = {"Authorization": f"Bearer {endpoints.admin_token}"}
+    target = TargetClient.of(endpoints)
     try:
-        httpx.put(url, json={"llm_delay_s": delay_s}, headers=headers,
-                  timeout=5).raise_for_status()
+        target.set_faults({"llm_delay_s": delay_s}, timeout_s=5).raise_for_status()
     except httpx.HTTPError as exc:
-        raise LoadError(f"cannot inject an LLM delay of {delay_s} s at {url}: {exc}") from exc
+        raise LoadError(f"cannot inject an LLM delay of {delay_s} s through the fault API of "
+                        f"{endpoints.target_url}: {exc}") from exc
     # Every worker re-reads the fault file at most every faults_poll_s (0.2 s by default).
     time.sleep(1.0)
     try:
         yield
     finally:
-        httpx.delete(url, headers=headers, timeout=5)
+        with contextlib.suppress(httpx.HTTPError):
+            target.set_faults(None, timeout_s=5)
 
 
-def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: float,
-                settings: CapacitySettings, checklist: Checklist, profile: str, folder: RunFolder,
-                load: LoadDriver, clock: _Clock, seed_hint: float | None,
-                say: Say) -> tuple[SearchResult, list[CapacityStep]]:
-    began = time.monotonic()
-    deadline = clock.share()
-    tolerance = settings.tolerance_value
+@dataclass(frozen=True)
+class SearchContext:
+    """What every search of one ``loadgate capacity`` shares (a what-if replaces ``settings``)."""
+
+    settings: CapacitySettings
+    checklist: Checklist
+    profile: str
+    folder: RunFolder  # the step runs' folder inside the run folder
+    load: LoadDriver
+    clock: _Clock
+    say: Say
+
+
+def _seed(ctx: SearchContext, name: str, target: Target,
+          seed_hint: float | None) -> tuple[float, str, float, list[ProbeLevel]]:
+    """Where the search starts, and why: (seed, how, the probe's best throughput, the probe's levels)."""
+    settings = ctx.settings
     # A what-if search follows another on the same target: let that one's last requests finish first.
-    wait_drained(target.endpoints.target_url, idle=target.idle_in_flight, timeout_s=30)
-    say(f"{name}: concurrency probe")
+    wait_drained(TargetClient.of(target.endpoints), idle=target.idle_in_flight, timeout_s=30)
+    ctx.say(f"{name}: concurrency probe")
     # The probe sends the steps' mix: a cache-friendlier probe would seed the search far too high.
-    levels = concurrency_sweep(target.endpoints, load.prompts(settings.fresh_share),
-                               level_s=settings.probe_level_s, timeout_s=max(10 * checklist.slo_p99_s, 10.0))
+    levels = concurrency_sweep(target.endpoints, ctx.load.prompts(settings.fresh_share),
+                               level_s=settings.probe_level_s,
+                               timeout_s=max(10 * ctx.checklist.slo_p99_s, 10.0))
     probe_best = max((lv.throughput_rps for lv in levels), default=0.0)
     if settings.seed_rps:
         seed, how = settings.seed_rps, "given (--seed-rps)"
@@ -209,12 +222,22 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
         seed, how = probe_best, "closed-loop probe: the highest throughput over concurrency 1, 2, 4, ..."
     if seed <= 0:
         seed, how = settings.min_rate, "the lowest rate (the probe completed no request)"
-    say(f"{name}: probe throughput {probe_best:.3g} req/s; searching from {seed:.3g} req/s "
-        f"to within {tolerance:.0%}")
+    ctx.say(f"{name}: probe throughput {probe_best:.3g} req/s; searching from {seed:.3g} req/s "
+            f"to within {settings.tolerance_value:.0%}")
+    return seed, how, probe_best, levels
+
+
+def _one_search(ctx: SearchContext, name: str, target: Target, *, workers: int | None, llm_extra_s: float,
+                seed_hint: float | None) -> tuple[SearchResult, list[CapacityStep]]:
+    began = time.monotonic()
+    deadline = ctx.clock.share()
+    settings, checklist, say = ctx.settings, ctx.checklist, ctx.say
+    tolerance = settings.tolerance_value
+    seed, how, probe_best, levels = _seed(ctx, name, target, seed_hint)
     step_settings = StepSettings.from_capacity(settings)
     slo = SLO(checklist.slo_p99_s, checklist.slo_error_rate, settings.confidence, settings.strict_errors)
-    runner = StepRunner(run_scenario=load.run_scenario, checklist=checklist, profile=profile,
-                        endpoints=target.endpoints, folder=folder, slo=slo, tolerance=tolerance,
+    runner = StepRunner(run_scenario=ctx.load.run_scenario, checklist=checklist, profile=ctx.profile,
+                        endpoints=target.endpoints, folder=ctx.folder, slo=slo, tolerance=tolerance,
                         settings=step_settings, service_pid=target.service_pid,
                         idle_in_flight=target.idle_in_flight)
     rate_search = RateSearch(seed=seed, tolerance=tolerance, min_rate=settings.min_rate,
@@ -245,20 +268,19 @@ def _one_search(name: str, target: Target, *, workers: int | None, llm_extra_s: 
     return result, state.steps
 
 
-def _what_if_searches(label: str, target: Target, baseline: SearchResult, common: dict,
+def _what_if_searches(ctx: SearchContext, label: str, target: Target, baseline: SearchResult,
                       notes: list[str]) -> Iterator[tuple[SearchResult, list[CapacityStep]]]:
     """The what-ifs, each a search on the first target: a slower model, another cache-hit ratio."""
-    settings: CapacitySettings = common["settings"]
     same = {"workers": baseline.workers, "seed_hint": baseline.max_sustainable_rps}
-    for delay in settings.llm_latency_s:
+    for delay in ctx.settings.llm_latency_s:
         if not target.endpoints.admin_token:
             notes.append(f"what-if llm +{delay:g} s skipped: no admin token for the fault API")
             continue
         with _llm_delay(target.endpoints, delay):
-            yield _one_search(f"{label} llm+{delay:g}s", target, llm_extra_s=delay, **same, **common)
-    for share in settings.fresh_share_what_if:
-        mix = {**common, "settings": settings.model_copy(update={"fresh_share": share})}
-        yield _one_search(f"{label} fresh={share:g}", target, llm_extra_s=0.0, **same, **mix)
+            yield _one_search(ctx, f"{label} llm+{delay:g}s", target, llm_extra_s=delay, **same)
+    for share in ctx.settings.fresh_share_what_if:
+        mix = replace(ctx, settings=ctx.settings.model_copy(update={"fresh_share": share}))
+        yield _one_search(mix, f"{label} fresh={share:g}", target, llm_extra_s=0.0, **same)
 
 
 def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: str, folder: RunFolder,
@@ -272,19 +294,17 @@ def run_capacity(settings: CapacitySettings, *, checklist: Checklist, profile: s
     steps: list[CapacityStep] = []
     notes: list[str] = []
     target_url = ""
-    common = {"settings": settings, "checklist": checklist, "profile": profile, "folder": steps_folder,
-              "load": load, "clock": clock, "say": say}
+    ctx = SearchContext(settings, checklist, profile, steps_folder, load, clock, say)
     for i, workers in enumerate(settings.worker_counts):
         label = f"workers={workers}" if workers is not None else "as deployed"
         say(f"{label}: starting the target")
         with targets(workers) as target:
             target_url = target.endpoints.target_url
-            target.idle_in_flight = idle_level(target_url)
-            result, found = _one_search(label, target, workers=workers, llm_extra_s=0.0, seed_hint=None,
-                                        **common)
+            target.idle_in_flight = idle_level(TargetClient.of(target.endpoints))
+            result, found = _one_search(ctx, label, target, workers=workers, llm_extra_s=0.0, seed_hint=None)
             searches.append(result)
             steps += found
-            for what_if, found in _what_if_searches(label, target, result, common, notes) if i == 0 else ():
+            for what_if, found in _what_if_searches(ctx, label, target, result, notes) if i == 0 else ():
                 searches.append(what_if)
                 steps += found
     return finish(settings, checklist, searches, steps, notes, target_url, started, folder)

@@ -14,7 +14,7 @@ import psutil
 
 from harness.capacity.concurrency_sweep import one_uncached_request
 from harness.capacity.judge import SLO, backlog_growth, judge_step
-from harness.capacity.observe import Observer, steal_percent, wait_drained
+from harness.capacity.observe import Observation, Observer, steal_percent, wait_drained
 from harness.capacity.settings import CapacitySettings
 from harness.errors import LoadError
 from harness.schemas.capacity import CapacityStep, StepOutcome
@@ -23,6 +23,7 @@ from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun, ScenarioStats
 from harness.stats import min_samples_for_upper_bound
+from harness.target.client import TargetClient
 
 STEADY = "steady"
 GENERATOR_SATURATED = "load generator saturated"  # how a step's reason starts when the generator limited it
@@ -96,26 +97,31 @@ class StepRunner:
     service_pid: int | None = None
     idle_in_flight: float = 0.0  # the target's in-flight gauge with no load (see observe.idle_level)
 
-    def measure(self, search: str, index: int, rate: float, steady_s: float,
-                remeasure_of: int | None = None) -> CapacityStep:
-        waited, drained, how = wait_drained(self.endpoints.target_url, idle=self.idle_in_flight,
-                                            timeout_s=self.settings.drain_timeout_s,
-                                            nudge=lambda: one_uncached_request(self.endpoints))
-        name = f"capacity_{_slug(search)}_{index:02d}"
+    def _run(self, name: str, rate: float, steady_s: float) -> tuple[ScenarioRun, Observation]:
+        """One open-model step at ``rate`` through the load runner, observed from the target's side."""
         plan = ScenarioPlan(warmup_s=self.settings.warmup_s, steady_s=steady_s, rate_x=1.0,
                             arrival=self.settings.arrival, stream_share=self.settings.stream_share,
                             fresh_share=self.settings.fresh_share,
                             max_in_flight=self.settings.max_in_flight)
         # The runner's rate is rate_x * target_qps: a checklist copy whose target is this step's rate.
         checklist = self.checklist.model_copy(update={"target_qps": rate})
-        observer = Observer(self.endpoints.target_url, self.service_pid).start()
-        cpu_before = psutil.cpu_times()
+        observer = Observer(TargetClient.of(self.endpoints), self.service_pid).start()
         try:
             run = self.run_scenario(name, checklist=checklist, profile=self.profile,
                                     endpoints=self.endpoints, run_folder=self.folder,
                                     workers=self.settings.load_workers, progress=False, plan=plan)
         finally:
             observation = observer.stop()
+        return run, observation
+
+    def measure(self, search: str, index: int, rate: float, steady_s: float,
+                remeasure_of: int | None = None) -> CapacityStep:
+        waited, drained, how = wait_drained(TargetClient.of(self.endpoints), idle=self.idle_in_flight,
+                                            timeout_s=self.settings.drain_timeout_s,
+                                            nudge=lambda: one_uncached_request(self.endpoints))
+        name = f"capacity_{_slug(search)}_{index:02d}"
+        cpu_before = psutil.cpu_times()
+        run, observation = self._run(name, rate, steady_s)
         window = run.window(STEADY)
         stats = ScenarioStats.load_file(self.folder.client_stats(name)).phase(STEADY)
         log = self.folder.request_log(name)
@@ -134,15 +140,7 @@ class StepRunner:
         growth = backlog_growth(rows["intended_start"].to_numpy(dtype=float), ends, window)
         judged = judge_step(latencies, errors, total, self.slo, rate=rate, tolerance=self.tolerance,
                             growth=growth)
-        outcome, reason = judged.outcome, judged.reason
-        if run.invalid_reasons:
-            # The generator, not the service, limited this step: it says nothing about the SLO.
-            outcome = StepOutcome.inconclusive
-            reason = f"{GENERATOR_SATURATED} ({'; '.join(run.invalid_reasons)}); {reason}"
-        if kinds:
-            reason += "; errors: " + ", ".join(f"{k} x{v}" for k, v in kinds.items())
-        if not drained:
-            reason += f"; previous backlog not drained ({how})"
+        outcome, reason = _outcome(judged.outcome, judged.reason, run, kinds, drained, how)
         mean_latency = float(latencies.mean()) if latencies.size else None
         seen = observation.window(*window)
         return CapacityStep(
@@ -160,6 +158,20 @@ class StepRunner:
             rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, drain_state=how, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)
+
+
+def _outcome(outcome: StepOutcome, reason: str, run: ScenarioRun, kinds: dict[str, int], drained: bool,
+             how: str) -> tuple[StepOutcome, str]:
+    """The judgement, unless the generator limited the step; the reason says what else went on."""
+    if run.invalid_reasons:
+        # The generator, not the service, limited this step: it says nothing about the SLO.
+        outcome = StepOutcome.inconclusive
+        reason = f"{GENERATOR_SATURATED} ({'; '.join(run.invalid_reasons)}); {reason}"
+    if kinds:
+        reason += "; errors: " + ", ".join(f"{k} x{v}" for k, v in kinds.items())
+    if not drained:
+        reason += f"; previous backlog not drained ({how})"
+    return outcome, reason
 
 
 def error_kinds(rows: pd.DataFrame, degraded_is_error: bool) -> dict[str, int]:

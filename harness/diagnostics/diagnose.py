@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.diagnostics.stacks import format_frame, format_stack, loop_profile
+from harness.diagnostics.stacks import LoopProfile, format_frame, format_stack, loop_profile
 from harness.schemas.checklist import Checklist
 from harness.schemas.diagnostics import (
     GPU_FILE,
@@ -100,6 +100,34 @@ def _in_window(rows: list, item: ItemResult) -> list:
 # -- one assessment per cause -----------------------------------------------------------------------
 
 
+def _loop_evidence(profile: LoopProfile, state: LoopState, ev: Captured) -> list[Evidence]:
+    """What py-spy saw: the loop's states, the two commonest stacks in ``state``, the CPU's hot frames."""
+    n = profile.loop_samples
+    counts = (
+        f"{profile.states[LoopState.blocked]} blocked in a sync call, {profile.states[LoopState.cpu]} "
+        f"on the CPU, {profile.states[LoopState.idle]} free, of {n} event-loop samples"
+    )
+    evidence = [Evidence(source="py-spy", text=counts, file=ev.file(STACKS_FILE))]
+    for frames, count in profile.top(state, 2):
+        innermost = format_frame(frames[0]) if frames else "?"
+        evidence.append(
+            Evidence(
+                source="py-spy",
+                file=ev.file(STACKS_FILE),
+                detail=format_stack(list(frames)),
+                text=f"{count}/{n} samples on the loop in {innermost}",
+            )
+        )
+    if profile.hot_frames:
+        hot = ", ".join(f"{format_frame(f)} ×{c}" for f, c in profile.hot_frames.most_common(3))
+        evidence.append(
+            Evidence(
+                source="py-spy", text=f"where the CPU went (any thread): {hot}", file=ev.file(STACKS_FILE)
+            )
+        )
+    return evidence
+
+
 def event_loop(item: ItemResult, ev: Captured) -> CauseAssessment:
     row = "throughput stuck / latency -> GIL or blocking call on the event loop -> py-spy"
     base = {
@@ -122,31 +150,9 @@ def event_loop(item: ItemResult, ev: Captured) -> CauseAssessment:
             summary=why,
             **base,
         )
-    n = profile.loop_samples
     blocked, cpu = profile.share(LoopState.blocked), profile.share(LoopState.cpu)
-    counts = (
-        f"{profile.states[LoopState.blocked]} blocked in a sync call, {profile.states[LoopState.cpu]} "
-        f"on the CPU, {profile.states[LoopState.idle]} free, of {n} event-loop samples"
-    )
-    evidence = [Evidence(source="py-spy", text=counts, file=ev.file(STACKS_FILE))]
     state = LoopState.blocked if blocked >= cpu else LoopState.cpu
-    for frames, count in profile.top(state, 2):
-        innermost = format_frame(frames[0]) if frames else "?"
-        evidence.append(
-            Evidence(
-                source="py-spy",
-                file=ev.file(STACKS_FILE),
-                detail=format_stack(list(frames)),
-                text=f"{count}/{n} samples on the loop in {innermost}",
-            )
-        )
-    if profile.hot_frames:
-        hot = ", ".join(f"{format_frame(f)} ×{c}" for f, c in profile.hot_frames.most_common(3))
-        evidence.append(
-            Evidence(
-                source="py-spy", text=f"where the CPU went (any thread): {hot}", file=ev.file(STACKS_FILE)
-            )
-        )
+    evidence = _loop_evidence(profile, state, ev)
     if blocked >= BLOCKED_SHARE and state == LoopState.blocked:
         top = profile.top(LoopState.blocked, 1)[0][0]
         return CauseAssessment(
@@ -353,12 +359,20 @@ def diagnose(
     checklist: Checklist | None = None,
     series: SeriesSet | None = None,
 ) -> Diagnosis:
-    """A diagnosis for each failed, warned or no-data item whose symptom the fault table covers."""
+    """A diagnosis for each failed, warned or no-data item whose symptom the fault table covers; a
+    no-data item whose series is missing gets what it looked for instead of causes."""
     measures = {i.id: i.measure for i in checklist.items} if checklist else {}
     ev = Captured(diagnostics_dir, series)
     items = []
     for item in verdict.items:
-        if item.status == ItemStatus.passed:
+        # Nothing of the service's to explain: it passed, cannot apply, or loadgate failed grading it.
+        if item.status in (ItemStatus.passed, ItemStatus.not_applicable, ItemStatus.error):
+            continue
+        missing = item.evidence.get("missing_series") if item.status == ItemStatus.no_data else None
+        if isinstance(missing, dict):
+            items.append(ItemDiagnosis(item_id=item.id, title=item.title, status=str(item.status),
+                                       symptom="missing series", causes=[],
+                                       explanation=missing.get("explanation")))
             continue
         symptom = symptom_of(item, measures.get(item.id))
         if symptom is None:

@@ -1,7 +1,7 @@
 """``DiagnosticsRecorder``: a background thread beside each scenario writing evidence to the run folder.
 
 recorder = DiagnosticsRecorder(run_folder.diagnostics_dir, redis_url=..., service_pid=...,
-                               target_url=..., admin_token=...)
+                               target=TargetClient.of(endpoints))
 recorder.start()
 with recorder.heavy("target_2x"):        # py-spy every stack_interval_s while this runs, and with
     run_scenario("target_2x", ...)       # ab_block_s set, on and off in alternate blocks (overhead.py)
@@ -41,6 +41,7 @@ from harness.schemas.diagnostics import (
     StackSample,
 )
 from harness.schemas.jsonl import append_jsonl, read_jsonl
+from harness.target.client import TargetClient
 
 
 class DiagnosticsSettings(BaseModel):
@@ -68,16 +69,14 @@ class DiagnosticsRecorder:
         *,
         redis_url: str | None = None,
         service_pid: int | None = None,
-        target_url: str | None = None,
-        admin_token: str | None = None,
+        target: TargetClient | None = None,
         service_log: Path | None = None,
         settings: DiagnosticsSettings | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.settings = settings or DiagnosticsSettings()
         self.service_pid = service_pid
-        self.target_url = target_url
-        self.admin_token = admin_token
+        self.target = target
         self.service_log = service_log
         self._gpu_seen = False
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
@@ -174,9 +173,9 @@ class DiagnosticsRecorder:
 
     def memory_sites(self, label: str) -> MemorySnapshot | None:
         """Top allocation sites of the service (None when there is no service URL to ask)."""
-        if self.target_url is None:
+        if self.target is None:
             return None
-        snapshot = snapshots.memory_sites(self.target_url, self.admin_token, label)
+        snapshot = snapshots.memory_sites(self.target, label)
         append_jsonl(self.out_dir / MEMORY_FILE, snapshot)
         return snapshot
 

@@ -9,6 +9,7 @@ import httpx
 import redis
 
 from harness.schemas.diagnostics import AllocationSite, MemorySnapshot, RedisSnapshot
+from harness.target.client import TargetClient
 
 _REDIS_INT_FIELDS = (
     "connected_clients",
@@ -38,14 +39,12 @@ def redis_snapshot(client: redis.Redis) -> RedisSnapshot:
     )
 
 
-def memory_sites(target_url: str, admin_token: str | None, label: str, top: int = 20) -> MemorySnapshot:
-    """The reference service's ``GET /admin/memory`` (tracemalloc's top sites; 409 when it is off)."""
+def memory_sites(target: TargetClient, label: str, top: int = 20) -> MemorySnapshot:
+    """The admin API's memory endpoint (the bundled service's ``GET /admin/memory``: tracemalloc's
+    top sites; 409 when it is off)."""
     t, start = time.time(), time.perf_counter()
-    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     try:
-        response = httpx.get(
-            f"{target_url.rstrip('/')}/admin/memory", params={"top": top}, headers=headers, timeout=30.0
-        )
+        response = target.memory_sites(top)
     except httpx.HTTPError as exc:
         return MemorySnapshot(
             t=t, label=label, cost_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}"
@@ -53,9 +52,8 @@ def memory_sites(target_url: str, admin_token: str | None, label: str, top: int 
     cost = time.perf_counter() - start
     if response.status_code != 200:
         detail = response.text[:200].strip()
-        return MemorySnapshot(
-            t=t, label=label, cost_s=cost, error=f"/admin/memory answered {response.status_code}: {detail}"
-        )
+        error = f"{response.url.path} answered {response.status_code}: {detail}"
+        return MemorySnapshot(t=t, label=label, cost_s=cost, error=error)
     body = response.json()
     return MemorySnapshot(
         t=t,

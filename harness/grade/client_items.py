@@ -15,7 +15,7 @@ from harness.schemas.timeline import ScenarioStats
 from harness.schemas.verdict import ItemResult, Window
 
 
-def _rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
+def client_rows(ctx: GradeContext, item: ChecklistItem) -> tuple[pd.DataFrame, Window]:
     window = ctx.window(item)
     frame = ctx.request_log(window.scenario)
     if frame is None:
@@ -32,7 +32,7 @@ def source(window: Window) -> str:
 
 
 def client_p99(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     est = stats.quantile_estimate(rows["latency"].to_numpy(), 0.99, item.confidence)
     fields = {"value": est.estimate, "bound": est.upper, "interval": est.interval, "samples": est.n,
               "window": window, "evidence": {"users_max": _users(ctx, window), "source": source(window)}}
@@ -58,7 +58,7 @@ def _users(ctx: GradeContext, window: Window) -> int | None:
 def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """The slowest request as the service delivered it (from the actual send: a timeout bounds the
     service, not the generator's scheduling)."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     latencies = rows["latency_uncorrected"].to_numpy(dtype=float)
     latencies = latencies[np.isfinite(latencies)]
     if not latencies.size:
@@ -75,7 +75,7 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """Share of answers not served from cache that came back degraded."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     answered = rows[(rows["status"] >= 200) & (rows["status"] < 300) & ~rows["cached"]]
     if answered.empty:
         raise NoData("no uncached successful answers in the window", window=window, samples=0)
@@ -91,7 +91,7 @@ def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 
 def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """Errors over the requests the service took on; shed (429) requests are neither."""
-    rows, window = _rows(ctx, item)
+    rows, window = client_rows(ctx, item)
     errors = int(is_error(rows).sum())
     shed = int(is_shed(rows).sum())
     n = len(rows) - shed

@@ -9,11 +9,13 @@ import pandas as pd
 
 from harness.errors import GradeError, ReportError
 from harness.grade.prom import Prom
-from harness.grade.queries import Q, duration
+from harness.grade.queries import PromQL, duration
 from harness.grade.result import NoData
 from harness.schemas.checklist import Checklist, ChecklistItem, ScenarioPlan
+from harness.schemas.faults import UpstreamCalls
 from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.service import MetricsMapping, preset_profile
 from harness.schemas.timeline import ScenarioStatus, Timeline
 from harness.schemas.verdict import Window
 
@@ -32,11 +34,22 @@ class GradeContext:
     timeline: Timeline | None = None
     window_override: Window | None = None  # `loadgate check`: one window for every item
     job: str = "agent"
+    # Which series mean what on this service (the profile's mapping; the bundled one by default).
+    metrics: MetricsMapping = field(default_factory=lambda: preset_profile("bundled").metrics)
     # Reasons the run cannot be trusted, collected while grading (scrape gaps, ...).
     invalid_reasons: list[str] = field(default_factory=list)
     _logs: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     _gaps: dict[tuple[float, float], list[str]] = field(default_factory=dict)
     _scrape_failures: dict[tuple[float, float], str] = field(default_factory=dict)
+
+    @property
+    def q(self) -> PromQL:
+        return PromQL(self.metrics, self.job)
+
+    def scrape_interval_s(self) -> float:
+        """The service job's real scrape interval (a user's Prometheus: often 15-30 s); 1 s when
+        Prometheus does not list the job as a target (``loadgate check`` on recorded data)."""
+        return self.require_prom().scrape_interval_s(self.job) or 1.0
 
     def window(self, item: ChecklistItem) -> Window:
         if self.window_override is not None:
@@ -90,6 +103,13 @@ class GradeContext:
                 raise GradeError(str(exc)) from exc
         return self._logs[scenario]
 
+    def upstream_calls(self, scenario: str | None) -> UpstreamCalls | None:
+        """What the fault proxies saw during the scenario (``upstream_calls.json``); None without one."""
+        if self.folder is None or scenario is None:
+            return None
+        path = self.folder.client_dir(scenario) / UpstreamCalls.FILE_NAME
+        return UpstreamCalls.load_file(path) if path.exists() else None
+
     def scrape_gaps(self, window: Window) -> list[str]:
         """Missed or failed scrapes of the service in ``window``: never read a gap as a calm period."""
         key = (window.start, window.end)
@@ -108,11 +128,11 @@ class GradeContext:
 
     def _find_gaps(self, window: Window) -> list[str]:
         prom = self.require_prom()
-        interval = prom.scrape_interval_s(self.job) or 1.0
+        interval = self.scrape_interval_s()
         span = window.end - window.start
         expected = span / interval
         end = f"{window.end:.3f}"
-        count = prom.scalar(f'min(count_over_time({Q.up(self.job)}[{duration(span)}] @ {end}))', window.end)
+        count = prom.scalar(f'min(count_over_time({self.q.up()}[{duration(span)}] @ {end}))', window.end)
         where = f"{window.scenario}/{window.phase}" if window.scenario else "the window"
         if count is None:
             raise NoData(f"Prometheus has no scrapes of job={self.job} in {where}")
@@ -120,7 +140,7 @@ class GradeContext:
         if count < math.floor(expected * (1 - GAP_TOLERANCE)) - 1:
             gaps.append(f"scrape gap: {count:.0f} of ~{expected:.0f} scrapes of job={self.job} in {where}")
         # up is 1 per good scrape and 0 per failed one: the scrapes less their sum are the failures.
-        up, rng = Q.up(self.job), f"[{duration(span)}] @ {end}"
+        up, rng = self.q.up(), f"[{duration(span)}] @ {end}"
         failed = prom.scalar(f"max(count_over_time({up}{rng}) - sum_over_time({up}{rng}))", window.end)
         if failed:
             note = (f"target scrapes failed for {failed * interval:.0f} of {span:.0f} s (up == 0) "

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from harness.errors import ConfigError, GradeError
-from harness.grade import client_items, metric_items
+from harness.grade import client_items, memory_items, metric_items, session_items, stream_items
 from harness.grade.baseline import parse_tolerance
 from harness.grade.checks import access_log, alerts, breaker, gpu, service
 from harness.grade.context import GradeContext
@@ -25,11 +25,21 @@ MEASURES: dict[str, Grader] = {
     "p99_latency": metric_items.p99_latency,
     "error_rate": metric_items.error_rate,
     "memory_trend": metric_items.memory_trend,
+    "memory_per_request": memory_items.memory_per_request,
     "llm_p95": metric_items.llm_p95,
     "client_p99": client_items.client_p99,
     "max_latency": client_items.max_latency,
     "degraded_ratio": client_items.degraded_ratio,
     "client_error_rate": client_items.client_error_rate,
+    "session_success_rate": session_items.session_success_rate,
+    "deep_turn_p99": session_items.deep_turn_p99,
+    "tool_error_rate": session_items.tool_error_rate,
+    "tool_fault_contained": session_items.tool_fault_contained,
+    "ttft_p95": stream_items.ttft_p95,
+    "itl_p95": stream_items.itl_p95,
+    "request_tokens_per_s": stream_items.request_tokens_per_s,
+    "total_tokens_per_s": stream_items.total_tokens_per_s,
+    "goodput": stream_items.goodput,
 }
 PROBES: dict[str, Grader] = {
     "health": service.health,
@@ -85,6 +95,7 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     except Exception as exc:  # noqa: BLE001 - a bug in one item's grading must not lose the verdict
         result = make_result(item, ItemStatus.error, f"the harness raised {type(exc).__name__} grading it: "
                              f"{exc}", evidence={"traceback": traceback.format_exc(limit=-8)})
+    _add_proxy_view(ctx, item, result)
     untrusted = ctx.scenario_invalid(item.scenario) if item.kind != ItemKind.manual else []
     if result.window is not None:
         untrusted = untrusted + ctx.scrape_gaps_seen(result.window)
@@ -95,6 +106,18 @@ def grade_item(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, A
     if untrusted:
         result.evidence["untrusted"] = untrusted
     return result
+
+
+def _add_proxy_view(ctx: GradeContext, item: ChecklistItem, result: ItemResult) -> None:
+    """What the fault proxies did during the item's scenario, beside whatever the item measured."""
+    seen = ctx.upstream_calls(item.scenario)
+    if seen is None:
+        return
+    result.evidence["fault_proxy"] = {"llm_calls": len(seen.llm_calls), "tcp_refused": seen.refused,
+                                      "tcp_cut": seen.cut}
+    if seen.refused or seen.cut:
+        result.reason += (f" (on the wire: the TCP fault proxy refused {seen.refused} connections and cut "
+                          f"{seen.cut})")
 
 
 def _dispatch(ctx: GradeContext, item: ChecklistItem, attestations: dict[str, Attestation]) -> ItemResult:

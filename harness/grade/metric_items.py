@@ -10,7 +10,8 @@ import numpy as np
 
 from harness import stats
 from harness.grade.context import GradeContext
-from harness.grade.queries import AGENT, ERROR, SERVED, SHED, Q, duration
+from harness.grade.nodata import missing_series
+from harness.grade.queries import duration
 from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem, render_query
@@ -22,10 +23,6 @@ from harness.schemas.verdict import ItemResult, ItemStatus, Window
 P99_DISAGREEMENT = 0.25
 P99_DISAGREEMENT_S = 0.25
 _STATUS_RANK = {ItemStatus.passed: 0, ItemStatus.warn: 1, ItemStatus.no_data: 2, ItemStatus.failed: 3}
-
-
-def _agent(ctx: GradeContext) -> str:
-    return f'job="{ctx.job}", {AGENT}'
 
 
 def _scope(ctx: GradeContext, item: ChecklistItem) -> Window:
@@ -57,21 +54,27 @@ def _server_counts(ctx: GradeContext, window: Window) -> _ServerCounts:
     """Requests between the window's edges by outcome (harness.schemas.outcome), from the service's
     counter's status label."""
     prom = ctx.require_prom()
-    matchers = {"total": "", "served": f", {SERVED}", "shed": f", {SHED}", "errors": f", {ERROR}"}
-    queries = {name: Q.counted("agent_requests_total", _agent(ctx) + matcher, window.start, window.end)
-               for name, matcher in matchers.items()}
+    counter = ctx.metrics.requests
+    if counter is None:
+        raise NoData("the service profile maps no request counter (service.metrics.requests)", window=window)
+    matchers = {"total": None, "served": counter.served, "shed": counter.shed, "errors": counter.error}
+    queries = {name: ctx.q.counted(counter, window.start, window.end, matcher)
+               for name, matcher in matchers.items() if name == "total" or matcher}
     total = prom.scalar(queries["total"], window.end)
     if total is None:
-        raise NoData("no agent_requests_total series for /v1/agent/* in the window", query=queries["total"],
-                     window=window)
-    resets = prom.scalar(Q.resets("agent_requests_total", _agent(ctx), window.start, window.end), window.end)
+        raise missing_series(ctx, counter, "service.metrics.requests", window, query=queries["total"])
+    resets = prom.scalar(ctx.q.resets(counter, window.start, window.end), window.end)
     if resets:
-        raise NoData("agent_requests_total was reset inside the window (the service restarted)",
+        raise NoData(f"{counter.name} was reset inside the window (the service restarted)",
                      query=queries["total"], window=window)
-    # Only here may absence mean zero: prometheus-client creates a status series on its first
+    # Only here may absence mean zero: client libraries create a status series on its first
     # request, so with requests counted and no series of a status, no request had it.
-    counts = {name: round(prom.scalar(queries[name], window.end) or 0.0)
-              for name in ("served", "shed", "errors")}
+    counts = {name: round(prom.scalar(query, window.end) or 0.0) for name, query in queries.items()
+              if name != "total"}
+    counts.setdefault("shed", 0)  # labels that cannot tell a 429 apart (status="4xx") count none as shed
+    if "served" not in counts:  # no served matcher: whatever is neither shed nor an error
+        counts["served"] = round(total) - counts["shed"] - counts["errors"]
+        queries["served"] = " - ".join(f"({queries[n]})" for n in ("total", "shed", "errors") if n in queries)
     return _ServerCounts(total=round(total), queries=queries, **counts)
 
 
@@ -110,13 +113,18 @@ def throughput_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 def p99_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
-    query = Q.quantile(0.99, "agent_request_duration_seconds", _agent(ctx), window.start, window.end)
+    hist = ctx.metrics.request_duration
+    if hist is None:
+        raise NoData("the service profile maps no request-duration histogram "
+                     "(service.metrics.request_duration)", window=window)
+    query = ctx.q.quantile(0.99, hist, window.start, window.end)
     server = prom.scalar(query, window.end)
-    count = prom.scalar(Q.histogram_count("agent_request_duration_seconds", _agent(ctx), window.start,
-                                          window.end), window.end)
-    if server is None or count is None or not np.isfinite(server):
-        raise NoData("no agent_request_duration_seconds samples for /v1/agent/* in the window", query=query,
-                     window=window)
+    count = prom.scalar(ctx.q.histogram_count(hist, window.start, window.end), window.end)
+    if count is None:
+        raise missing_series(ctx, hist, "service.metrics.request_duration", window, query=query,
+                             suffix="_bucket")
+    if server is None or not count or not np.isfinite(server):
+        raise NoData(f"no {hist.name} samples in the window", query=query, window=window)
     evidence: dict[str, Any] = {"server_p99": server, "server_samples": round(count)}
     fields: dict[str, Any] = {"value": server, "window": window, "query": query, "samples": round(count)}
     rows = _client_rows(ctx, window)
@@ -184,11 +192,18 @@ def _rate_result(item: ChecklistItem, errors: int, total: int, side: str, window
 def memory_trend(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
-    query = Q.rss(ctx.job)
-    step = prom.scrape_interval_s(ctx.job) or 1.0
+    memory = ctx.metrics.memory
+    if memory is None:
+        raise NoData("the service profile maps no memory series (service.metrics.memory)", window=window)
+    query = ctx.q.gauge(memory)
+    step = ctx.scrape_interval_s()
     series = prom.range(query, window.start, window.end, step)
     points = series[0][1] if series else []
-    min_points = MemoryTrendParams.of(item.params).min_points
+    # With a slow scrape (15-30 s) a short window holds few points: ask for most of what it can hold.
+    can_hold = max(3, int(0.8 * (window.end - window.start) / step))
+    min_points = min(MemoryTrendParams.of(item.params).min_points, can_hold)
+    if not points:
+        raise missing_series(ctx, memory, "service.metrics.memory", window, query=query)
     if len(points) < min_points:
         raise NoData(f"{len(points)} memory samples in the window, fewer than {min_points}", query=query,
                      window=window, samples=len(points))
@@ -213,21 +228,27 @@ def _peak_mb(ctx: GradeContext, window: Window) -> float:
         run = ctx.timeline.scenario(window.scenario)
         start, end = run.window()
     span = max(end - start, 1.0)
-    peak = ctx.require_prom().scalar(f"max_over_time({Q.rss(ctx.job)}[{span:.0f}s:1s] @ {end:.3f})", end)
+    step = ctx.scrape_interval_s()
+    query = ctx.q.gauge(ctx.metrics.memory) if ctx.metrics.memory else "vector(0)"
+    peak = ctx.require_prom().scalar(f"max_over_time({query}[{span:.0f}s:{step:g}s] @ {end:.3f})", end)
     return (peak or 0.0) / 1e6
 
 
 def llm_p95(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     window = _scope(ctx, item)
     prom = ctx.require_prom()
-    selector = f'job="{ctx.job}"'
-    query = Q.quantile(0.95, "llm_request_duration_seconds", selector, window.start, window.end)
+    hist = ctx.metrics.llm_duration
+    if hist is None:
+        raise NoData("the service profile maps no LLM-latency histogram (service.metrics.llm_duration)",
+                     window=window)
+    query = ctx.q.quantile(0.95, hist, window.start, window.end)
     value = prom.scalar(query, window.end)
-    count_q = Q.histogram_count("llm_request_duration_seconds", selector, window.start, window.end)
-    count = prom.scalar(count_q, window.end)
-    if value is None or not np.isfinite(value) or not count:
-        raise NoData("no llm_request_duration_seconds samples in the window (every answer cached?)",
-                     query=query, window=window)
+    count = prom.scalar(ctx.q.histogram_count(hist, window.start, window.end), window.end)
+    if count is None:
+        raise missing_series(ctx, hist, "service.metrics.llm_duration", window, query=query, suffix="_bucket")
+    if value is None or not count or not np.isfinite(value):
+        raise NoData(f"no {hist.name} samples in the window (every answer cached?)", query=query,
+                     window=window)
     status, reason = judge(item, value, None)
     return make_result(item, status, f"LLM P95 {reason}", value=value, samples=round(count), window=window,
                        query=query)

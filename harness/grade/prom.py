@@ -94,3 +94,15 @@ def _duration_s(text: str) -> float:
         if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
             return float(text[: -len(unit)]) * units[unit]
     raise PromQueryError(f"cannot read scrape interval {text!r}")
+
+
+def scrape_interval_s(prometheus_url: str, job: str) -> float | None:
+    """The job's configured scrape interval in the Prometheus at ``prometheus_url``; None when it
+    cannot say (unreachable, or the job is not one of its targets)."""
+    prom = Prom(prometheus_url, timeout_s=5.0)
+    try:
+        return prom.scrape_interval_s(job)
+    except GradeError:
+        return None
+    finally:
+        prom.close()

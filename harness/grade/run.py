@@ -17,13 +17,14 @@ from harness.grade.series import collect_series
 from harness.grade.verdict import decide, write_junit
 from harness.schemas.checklist import Checklist, ItemKind
 from harness.schemas.run import Endpoints, RunFolder, RunInfo
+from harness.schemas.service import MetricsMapping, preset_profile
 from harness.schemas.timeline import ScenarioStatus, Timeline
 from harness.schemas.verdict import Attestation, SeriesSet, Verdict, Window
 
 
 def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
               attestations: Iterable[Attestation] = (), baseline: Path | None = None,
-              profile: str | None = None, job: str = "agent") -> Verdict:
+              profile: str | None = None, job: str | None = None) -> Verdict:
     """Grade every item of the run's profile; writes verdict.json, series.json and junit.xml."""
     validate_names(checklist)
     folder = RunFolder(run_folder).ensure()
@@ -32,8 +33,10 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         profile = RunInfo.load_file(folder.run_info).profile if folder.run_info.exists() \
             else checklist.default_profile
     prom, prom_error = _connect(endpoints.prometheus_url)
+    metrics = endpoints.service.metrics
+    job = job or metrics.job
     ctx = GradeContext(checklist=checklist, profile=profile, endpoints=endpoints, prom=prom,
-                       prom_error=prom_error, folder=folder, timeline=timeline, job=job)
+                       prom_error=prom_error, folder=folder, timeline=timeline, job=job, metrics=metrics)
     try:
         items = checklist.items_for(profile)
         attested = {a.item: a for a in [*checklist.attestations, *attestations]}
@@ -41,8 +44,8 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
         results.sort(key=lambda r: [i.id for i in items].index(r.id))  # report in checklist order
         results = apply_waivers(results, checklist.waive)
         logs = {r.name: _log_or_none(ctx, r.name) for r in (timeline.scenarios if timeline else [])}
-        series = collect_series(timeline, prom, logs, job)
-        target_failures, stack_invalid = stack_findings(timeline, prom, job)
+        series = collect_series(timeline, prom, logs, ctx)
+        target_failures, stack_invalid = stack_findings(timeline, prom, ctx.q)
     finally:
         if prom is not None:
             prom.close()
@@ -58,7 +61,8 @@ def grade_run(run_folder: Path, checklist: Checklist, *, endpoints: Endpoints,
 
 
 def grade_window(checklist: Checklist, *, prometheus_url: str, since: float, until: float,
-                 out: Path | None = None, job: str = "agent", run_id: str = "check") -> Verdict:
+                 out: Path | None = None, job: str | None = None, run_id: str = "check",
+                 metrics: MetricsMapping | None = None) -> Verdict:
     """Metric items over one window of an existing Prometheus, no load and no probes
     (``loadgate check``). An unreachable Prometheus raises GradeError naming the URL."""
     validate_names(checklist)
@@ -67,8 +71,9 @@ def grade_window(checklist: Checklist, *, prometheus_url: str, since: float, unt
     prom = Prom(prometheus_url)
     prom.check()
     window = Window(start=since, end=until)
+    metrics = metrics or (checklist.service_profile or preset_profile("bundled")).metrics
     ctx = GradeContext(checklist=checklist, profile=checklist.default_profile, endpoints=None, prom=prom,
-                       window_override=window, job=job)
+                       window_override=window, job=job or metrics.job, metrics=metrics)
     try:
         items = [i for i in checklist.items_for(checklist.default_profile) if i.kind == ItemKind.metric]
         results = apply_waivers([grade_item(ctx, item, {}) for item in items], checklist.waive)

@@ -7,23 +7,27 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import GradeError
+from harness.grade.context import GradeContext
 from harness.grade.prom import Prom
-from harness.grade.queries import chart_queries
+from harness.grade.queries import DEFAULT_CHART_RATE_S, chart_queries
 from harness.schemas.timeline import Timeline
 from harness.schemas.verdict import Series, SeriesSet
 
-CLIENT_WINDOW_S = 5.0  # the same trailing window as the server-side rate() charts
+CLIENT_WINDOW_S = DEFAULT_CHART_RATE_S  # the same trailing window as the server-side rate() charts
 
 
 def collect_series(timeline: Timeline | None, prom: Prom | None, logs: dict[str, pd.DataFrame | None],
-                   job: str, step_s: float = 1.0) -> SeriesSet:
+                   ctx: GradeContext) -> SeriesSet:
+    """One point per scrape interval, rates over several of them."""
+    step_s = (prom.scrape_interval_s(ctx.job) if prom else None) or 1.0
+    charts = chart_queries(ctx.metrics, ctx.job, max(DEFAULT_CHART_RATE_S, 4 * step_s))
     out = SeriesSet(step_s=step_s)
     for run in timeline.scenarios if timeline else []:
         start, end = run.window()
         if end <= start:
             continue
         if prom is not None:
-            for name, (query, unit) in chart_queries(job).items():
+            for name, (query, unit) in charts.items():
                 try:
                     rows = prom.range(query, start, end, step_s)
                 except GradeError:

@@ -4,8 +4,10 @@
 """
 
 from harness.load.corpus import prompt_picker
+from harness.load.guard import LoadSettings
 from harness.load.idle import target_in_flight
-from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec
+from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, check_trace
 from harness.load.runner import run_scenario
 
-__all__ = ["SCENARIOS", "LoadPlan", "PhaseSpec", "prompt_picker", "run_scenario", "target_in_flight"]
+__all__ = ["SCENARIOS", "LoadPlan", "LoadSettings", "PhaseSpec", "check_trace", "prompt_picker",
+           "run_scenario", "target_in_flight"]

@@ -20,6 +20,7 @@ from harness.load.arrivals import Arrival, TraceRow, phase_arrivals, trace_arriv
 from harness.load.trace import load_trace
 from harness.schemas.base import Contract
 from harness.schemas.checklist import FaultSpec, ScenarioPlan
+from harness.schemas.service import ServiceProfile, preset_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -48,6 +49,15 @@ class PhaseSpec(Contract):
         return out
 
 
+class SessionSpec(Contract):
+    """agent_sessions: how many turns a session has (geometric, mean ``turns_mean``, at most
+    ``turns_max``), and the think time between an answer and the next question (0.5-1.5x)."""
+
+    turns_mean: float = Field(4.0, ge=1)
+    turns_max: int = Field(12, ge=1)
+    think_time_s: float = Field(1.0, ge=0)
+
+
 class LoadPlan(Contract):
     """Everything a Locust process needs to run one scenario, broadcast by the master."""
 
@@ -56,6 +66,7 @@ class LoadPlan(Contract):
     arrival: Literal["constant", "poisson", "gamma"] = "poisson"
     arrival_cv: float = Field(1.0, gt=0)  # gamma: coefficient of variation of the gaps (burstiness)
     trace: list[TraceRow] | None = None  # replay: intended starts are t0 + each row's offset
+    session: SessionSpec | None = None  # agent_sessions: each arrival opens a multi-turn session
     stream_share: float = Field(0.2, ge=0, le=1)
     fresh_share: float = Field(0.0, ge=0, le=1)  # see ScenarioPlan.fresh_share
     max_in_flight: int = Field(2000, gt=0)
@@ -78,6 +89,16 @@ class LoadPlan(Contract):
     t0: float | None = None  # wall-clock start of the first phase, set by the master
     workers: int = Field(1, ge=1)  # worker processes sharing the arrival rate, set by the master
     stop_at: float | None = None  # set by the master when a stop condition ends the plan early
+    # How requests are made and answers read (harness.target); the bundled contract by default.
+    service: ServiceProfile = Field(default_factory=lambda: preset_profile("bundled"))
+    # The run's seed (run.json): arrival gaps, prompt picks and stream choices draw from it, per worker.
+    seed: int | None = None
+
+    def rng(self, purpose: str, worker: int = 0) -> random.Random:
+        """A generator for one purpose of one worker: reproducible from ``seed``, fresh without one."""
+        if self.seed is None:
+            return random.Random()
+        return random.Random(f"{self.seed}:{self.scenario}:{purpose}:{worker}")
 
     @property
     def total_s(self) -> float:
@@ -179,9 +200,27 @@ def _replay(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
 
 def with_trace(name: str, plan: ScenarioPlan, trace: Path) -> ScenarioPlan:
     """The plan replaying ``trace`` (``--trace``); only trace_replay replays a trace."""
+    check_trace(name, trace)
+    return plan.model_copy(update={"trace": str(trace)})
+
+
+def check_trace(name: str, trace: Path) -> None:
+    """``--trace`` checked before anything starts: the scenario replays traces, the file reads."""
     if SCENARIOS.get(name, (None, None))[1] is not _replay:
         raise LoadError(f"--trace replays with scenario trace_replay, not {name!r}")
-    return plan.model_copy(update={"trace": str(trace)})
+    load_trace(trace)
+
+
+def _sessions(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
+    """Sessions arrive at turn_rate / turns_mean; then the same with the external tool slowed."""
+    if plan.turn_rate_rps is None:
+        raise LoadError("agent_sessions needs 'turn_rate_rps' in its plan (<= half the cold-cache capacity)")
+    rate = plan.turn_rate_rps / plan.turns_mean
+    phases = [PhaseSpec(name="sessions", duration_s=plan.steady_s, rate_rps=rate)]
+    if plan.fault_s:
+        fault = plan.fault or FaultSpec(tool_delay_s=5.0)
+        phases.append(PhaseSpec(name="tool_fault", duration_s=plan.fault_s, rate_rps=rate, fault=fault))
+    return phases
 
 
 def trace_path(name: str) -> Path:
@@ -235,7 +274,7 @@ def _spike(plan: ScenarioPlan, target_qps: float) -> list[PhaseSpec]:
     ]
 
 
-# name -> (locustfile in scenarios/, phase builder, the graded phase)
+# name -> (locustfile in scenarios/, phase builder)
 SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]]] = {
     "target_2x": ("target_2x.py", _steady),
     "concurrency_1000": ("concurrency_1000.py", _concurrency),
@@ -244,6 +283,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[ScenarioPlan, float], list[PhaseSpec]]
     "soak": ("soak.py", _steady),
     "spike": ("spike.py", _spike),
     "trace_replay": ("trace_replay.py", _replay),
+    "agent_sessions": ("agent_sessions.py", _sessions),
 }
 # A name the registry does not know runs as a plain open-model step when the caller gives a plan
 # (capacity planning: "capacity_step_3" with rate_x, warmup_s, steady_s).
@@ -284,6 +324,9 @@ def build_plan(
         arrival=plan.arrival,
         arrival_cv=plan.arrival_cv,
         trace=load_trace(trace_path(plan.trace)) if plan.trace and build is _replay else None,
+        session=SessionSpec(turns_mean=plan.turns_mean, turns_max=plan.turns_max,
+                            think_time_s=1.0 if plan.think_time_s is None else plan.think_time_s)
+        if build is _sessions else None,
         stream_share=plan.stream_share,
         fresh_share=plan.fresh_share,
         max_in_flight=plan.max_in_flight,

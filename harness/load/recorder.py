@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.load.exporter import Exporter
 from harness.load.plan import LoadPlan
+from harness.load.session_stats import SessionAccumulator
 from harness.load.stats import PhaseAccumulator, new_histogram, record, spectrum
 from harness.schemas.files import write_atomic
 from harness.schemas.outcome import RequestOutcome
@@ -45,6 +46,7 @@ class Recorder:
         self.errors = 0
         self.dropped = 0
         self.fault_events: list[dict[str, Any]] = []
+        self.sessions = SessionAccumulator()
 
     def _phase(self, phase: str) -> PhaseAccumulator:
         if phase not in self.phases:
@@ -69,6 +71,9 @@ class Recorder:
             )
             record(self.overall, row.latency)
             failed = outcome == RequestOutcome.error
+            if row.session:
+                self.sessions.add(session=row.session, turn=row.turn or 1, planned=row.turns or 1,
+                                  intended=row.intended_start, end=row.end, failed=failed, tools=row.tools)
             self.total += 1
             self.errors += failed
             self.window.append((row.end, row.latency, failed))
@@ -138,9 +143,10 @@ class Recorder:
         for spec, start, end in self.plan.phase_bounds():
             acc = self.phases.get(spec.name) or PhaseAccumulator(spec.name, self.plan.late_ms / 1000)
             stats.append(acc.to_stats(start, min(end, ended), spec.rate_rps))
-        ScenarioStats(scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall)).save_file(
-            self.out / ScenarioStats.FILE_NAME
-        )
+        sessions = self.sessions.to_stats() if self.plan.session is not None else None
+        ScenarioStats(
+            scenario=self.plan.scenario, phases=stats, spectrum=spectrum(self.overall), sessions=sessions
+        ).save_file(self.out / ScenarioStats.FILE_NAME)
         result = {
             "t0": self.plan.t0,
             "stopped_at": self.plan.stop_at,

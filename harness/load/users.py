@@ -22,134 +22,28 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gevent
 import gevent.lock
-import orjson
 import psutil
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.errors import LoadError
+from harness.load.agent_request import send_one
 from harness.load.arrivals import Arrival
-from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts, sized_prompt
+from harness.load.conductor import clear_fault, conduct
+from harness.load.corpus import RequestSizes, ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
-from harness.load.faults import FaultDriver
+from harness.load.locust_state import FLUSH_S, STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
-from harness.load.recorder import STOP_FILE, Recorder
+from harness.load.recorder import Recorder
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
-from harness.schemas.outcome import classify
 from harness.schemas.requests import RequestRow
-
-FLUSH_S = 0.5
-RUN_PATH = "/v1/agent/run"
-STREAM_PATH = "/v1/agent/stream"
-
-
-@dataclass
-class _State:
-    """Per process. ``plan`` is the master's copy on the master and the latest broadcast on workers."""
-
-    scenario: str = ""
-    default_plan: ScenarioPlan | None = None
-    plan: LoadPlan | None = None
-    recorder: Recorder | None = None
-    rows: list[RequestRow] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
-    in_flight: int = 0
-    done: bool = False  # master: plan and drain are over, the shape may stop
-    fault_on: bool = False
-    fault_urls: list[str] = field(default_factory=list)  # where the fault on now was set
-    picker: ZipfPicker | None = None
-
-
-STATE = _State()
-
-
-# ---------------------------------------------------------------- one request
-
-
-def _final_flags(body: Any) -> tuple[bool, bool]:
-    """(cached, degraded) from the service's JSON answer; ValueError when it is not a JSON object."""
-    if not isinstance(body, dict):
-        raise ValueError(f"answer is a JSON {type(body).__name__}, not an object")
-    return bool(body.get("cached")), bool(body.get("degraded"))
-
-
-def _read_stream(response: Any, start: float) -> tuple[float | None, float | None, bool, bool, bool]:
-    """(ttft from start, mean inter-token gap, cached, degraded, readable) from the service's SSE
-    stream; unreadable when its final ``done`` event is not a JSON object.
-
-    Line by line from geventhttpclient's response: its ``read(n)`` (under Locust's ``iter_content``)
-    waits for n bytes, which would date the first token at the end of the stream.
-    """
-    raw = response._response
-    first = last = None
-    gaps: list[float] = []
-    cached = degraded = False
-    readable = True
-    event = "message"
-    while raw_line := raw.readline(b"\n"):
-        line = raw_line.decode("utf-8", "replace").strip()
-        if line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            now = time.time()
-            if event == "done":
-                try:
-                    cached, degraded = _final_flags(orjson.loads(line[5:]))
-                except ValueError:
-                    readable = False
-            else:
-                if first is None:
-                    first = now - start
-                elif last is not None:
-                    gaps.append(now - last)
-                last = now
-        elif not line:
-            event = "message"
-    return first, (sum(gaps) / len(gaps) if gaps else None), cached, degraded, readable
-
-
-def send_one(
-    user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str,
-    sizes: RequestSizes = NO_SIZES,
-) -> RequestRow:
-    """One agent request, as the row the recorder takes."""
-    assert STATE.picker is not None
-    stream = random.random() < plan.stream_share
-    path = STREAM_PATH if stream else RUN_PATH
-    prompt = sized_prompt(STATE.picker.pick(), sizes.prompt_tokens)
-    body: dict[str, Any] = {"input": prompt, "session_id": session_id}
-    max_tokens = sizes.max_tokens(plan.max_tokens)
-    if max_tokens:
-        body["max_tokens"] = max_tokens
-    headers = {"Authorization": f"Bearer {plan.api_key}"}
-    ttft = itl = None
-    cached = degraded = False
-    readable = True
-    start = time.time()
-    try:
-        response = user.client.post(path, json=body, headers=headers, name=path, stream=stream)
-        status = int(response.status_code or 0)
-        if status == 200 and stream:
-            ttft, itl, cached, degraded, readable = _read_stream(response, intended)
-        elif status == 200:
-            try:
-                cached, degraded = _final_flags(orjson.loads(response.content or b""))
-            except ValueError:  # orjson.JSONDecodeError is a ValueError: an answer nobody can read
-                readable = False
-    except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
-        status = 0
-    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
-                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
-                               ttft=ttft, itl=itl, outcome=classify(status, readable))
-
 
 # ---------------------------------------------------------------- users
 
@@ -189,7 +83,7 @@ class ArrivalUser(FastHttpUser):
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
         worker = getattr(self.environment.runner, "worker_index", 0)
-        for arrival in arrivals(STATE.plan, random.Random(), worker):
+        for arrival in arrivals(STATE.plan, STATE.plan.rng("arrivals", worker), worker):
             t, phase = arrival.t, arrival.phase
             gevent.sleep(max(t - time.time(), 0))
             plan = STATE.plan
@@ -251,68 +145,13 @@ class PlanShape(LoadTestShape):
         if plan.t0 is None:
             plan.workers = max(workers, 1)
             plan.t0 = time.time() + self.start_lead_s
-            gevent.spawn(_conduct, self.runner)
+            gevent.spawn(conduct, self.runner)
         _, phase = plan.phase_at(max(time.time(), plan.t0))
         if plan.open_model:
             return plan.workers, 100.0
         if phase is None:  # draining: keep the users, they send nothing
             return self.runner.user_count or 1, 100.0
         return phase.users or 0, phase.spawn_rate or 100.0
-
-
-# ---------------------------------------------------------------- master: conductor and faults
-
-
-def _clear_fault(host: str, phase: str | None) -> None:
-    STATE.fault_on = False
-    at = time.time()
-    result = FaultDriver.of(STATE.plan, host).clear(STATE.fault_urls)
-    STATE.recorder.fault_events.append(
-        {"at": at, "phase": phase, "fault": None, "result": FaultDriver.summary(result)})
-
-
-def _set_fault(host: str, phase: PhaseSpec | None) -> None:
-    """Set the phase's fault at its start, renew its lease every tick it lasts, clear it after."""
-    rec = STATE.recorder
-    if phase is None or phase.fault is None:
-        if STATE.fault_on:
-            _clear_fault(host, phase.name if phase else None)
-        return
-    at = time.time()
-    result = FaultDriver.of(STATE.plan, host).apply(phase.fault)
-    if not STATE.fault_on:
-        STATE.fault_on, STATE.fault_urls = True, sorted(result)
-        rec.fault_events.append({"at": at, "phase": phase.name, "fault": phase.fault.model_dump(),
-                                 "result": FaultDriver.summary(result)})
-    elif set(result.values()) != {"200"}:
-        rec.fault_events.append({"at": at, "phase": phase.name, "renewal": FaultDriver.summary(result)})
-
-
-def _conduct(runner: Any) -> None:
-    """Once a second: broadcast the plan, switch faults at phase edges, take a live sample."""
-    plan, rec = STATE.plan, STATE.recorder
-    proc = psutil.Process()
-    proc.cpu_percent(None)
-    host = runner.environment.host or ""
-    drain_until = None
-    while True:
-        now = time.time()
-        if plan.stop_at is None and (rec.out / STOP_FILE).exists():
-            plan.stop_at = now  # workers stop scheduling at the next broadcast
-        end = plan.end
-        runner.send_message("loadgate_plan", plan.model_dump(mode="json"))
-        _, phase = plan.phase_at(now)
-        if plan.t0 <= now:
-            gevent.spawn(_set_fault, host, phase)
-        rec.sample(now, proc.cpu_percent(None))
-        if now >= end:
-            drain_until = drain_until or now + plan.drain_s
-            if rec.in_flight == 0 or now >= drain_until:
-                break
-        edges = [b for _, a, b in plan.phase_bounds() if b > now] + [plan.t0] * (now < plan.t0)
-        gevent.sleep(min([1.0, *(e - now + 0.001 for e in edges if e > now)]))  # faults switch on the edge
-    gevent.sleep(FLUSH_S * 2)  # the last rows from workers
-    STATE.done = True
 
 
 # ---------------------------------------------------------------- workers: rows to the master
@@ -409,13 +248,15 @@ def _on_plan(environment: Any, msg: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         return  # local mode: the master's plan object is already this process's plan
     if STATE.plan is None or (STATE.plan.t0, STATE.plan.stop_at) != (msg.data["t0"], msg.data["stop_at"]):
-        _use_plan(LoadPlan.model_validate(msg.data))
+        _use_plan(LoadPlan.model_validate(msg.data), getattr(environment.runner, "worker_index", 0))
 
 
-def _use_plan(plan: LoadPlan) -> None:
+def _use_plan(plan: LoadPlan, worker: int = 0) -> None:
     """Take the plan, and draw prompts as it says (popularity skew, share made to miss the cache)."""
     STATE.plan = plan
-    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, fresh_share=plan.fresh_share)
+    STATE.picker = ZipfPicker(load_prompts(), plan.zipf_s, rng=plan.rng("prompts", worker),
+                              fresh_share=plan.fresh_share)
+    STATE.rng = plan.rng("requests", worker)
 
 
 def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
@@ -451,7 +292,7 @@ def _quitting(environment: Any, **_: Any) -> None:
     if STATE.recorder is None:
         return
     if STATE.fault_on:  # an early stop must not leave the target slowed down (the runner clears too)
-        _clear_fault(environment.host or "", None)
+        clear_fault(environment.host or "", None)
     STATE.recorder.finish(time.time())
 
 

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, field_validator
 
 from harness.errors import ConfigError
+from harness.hosts import HostAllowlist, is_loopback_host
 from harness.ports import LOOPBACK, free_port
 from harness.schemas.faults import TOKEN_ENV
 
 DEFAULT_TOKEN_FILE = Path(".loadgate/proxy-token")
-
-
-def _loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def split_host_port(text: str, what: str) -> tuple[str, int]:
@@ -43,6 +34,7 @@ class ProxySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["llm", "tcp"]
+    allow_hosts: list[str] = []  # --allow-host: hosts besides loopback the upstream may name
     upstream: str  # llm: http(s)://host:port[/prefix]; tcp: host:port
     host: str = LOOPBACK
     port: int = 0  # 0: a free port, printed at start
@@ -52,18 +44,19 @@ class ProxySettings(BaseModel):
     @field_validator("host")
     @classmethod
     def _listen_on_loopback(cls, host: str) -> str:
-        if not _loopback_host(host):
+        if not is_loopback_host(host):
             raise ValueError(f"listen address {host} is not loopback: traffic stays on this machine")
         return host
 
     @field_validator("upstream")
     @classmethod
-    def _upstream_allowed(cls, upstream: str) -> str:
-        # Until the project's remote-host allowlist (--allow-host) exists, only loopback upstreams.
-        host = urlsplit(upstream if "//" in upstream else f"//{upstream}").hostname or ""
-        if not _loopback_host(host):
-            raise ValueError(f"upstream {upstream}: host '{host}' is not loopback; only loopback "
-                             "upstreams are allowed")
+    def _upstream_allowed(cls, upstream: str, info: ValidationInfo) -> str:
+        try:
+            why = HostAllowlist.parse(info.data.get("allow_hosts", [])).refusal(upstream)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if why is not None:
+            raise ValueError(why)
         return upstream
 
     def resolved(self) -> ProxySettings:

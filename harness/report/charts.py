@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.report.fmt import fmt_duration, is_number
 from harness.report.rundata import RunData
+from harness.report.sessions import turn_latency_chart
 from harness.report.svg import Band, Chart, Line, RefLine, clean_points
 from harness.schemas import ItemResult, ScenarioRun, Series
 
@@ -212,6 +213,9 @@ def scenario_charts(data: RunData, scenario: str) -> list[Chart]:
                 chart.note = _trend_note(trend)
         charts.append(chart)
     charts.append(spectrum_chart(data, scenario))
+    stats = data.stats.get(scenario)
+    if stats is not None and stats.sessions is not None:
+        charts.append(turn_latency_chart(stats.sessions))
     rest: dict[str, list[Series]] = {}
     for s in series:
         if id(s) not in claimed:

@@ -12,6 +12,7 @@ from harness.report import charts, links
 from harness.report.capacity_page import render_capacity
 from harness.report.page import environment
 from harness.report.rundata import RunData, load_run
+from harness.report.sessions import session_view
 from harness.schemas import ItemResult, ItemStatus, RunFolder, RunKind
 from harness.schemas.files import write_atomic
 
@@ -54,6 +55,7 @@ def build_context(data: RunData) -> dict[str, Any]:
             "stats": data.stats.get(name),
             "charts": charts.scenario_charts(data, name),
             "overhead": data.overhead_of(name),
+            "sessions": session_view(data.stats[name].sessions if name in data.stats else None),
         })
     return {
         "data": data,

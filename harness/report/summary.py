@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.report.capacity import headline, search_rows
 from harness.report.fmt import fmt_value, is_number
 from harness.report.html import outcome_of, sorted_items
-from harness.report.rundata import load_run
-from harness.schemas import ItemStatus, RunFolder
+from harness.report.rundata import RunData, load_run
+from harness.schemas import ItemStatus, RunFolder, RunKind
 
 
 def _clip(text: str, width: int) -> str:
@@ -15,9 +16,23 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def capacity_summary(data: RunData) -> str:
+    """A capacity run's answer as the report's headline says it, each what-if, the report's path."""
+    lines = [f"CAPACITY  run {data.run_id}"]
+    if data.capacity:
+        lines += [f"  {line}" for line in headline(data.capacity)]
+        lines += [f"  what if {row['sentence']}" for row in search_rows(data.capacity) if row["sentence"]]
+    lines += [f"  missing: {_clip(p, 180)}" for p in data.problems]
+    lines.append(f"  report: {data.folder.report_html}")
+    return "\n".join(lines)
+
+
 def terminal_summary(run_folder: Path | str | RunFolder) -> str:
-    """Verdict, reason, every item that did not pass, counts and the report's path; no colour codes."""
+    """Verdict, reason, every item that did not pass, counts and the report's path; no colour codes.
+    A capacity run: its answer instead."""
     data = load_run(run_folder)
+    if data.kind == RunKind.capacity:
+        return capacity_summary(data)
     outcome, reason = outcome_of(data)
     profile = f"profile {data.run.profile} · " if data.run else ""
     lines = [f"{outcome}  {profile}run {data.run_id}", f"  {_clip(reason, 200)}"]

@@ -43,6 +43,11 @@ class ScenarioPlan(Contract):
     arrival_cv: float = Field(1.0, gt=0)  # gamma: the gaps' coefficient of variation (> 1 bursty)
     ramp_s: float = Field(0, ge=0)  # open model: a linear ramp from the warm-up rate up to the steady rate
     trace: str | None = None  # trace_replay: CSV/JSONL of timestamps (harness/load/trace.py); --trace
+    # agent_sessions: turns per second over all sessions (not from target_qps: turns carrying history
+    # miss the cache, so size it from the cold-cache capacity), and turns per session (geometric).
+    turn_rate_rps: float | None = Field(None, gt=0)
+    turns_mean: float = Field(4.0, ge=1)
+    turns_max: int = Field(12, ge=1)
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)

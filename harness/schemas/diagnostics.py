@@ -188,8 +188,11 @@ class ItemDiagnosis(Contract):
     item_id: str
     title: str
     status: str  # the item's status (fail, warn, no-data)
-    symptom: str  # latency | throughput | memory | errors
+    symptom: str  # latency | throughput | memory | errors | missing series
     causes: list[CauseAssessment]  # supported first, then inconclusive, then ruled out
+    # A no-data item whose query found no series: what it looked for and what exists instead. The
+    # fault table's causes say nothing about a mapping that reads the wrong series, so none are given.
+    explanation: str | None = None
 
 
 class Diagnosis(VersionedModel):

@@ -28,6 +28,12 @@ class MemoryTrendParams(Params):
     min_points: int = Field(20, ge=3)  # RSS samples the slope needs
 
 
+class MemoryPerRequestParams(Params):
+    # The first share of the run's requests, not judged: the caches fill there (bounded growth).
+    warmup_share: float = Field(0.3, ge=0, lt=1)
+    min_requests: int = Field(1000, gt=0)  # over the whole run
+
+
 class MaxLatencyParams(Params):
     llm_timeout_s: float | None = Field(None, gt=0)  # the service's own LLM timeout, shown beside the value
 
@@ -67,17 +73,43 @@ class AlertDeliveryParams(Params):
     wait_s: float = Field(15.0, gt=0)  # Alertmanager's group_wait plus the webhook call
 
 
+class ToolParams(Params):
+    tool: str | None = None  # one tool's calls only (tool_error_rate: all tools when None)
+
+
+class ToolFaultParams(Params):
+    tool: str = "external_api"  # the tool the scenario's fault slows
+
+
+class GoodputParams(Params):
+    """vLLM's goodput: a request counts when it meets every SLO given here at once (seconds)."""
+
+    ttft_s: float | None = Field(None, gt=0)
+    itl_s: float | None = Field(None, gt=0)
+    e2e_s: float | None = Field(None, gt=0)
+
+
 # Every measure and probe of harness.grade.items, by name (a unit test keeps the two in step).
 PARAMS: dict[str, type[Params]] = {
     "throughput_ratio": ThroughputParams,
     "p99_latency": Params,
     "error_rate": Params,
     "memory_trend": MemoryTrendParams,
+    "memory_per_request": MemoryPerRequestParams,
     "llm_p95": Params,
     "client_p99": Params,
     "max_latency": MaxLatencyParams,
     "degraded_ratio": Params,
     "client_error_rate": Params,
+    "session_success_rate": Params,
+    "deep_turn_p99": Params,
+    "tool_error_rate": ToolParams,
+    "tool_fault_contained": ToolFaultParams,
+    "ttft_p95": Params,
+    "itl_p95": Params,
+    "request_tokens_per_s": Params,
+    "total_tokens_per_s": Params,
+    "goodput": GoodputParams,
     "health": Params,
     "auth": Params,
     "pii_masking": PiiParams,
@@ -87,5 +119,6 @@ PARAMS: dict[str, type[Params]] = {
     "alert_rules": AlertRulesParams,
     "alert_delivery": AlertDeliveryParams,
     "breaker_cycle": BreakerParams,
+    "gpu_memory_headroom": Params,
     "rate_limit": RateLimitParams,
 }

@@ -1,17 +1,17 @@
 """The load generator's request log, ``client/<scenario>/requests.csv``: one ``RequestRow`` a request.
 
 The file is a version line, a CSV header naming ``RequestRow``'s fields in order, then one line per
-request::
+request (here cut after ``outcome``)::
 
-    # loadgate request log schema_version=2
+    # loadgate request log schema_version=3
     intended_start,start,end,latency,latency_uncorrected,status,endpoint,phase,cached,degraded,ttft,itl,outcome
     1764000000.000000,1764000000.001000,1764000000.250000,0.250000,0.249000,200,/v1/agent/run,steady,0,0,,,served
 
-Floats have six decimals, booleans are 0/1, enums their value, None is empty. A reader refuses a
-file of another schema version. To add a field: one line in ``RequestRow`` (with a default, so
-existing writers still build rows) and ``SCHEMA_VERSION + 1``; the writer, the reader, the column
-dtypes and the check of enum values follow from the fields. Outside loadgate, read it with
-``pandas.read_csv(path, skiprows=1)``.
+Floats have six decimals, booleans are 0/1, enums their value, None and "" are empty (read back as
+missing). A reader refuses a file of another schema version. To add a field: one line in
+``RequestRow`` (with a default, so existing writers still build rows) and ``SCHEMA_VERSION + 1``;
+the writer, the reader, the column dtypes and the check of enum values follow from the fields.
+Outside loadgate, read it with ``pandas.read_csv(path, skiprows=1)``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pandas as pd
 from harness.errors import ReportError
 from harness.schemas.outcome import RequestOutcome
 
-SCHEMA_VERSION = 2  # 2: outcome
+SCHEMA_VERSION = 3  # 2: outcome; 3: session, turn, turns, tools, output_tokens
 REQUEST_LOG = "requests.csv"
 VERSION_PREFIX = "# loadgate request log schema_version="
 _TRUE = {"true", "1", "yes"}
@@ -49,6 +49,13 @@ class RequestRow(NamedTuple):
     ttft: float | None  # streamed answers: time to the first token, from the intended start
     itl: float | None  # streamed answers: mean gap between tokens
     outcome: RequestOutcome  # served / shed / error (harness.schemas.outcome)
+    # agent_sessions (empty otherwise): the conversation, this turn's index from 1, the turns the
+    # session planned, and the answer's tool calls as ``name:status;...``.
+    session: str = ""
+    turn: int | None = None
+    turns: int | None = None
+    tools: str = ""
+    output_tokens: int | None = None  # streamed answers: tokens (chunks) received
 
     @classmethod
     def measured(cls, *, intended_start: float, start: float, end: float, ttft: float | None = None,

@@ -69,6 +69,9 @@ class RunInfo(VersionedModel):
     target_url: str
     prometheus_url: str
     git_commit: str | None = None
+    loadgate_version: str | None = None
+    # Seed of the load's random draws (arrival gaps, prompt picks, stream choices): `--seed` replays them.
+    seed: int | None = None
     checklist_path: str
     checklist_sha256: str
     machine: MachineInfo

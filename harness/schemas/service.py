@@ -55,11 +55,14 @@ class Histogram(Series):
 
 
 class Counter(Series):
-    """Requests counted by outcome: ``error`` picks the failed ones (``status=~"5.."``,
-    ``status="error"``, ``http_response_status_code=~"5.."``); ``shed`` the 429s where labels allow."""
+    """Requests counted by outcome (harness.schemas.outcome): ``error`` picks the failed ones
+    (``status=~"4..|5..", status!="429"``, ``status="error"``, ``http_response_status_code=~"5.."``),
+    ``shed`` the 429s where the labels can tell them apart, ``served`` the answered ones (unset:
+    whatever is neither shed nor an error)."""
 
     error: Matchers
     shed: Matchers | None = None
+    served: Matchers | None = None
 
 
 class Gauge(Series):

@@ -142,6 +142,20 @@ class PhaseStats(Contract):
     generator_cpu_max: float | None = None  # percent of one core, the busiest generator process
 
 
+class SessionStats(Contract):
+    """agent_sessions: conversations as a user lives them. A session failed when any turn failed,
+    completed when every planned turn was answered, unfinished when the run ended first."""
+
+    started: int = 0
+    completed: int = 0
+    failed: int = 0
+    unfinished: int = 0
+    turns_per_session: dict[int, int] = Field(default_factory=dict)  # turns asked -> finished sessions
+    duration: LatencySummary = Field(default_factory=lambda: LatencySummary(count=0))
+    latency_by_turn: dict[int, LatencySummary] = Field(default_factory=dict)
+    tool_outcomes: dict[str, dict[str, int]] = Field(default_factory=dict)  # tool -> status -> calls
+
+
 class ScenarioStats(VersionedModel):
     """``client/<scenario>/stats.json``: the load generator's own view of one scenario."""
 
@@ -151,6 +165,7 @@ class ScenarioStats(VersionedModel):
     phases: list[PhaseStats] = Field(default_factory=list)
     # Percentile spectrum over the whole scenario: (percentile 0..100, latency seconds).
     spectrum: list[tuple[float, float]] = Field(default_factory=list)
+    sessions: SessionStats | None = None  # agent_sessions only
 
     def phase(self, name: str) -> PhaseStats:
         for p in self.phases:

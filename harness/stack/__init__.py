@@ -25,6 +25,7 @@ from harness.stack.alertmanager import WebhookReceiver, start_alertmanager
 from harness.stack.http import require_reachable
 from harness.stack.preflight import preflight
 from harness.stack.prometheus import start_prometheus
+from harness.stack.proxies import start_llm_proxy, start_llm_server, start_redis_proxy
 from harness.stack.redis import start_redis
 from harness.stack.service import start_service
 from harness.stack.watchdog import Watchdog, Watched
@@ -59,6 +60,13 @@ class StackSettings(BaseModel):
     llm_proxy_url: str | None = None
     redis_proxy_url: str | None = None
     proxy_token: str | None = None
+    # Start fault proxies between the bundled service and its Redis / its OpenAI-compatible LLM
+    # (``backend='openai'``), so faults happen on the wire; their URLs fill the two above.
+    proxy_redis: bool = False
+    proxy_llm_upstream: str | None = None
+    # The real topology: the bundled model served over the OpenAI API by its own process (this
+    # backend behind it), the bundled service's openai backend reaching it through an LLM proxy.
+    llm_server_backend: Literal["local", "simulated"] | None = None
     service_env: dict[str, str] = {}
     # Rule files for the embedded Prometheus instead of the shipped alert_rules.yml (e.g. a copy with
     # short windows, so a test sees an alert fire in seconds).
@@ -74,7 +82,7 @@ class StackSettings(BaseModel):
             raise ValueError(str(exc)) from None
 
     @field_validator("target_url", "prometheus_url", "redis_url", "metrics_url", "llm_proxy_url",
-                     "redis_proxy_url")
+                     "redis_proxy_url", "proxy_llm_upstream")
     @classmethod
     def _loopback_or_allowed(cls, url: str | None, info: ValidationInfo) -> str | None:
         # Load goes to this machine unless the user allowed a host: a remote URL is refused loudly.
@@ -122,6 +130,29 @@ class Stack:
         self.processes.append(started[0])
         return started[1:]
 
+    def _start_proxies(self, stack_dir: Path, redis_url: str | None) -> dict:
+        """Start the fault proxies asked for; the service's settings and the endpoints they change."""
+        s = self.settings
+        if not (s.proxy_redis or s.proxy_llm_upstream or s.llm_server_backend):
+            return {}
+        if s.target_url is not None:
+            raise ConfigError("--proxy-redis / --proxy-llm-upstream put proxies in front of the bundled "
+                              "service; for your own service run `loadgate proxy` and give --llm-proxy / "
+                              "--redis-proxy", field="proxy_redis")
+        token = s.proxy_token or f"lg-proxy-{secrets.token_hex(12)}"
+        out: dict = {"proxy_token": token, "service_env": {}}
+        if s.proxy_redis and redis_url is not None:
+            out["service_redis_url"], out["redis_proxy_url"] = self._own(
+                start_redis_proxy(stack_dir / "proxies", redis_url, token))
+        upstream = s.proxy_llm_upstream
+        if s.llm_server_backend:
+            upstream, model = self._own(start_llm_server(stack_dir / "proxies", s.llm_server_backend))
+            out["service_env"]["AGENT_OPENAI_MODEL"] = model
+        if upstream:
+            (out["llm_proxy_url"],) = self._own(start_llm_proxy(stack_dir / "proxies", upstream, token))
+            out["service_env"]["AGENT_OPENAI_BASE_URL"] = out["llm_proxy_url"]
+        return out
+
     def start(self) -> Endpoints:
         s = self.settings
         folder = RunFolder(Path(s.run_dir or tempfile.mkdtemp(prefix="loadgate-")))
@@ -130,22 +161,25 @@ class Stack:
         if redis_url is None and s.target_url is None:
             (redis_url,) = self._own(start_redis(stack_dir / "redis"))
 
+        proxies = self._start_proxies(stack_dir, redis_url)
         service = s.service or preset_profile("bundled")
         if s.target_url is None:
             api_key, api_key_2 = f"lg-{secrets.token_hex(8)}", f"lg-{secrets.token_hex(8)}"
             admin_token = f"lg-admin-{secrets.token_hex(12)}"
             target_url, access_log = self._own(start_service(
-                stack_dir / "service", redis_url=redis_url, api_keys=[api_key, api_key_2],
-                admin_token=admin_token, workers=s.workers, backend=s.backend,
-                extra_env=s.service_env, ready_timeout_s=s.ready_timeout_s))
+                stack_dir / "service", redis_url=proxies.get("service_redis_url", redis_url),
+                api_keys=[api_key, api_key_2], admin_token=admin_token, workers=s.workers,
+                backend="openai" if s.llm_server_backend else s.backend,
+                extra_env={**proxies.get("service_env", {}), **s.service_env},
+                ready_timeout_s=s.ready_timeout_s))
             self.service_process = self.processes[-1]
             spawned = True
         else:
             if not s.api_key:
-                raise ConfigError("a target given with --target-url needs its API key (--api-key or "
-                                  "LOADGATE_API_KEY)", field="api_key")
-            require_reachable(TargetClient(service, s.target_url, metrics=metrics_url(
-                service, s.target_url, s.metrics_url)).reachable_url(), "target service")
+                raise ConfigError("a target given with --target-url needs its API key (LOADGATE_API_KEY "
+                                  "or --api-key-file)", field="api_key")
+            require_reachable(TargetClient(service, s.target_url, metrics_url=s.metrics_url).reachable_url(),
+                              "target service")
             target_url, access_log, spawned = s.target_url, s.access_log, False
             api_key, api_key_2, admin_token = s.api_key, s.api_key_2, s.admin_token
         preflight(TargetClient(service, target_url, api_key))  # before any load: a refused key stops here
@@ -174,7 +208,9 @@ class Stack:
             api_key=api_key, api_key_2=api_key_2, admin_token=admin_token,
             exporter_address=exporter_address, access_log=access_log, spawned_target=spawned,
             alertmanager_url=alertmanager_url, service=service, metrics_url=s.metrics_url,
-            llm_proxy_url=s.llm_proxy_url, redis_proxy_url=s.redis_proxy_url, proxy_token=s.proxy_token,
+            llm_proxy_url=proxies.get("llm_proxy_url", s.llm_proxy_url),
+            redis_proxy_url=proxies.get("redis_proxy_url", s.redis_proxy_url),
+            proxy_token=proxies.get("proxy_token", s.proxy_token),
         )
         return self._endpoints
 

@@ -114,14 +114,19 @@ class WebhookReceiver:
         self.stop()
 
 
+def _duration(seconds: float) -> str:
+    """Alertmanager's duration syntax takes whole units: 1s, 500ms (never 0.5s)."""
+    return f"{seconds:g}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
+
+
 def alertmanager_config(webhook_url: str, group_wait_s: float) -> dict:
     """Route every alert to one webhook; resolved alerts too, so the record shows when it ended."""
     return {
         "route": {
             "receiver": "loadgate",
             "group_by": ["alertname"],
-            "group_wait": f"{group_wait_s:g}s",
-            "group_interval": f"{max(group_wait_s, 1):g}s",
+            "group_wait": _duration(group_wait_s),
+            "group_interval": _duration(max(group_wait_s, 1)),
             "repeat_interval": "4h",
         },
         "receivers": [{"name": "loadgate", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}],

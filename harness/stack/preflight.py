@@ -25,7 +25,7 @@ def preflight(target: TargetClient, timeout_s: float = 60.0) -> int:
     status = response.status_code
     where = f"preflight: {method} {url} answered {status}"
     if status in (401, 403):
-        raise PreflightError(f"{where} to the API key given (--api-key or LOADGATE_API_KEY): the key is "
+        raise PreflightError(f"{where} to the API key given (LOADGATE_API_KEY or --api-key-file): the key is "
                              "missing, wrong or not allowed there; no load was sent")
     if 300 <= status < 400:
         raise PreflightError(f"{where} (to {response.headers.get('location', '?')}); loadgate never "

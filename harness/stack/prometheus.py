@@ -32,11 +32,11 @@ def _scrape_job(job: str, where: str) -> dict:
 
 
 def scrape_config(targets: dict[str, str], rule_files: list[Path],
-                  alertmanager: str | None = None) -> dict:
+                  alertmanager: str | None = None, interval_s: float = SCRAPE_INTERVAL_S) -> dict:
     """``targets`` maps job name -> host:port serving /metrics, or a metrics URL."""
+    every = f"{interval_s:g}s"
     config: dict = {
-        "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s", "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
-                   "scrape_timeout": f"{SCRAPE_INTERVAL_S}s"},
+        "global": {"scrape_interval": every, "evaluation_interval": every, "scrape_timeout": every},
         "rule_files": [str(p) for p in rule_files],
         "scrape_configs": [_scrape_job(job, where) for job, where in targets.items()],
     }
@@ -46,16 +46,18 @@ def scrape_config(targets: dict[str, str], rule_files: list[Path],
 
 
 def start_prometheus(workdir: Path, targets: dict[str, str], *, port: int | None = None,
-                     rule_files: list[Path] | None = None,
-                     alertmanager: str | None = None) -> tuple[ManagedProcess, str]:
-    """Start Prometheus scraping ``targets``; TSDB under ``workdir``. Returns the process and URL."""
+                     rule_files: list[Path] | None = None, alertmanager: str | None = None,
+                     interval_s: float = SCRAPE_INTERVAL_S) -> tuple[ManagedProcess, str]:
+    """Start Prometheus scraping ``targets`` every ``interval_s`` (1 s for a run: a user's is read
+    from its API instead); TSDB under ``workdir``. Returns the process and URL."""
     binary = require_binary("prometheus", "prometheus")
     port = pick_port(port, "prometheus")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     rules = [alert_rules_path()] if rule_files is None else rule_files
     config_path = workdir / "prometheus.yml"
-    write_atomic(config_path, yaml.safe_dump(scrape_config(targets, rules, alertmanager), sort_keys=False))
+    config = scrape_config(targets, rules, alertmanager, interval_s)
+    write_atomic(config_path, yaml.safe_dump(config, sort_keys=False))
     argv = [
         binary, f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address={LOOPBACK}:{port}", "--web.enable-lifecycle",

@@ -12,19 +12,28 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.schemas.files import write_atomic
+from harness.schemas.files import PRIVATE, write_atomic
 from harness.stack import Stack, StackSettings
 from harness.stack.http import answers
 
 STOP_WAIT_S = 30.0
+SECRET_FIELDS = ("api_key", "api_key_2", "admin_token", "proxy_token")  # of Endpoints
 
 
 def save_state(path: Path, stack: Stack) -> dict[str, Any]:
-    """Write the state file: who holds the stack, its endpoints and its processes (the one writer)."""
+    """Write the state file: who holds the stack, its endpoints and its processes (the one writer).
+
+    No key or token goes into it: each is written to its own 0600 file beside it (usable as
+    ``--api-key-file``), whose path the state names; the state file itself is 0600 too.
+    """
+    ends = stack.endpoints
+    files = {name: write_atomic(path.parent / name, value + "\n", mode=PRIVATE)
+             for name in SECRET_FIELDS if (value := getattr(ends, name))}
     state = {"pid": os.getpid(), "started": time.time(),
-             **stack.endpoints.model_dump(mode="json"),
+             **ends.model_dump(mode="json", exclude=set(SECRET_FIELDS)),
+             "secret_files": {name: str(file) for name, file in files.items()},
              "processes": [{"name": p.name, "pid": p.pid} for p in stack.processes]}
-    write_atomic(path, json.dumps(state, indent=2))
+    write_atomic(path, json.dumps(state, indent=2), mode=PRIVATE)
     return state
 
 
@@ -44,6 +53,8 @@ def hold(settings: StackSettings, state_file: Path, ready: Callable[[dict[str, A
             ready(state)
             signal.pause()
         finally:
+            for name in SECRET_FIELDS:
+                (state_file.parent / name).unlink(missing_ok=True)
             state_file.unlink(missing_ok=True)
 
 

@@ -46,13 +46,17 @@ class TargetClient:
     target_url: str
     api_key: str | None = None
     admin_token: str | None = None
-    metrics: str | None = None  # the metrics URL, resolved
+    metrics_url: str | None = None  # --metrics-url: where the metrics are when not on the target
 
     @classmethod
     def of(cls, endpoints: Endpoints) -> TargetClient:
-        profile = endpoints.service
-        return cls(profile, endpoints.target_url.rstrip("/"), endpoints.api_key, endpoints.admin_token,
-                   metrics_url(profile, endpoints.target_url, endpoints.metrics_url))
+        return cls(endpoints.service, endpoints.target_url.rstrip("/"), endpoints.api_key,
+                   endpoints.admin_token, endpoints.metrics_url)
+
+    @property
+    def metrics(self) -> str | None:
+        """The service's metrics URL; None for a service without metrics."""
+        return metrics_url(self.profile, self.target_url, self.metrics_url)
 
     def url(self, path: str) -> str:
         return self.target_url + path

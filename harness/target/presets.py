@@ -39,7 +39,8 @@ BUNDLED: dict[str, Any] = {
         "request_duration": {"name": "agent_request_duration_seconds",
                              "selector": f"endpoint=~{_AGENT_ROUTES}"},
         "requests": {"name": "agent_requests_total", "selector": f"endpoint=~{_AGENT_ROUTES}",
-                     "error": 'status=~"5.."', "shed": 'status="429"'},
+                     "served": 'status=~"2.."', "shed": 'status="429"',
+                     "error": 'status=~"4..|5..", status!="429"'},
         "llm_duration": {"name": "llm_request_duration_seconds"},
         "llm_ttft": {"name": "llm_time_to_first_token_seconds"},
         "in_flight": {"name": "agent_active_tasks"},
@@ -56,7 +57,7 @@ SEED_ARTICLE: dict[str, Any] = {
         "request_duration": {"name": "agent_request_duration_seconds"},
         # The decorator labels by function name; the article's handler is run_agent.
         "requests": {"name": "agent_requests_total", "selector": 'endpoint="run_agent"',
-                     "error": 'status="error"'},
+                     "served": 'status="success"', "error": 'status="error"'},
         "llm_duration": {"name": "llm_request_duration_seconds"},
         "in_flight": {"name": "agent_active_tasks"},
     },
@@ -67,8 +68,10 @@ FASTAPI_INSTRUMENTATOR: dict[str, Any] = {
     "health": {"health_path": "/healthz", "ready_path": None},
     "metrics": {
         "request_duration": {"name": "http_request_duration_highr_seconds"},
+        # status is grouped (2xx, 4xx): a 429 cannot be told from another 4xx, so the server side counts
+        # 5xx as errors and leaves 4xx to the client's request log, which has every status
         "requests": {"name": "http_requests_total", "selector": f"handler=~{_AGENT_ROUTES}",
-                     "error": 'status="5xx"'},  # status is grouped (2xx, 4xx): a 429 cannot be told apart
+                     "served": 'status="2xx"', "error": 'status="5xx"'},
     },
 }
 
@@ -80,8 +83,9 @@ OPENTELEMETRY: dict[str, Any] = {
                              "selector": f"http_route=~{_AGENT_ROUTES}"},
         # OpenTelemetry has no request counter: the duration histogram's _count is one.
         "requests": {"name": "http_server_request_duration_seconds_count",
-                     "selector": f"http_route=~{_AGENT_ROUTES}",
-                     "error": 'http_response_status_code=~"5.."', "shed": 'http_response_status_code="429"'},
+                     "selector": f"http_route=~{_AGENT_ROUTES}", "served": 'http_response_status_code=~"2.."',
+                     "shed": 'http_response_status_code="429"',
+                     "error": 'http_response_status_code=~"4..|5..", http_response_status_code!="429"'},
         "in_flight": {"name": "http_server_active_requests"},
     },
 }

@@ -6,7 +6,6 @@ verdict (served, shed, error) is decided by the grader.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +45,7 @@ def _flag(marker: Marker | None, document: Any, headers: Mapping[str, str]) -> b
 
 @dataclass(frozen=True)
 class Reading:
-    """One non-streamed answer as read. ``readable`` False: a JSON body was required and none came."""
+    """One non-streamed answer as read. ``readable`` False: a JSON object was required and none came."""
 
     readable: bool
     cached: bool = False
@@ -59,7 +58,7 @@ def read_body(spec: ResponseSpec, content: bytes, headers: Mapping[str, str] | N
         document = orjson.loads(content or b"")
     except orjson.JSONDecodeError:
         document = _MISSING
-    if document is _MISSING:
+    if document is _MISSING or not isinstance(document, dict):
         return Reading(readable=not spec.require_json, cached=_flag(_header_only(spec.cached), {}, headers),
                        degraded=_flag(_header_only(spec.degraded), {}, headers))
     return Reading(readable=True, cached=_flag(spec.cached, document, headers),
@@ -82,6 +81,7 @@ class StreamReading:
     tokens: int | None = None
     chunks: int = 0
     done: bool = False
+    readable: bool = True  # False: a frame that must be a JSON object was not
 
 
 class StreamReader:
@@ -128,8 +128,7 @@ class StreamReader:
             self._openai(data, now)
         elif self._event == "done":
             self.reading.done = True
-            with contextlib.suppress(orjson.JSONDecodeError):
-                self._markers(orjson.loads(data))
+            self._markers(self._object(data))
         else:
             self._token(now)
 
@@ -137,16 +136,23 @@ class StreamReader:
         if data == "[DONE]":
             self.reading.done = True
             return
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return
+        chunk = self._object(data)
         if pointer(chunk, "/choices/0/delta/content") not in (_MISSING, None, ""):
             self._token(now)
         tokens = pointer(chunk, "/usage/completion_tokens")
         if isinstance(tokens, int):
             self.reading.tokens = tokens
         self._markers(chunk)
+
+    def _object(self, data: str) -> dict[str, Any]:
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            document = None
+        if not isinstance(document, dict):
+            self.reading.readable = False
+            return {}
+        return document
 
     def _markers(self, document: Any) -> None:
         self.reading.cached |= _flag(self.spec.cached, document, self._headers)

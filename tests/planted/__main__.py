@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +20,9 @@ def main() -> None:
     parser.add_argument("--rate-per-s", type=float, default=200.0)
     parser.add_argument("--burst", type=float, default=100.0)
     parser.add_argument("--leak-mb-per-s", type=float, default=0.0)
+    parser.add_argument("--leak-kb-per-request", type=float, default=0.0)
+    parser.add_argument("--cache-kb", type=float, default=0.0)
+    parser.add_argument("--cache-entries", type=int, default=0)
     parser.add_argument("--slow-every", type=int, default=0)
     parser.add_argument("--slow-s", type=float, default=4.2)
     parser.add_argument("--error-every", type=int, default=0)
@@ -32,6 +36,9 @@ def main() -> None:
     parser.add_argument("--log-late-s", type=float, default=0.0)
     args = vars(parser.parse_args())
     port = args.pop("port")
+    # Keys from the environment keep them out of `ps`, as loadgate's own tests of that need.
+    from_env = [k for k in os.environ.get("PLANTED_API_KEYS", "").split(",") if k]
+    args["api_keys"] = (args["api_keys"] or []) + from_env
     if not args["api_keys"]:
         args.pop("api_keys")
     knobs = Knobs(**args)

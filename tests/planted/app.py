@@ -8,6 +8,7 @@ import itertools
 import json
 import time
 import uuid
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -30,6 +31,12 @@ class Knobs(BaseModel):
     burst: float = 100.0
     no_rate_limit: bool = False
     leak_mb_per_s: float = 0.0
+    # Kept for every request served (a growing list of request records): a leak that keeps pace with
+    # traffic, as a real one does, where leak_mb_per_s leaks by the clock.
+    leak_kb_per_request: float = 0.0
+    # A bounded cache: the last cache_entries requests keep cache_kb each (fills, then holds still).
+    cache_kb: float = 0.0
+    cache_entries: int = 0
     slow_every: int = 0  # every n-th request takes slow_s (2% at 50: P99 = slow_s)
     slow_s: float = 4.2
     error_every: int = 0  # every n-th request answers 500 (0.5% at 200)
@@ -75,6 +82,7 @@ def create_app(knobs: Knobs) -> FastAPI:
     counter = itertools.count(1)
     buckets: dict[str, _Bucket] = {}
     leaked: list[bytes] = []
+    cache: OrderedDict[int, bytes] = OrderedDict()
     gate = asyncio.Semaphore(knobs.max_concurrency) if knobs.max_concurrency else None
 
     async def leak() -> None:
@@ -158,6 +166,12 @@ def create_app(knobs: Knobs) -> FastAPI:
             return finish(request, Response(b"<html>upstream hiccup</html>", media_type="application/json"),
                           started)
         request_id = uuid.uuid4().hex
+        if knobs.leak_kb_per_request:
+            leaked.append(b"\x01" * int(knobs.leak_kb_per_request * 1024))
+        if knobs.cache_entries:
+            cache[n] = b"\x01" * int(knobs.cache_kb * 1024)
+            while len(cache) > knobs.cache_entries:
+                cache.popitem(last=False)
         answer = {"request_id": request_id, "answer": "planted", "sources": [], "cached": False,
                   "degraded": False, "degraded_reason": None, "model": MODEL,
                   "timings": {"total_ms": (time.perf_counter() - started) * 1000}}

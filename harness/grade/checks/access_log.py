@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.grade.checks.common import bearer, pass_unless, post_run, probe_client, service_endpoints
+from harness.grade.checks.common import ask, pass_unless, probe_client, service_endpoints
 from harness.grade.context import GradeContext
 from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import ChecklistItem
@@ -58,9 +58,8 @@ def pii_masking(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                for s in PiiParams.of(item.params).samples]
     if not samples:
         raise NoData("no PII samples configured (params.samples)")
-    body = {"input": "Please contact me: " + ", ".join(samples), "max_tokens": 1}
     with probe_client() as client:
-        status = post_run(client, ep, bearer(ep.api_key), body).status_code
+        status = ask(client, ep, ep.api_key, "Please contact me: " + ", ".join(samples)).status_code
     lines = tail.wait_for(lambda got: bool(got))
     if not lines:
         raise NoData(f"the request (status {status}) left no new access-log line: masking not judgeable")
@@ -109,11 +108,11 @@ def access_log_coverage(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ids: list[str] = []
     with probe_client() as client:
         for _ in range(n):
-            response = post_run(client, ep, bearer(ep.api_key))
+            response = ask(client, ep, ep.api_key)
             rid = response.headers.get("x-request-id") or _body_request_id(response)
             if rid:
                 ids.append(rid)
-        post_run(client, ep, {})  # a refused request is an access too
+        ask(client, ep, None)  # a refused request is an access too
     expected = n + 1
 
     def missing(got: list[str]) -> list[str]:

@@ -13,29 +13,29 @@ import httpx
 
 from harness.grade.checks.common import pass_unless, probe_client, service_endpoints
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
 from harness.grade.result import NoData, make_result
 from harness.schemas.alerts import AlertNotification, read_notifications
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import AlertDeliveryParams, AlertRulesParams, KeyMetricsParams
 from harness.schemas.verdict import ItemResult, ItemStatus
+from harness.target.metrics import key_series
 
 DELIVERY_ALERT = "LoadgateDeliveryCheck"
 
 def key_metrics(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     prom = ctx.require_prom()
     at = _last_end(ctx)
-    names = KeyMetricsParams.of(item.params).metrics
+    names, unmapped = key_series(ctx.metrics, KeyMetricsParams.of(item.params).metrics)
     if not names:
-        raise NoData("no metric names configured (params.metrics)")
-    if not prom.scalar(f"count(count_over_time({Q.up(ctx.job)}[1h] @ {at:.3f}))", at):
+        raise NoData("no metric names configured (params.metrics) or none mapped by the service profile")
+    if not prom.scalar(f"count(count_over_time({ctx.q.up()}[1h] @ {at:.3f}))", at):
         raise NoData(f"Prometheus never scraped job={ctx.job}: which metrics exist is unknown")
-    missing = [m for m in names if not prom.scalar(Q.present(m, ctx.job, at), at)]
+    missing = [m for m in names if not prom.scalar(ctx.q.present(m, at), at)]
     problems = [f"missing from Prometheus (job={ctx.job}): {', '.join(missing)}"] if missing else []
     return pass_unless(item, problems,
                        f"all {len(names)} key metrics have series", value=len(names) - len(missing),
-                       unit=f"of {len(names)}", query=Q.present("<name>", ctx.job, at),
-                       evidence={"missing": missing})
+                       unit=f"of {len(names)}", query=ctx.q.present("<name>", at),
+                       evidence={"missing": missing, "not_mapped": unmapped})
 
 
 def _last_end(ctx: GradeContext) -> float:

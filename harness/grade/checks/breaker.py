@@ -20,13 +20,11 @@ import numpy as np
 import pandas as pd
 
 from harness.grade.context import GradeContext
-from harness.grade.queries import Q
 from harness.grade.requests_log import phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.faults import UpstreamCalls
 from harness.schemas.params import BreakerParams
-from harness.schemas.service import preset_profile
 from harness.schemas.timeline import Phase
 from harness.schemas.verdict import ItemResult, ItemStatus, Window
 
@@ -98,13 +96,11 @@ def behaviour_view(frame: pd.DataFrame, calls: UpstreamCalls, fault: Phase, reco
 
 def gauge_view(ctx: GradeContext, fault: Phase, recovery: Phase, window: Window) -> tuple[View, str] | None:
     """The service's breaker gauge over the fault and recovery; None when it exports none."""
-    given = ctx.endpoints.service.metrics.breaker if ctx.endpoints is not None else None
-    breaker = given or preset_profile("bundled").metrics.breaker  # the bundled values by default
+    breaker = ctx.metrics.breaker
     if ctx.prom is None or breaker is None:
         return None
-    query = Q.breaker(ctx.job)
-    prom = ctx.require_prom()
-    series = prom.range(query, fault.start, recovery.end, prom.scrape_interval_s(ctx.job) or 1.0)
+    query = ctx.q.breaker(breaker)
+    series = ctx.require_prom().range(query, fault.start, recovery.end, ctx.scrape_interval_s())
     if not series:
         return None
     ctx.scrape_gaps(window)
@@ -131,8 +127,10 @@ def _outcome(item: ChecklistItem, view: View, recovery_s: float) -> tuple[ItemSt
                     f"after it ended: {reason}"), view.closed_after_s
 
 
-def _disagreement(behaviour: View, gauge: View) -> str | None:
+def _disagreement(behaviour: View, gauge: View, recovery_s: float) -> str | None:
     closed = (behaviour.closed_after_s is not None, gauge.closed_after_s is not None)
+    if closed == (False, True) and gauge.closed_after_s > recovery_s - HOLD_S:
+        closed = (True, True)  # too late for HOLD_S seconds of calls to confirm or deny it
     if behaviour.opened != gauge.opened or closed[0] != closed[1]:
         return (f"the breaker gauge (opened={gauge.opened}, closed_after_s={gauge.closed_after_s}) and the "
                 f"upstream calls (opened={behaviour.opened}, closed_after_s={behaviour.closed_after_s}) "
@@ -144,26 +142,27 @@ def breaker_cycle(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     fault, recovery = _phases(ctx, item)
     assert fault.end is not None and recovery.end is not None and item.scenario
     window = Window(scenario=item.scenario, phase="fault+recovery", start=fault.start, end=recovery.end)
-    path = ctx.folder.client_dir(item.scenario) / UpstreamCalls.FILE_NAME if ctx.folder else None
+    calls = ctx.upstream_calls(item.scenario)
     frame = ctx.request_log(item.scenario)
     gauge = gauge_view(ctx, fault, recovery, window)
-    if path is None or not path.exists() or frame is None:
+    if calls is None or not calls.llm_calls or frame is None:
         if gauge is None:
-            raise NoData("no breaker gauge, and no LLM fault proxy (--llm-proxy) to see the breaker from "
-                         "the upstream calls", query=Q.breaker(ctx.job), window=window)
+            gauge_query = ctx.q.breaker(ctx.metrics.breaker) if ctx.metrics.breaker else None
+            raise NoData("no breaker gauge (service.metrics.breaker), and no LLM fault proxy (--llm-proxy) "
+                         "to see the breaker from the upstream calls", query=gauge_query, window=window)
         view, query = gauge
         status, reason, value = _outcome(item, view, recovery.end - fault.end)
         return make_result(item, status, f"gauge: {reason}", value=value, window=window, query=query,
                            evidence={"gauge": asdict(view), "max_state": view.max_state})
     rows = phase_rows(frame, None, (fault.start, recovery.end))
     within = BreakerParams.of(item.params).answer_within_s or ctx.checklist.slo_p99_s
-    behaviour, evidence = behaviour_view(rows, UpstreamCalls.load_file(path), fault, recovery, within)
+    behaviour, evidence = behaviour_view(rows, calls, fault, recovery, within)
     evidence["behaviour"] = asdict(behaviour)
     status, reason, value = _outcome(item, behaviour, recovery.end - fault.end)
     reason = f"upstream calls vs cache misses: {reason}"
     if gauge is not None:
         evidence["gauge"] = asdict(gauge[0])
-        if (conflict := _disagreement(behaviour, gauge[0])) is not None:
+        if (conflict := _disagreement(behaviour, gauge[0], recovery.end - fault.end)) is not None:
             status, reason = ItemStatus.failed, f"{conflict}: a finding; {reason}"
     else:
         evidence["gauge"] = "the service exports no breaker gauge"

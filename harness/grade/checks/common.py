@@ -11,10 +11,10 @@ from harness.grade.result import NoData, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus
+from harness.target.client import TargetClient
 
-RUN_PATH = "/v1/agent/run"
 # Small and identical, so after the first answer the service serves it from cache: probes stay cheap.
-PROBE_BODY = {"input": "loadgate probe: what is a circuit breaker?", "max_tokens": 1}
+PROBE_PROMPT = "loadgate probe: what is a circuit breaker?"
 TIMEOUT_S = 30.0
 
 
@@ -24,13 +24,9 @@ def service_endpoints(ctx: GradeContext) -> Endpoints:
     return ctx.endpoints
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def post_run(client: httpx.Client, ep: Endpoints, headers: dict[str, str],
-             body: dict[str, Any] | None = None) -> httpx.Response:
-    return client.post(ep.target_url.rstrip("/") + RUN_PATH, json=body or PROBE_BODY, headers=headers)
+def ask(client: httpx.Client, ep: Endpoints, key: str | None, prompt: str = PROBE_PROMPT) -> httpx.Response:
+    """One short agent request in the service profile's shape, with ``key`` (None or "": no key)."""
+    return TargetClient.of(ep).send(client, prompt, max_tokens=1, api_key=key or "")
 
 
 def probe_client() -> httpx.Client:

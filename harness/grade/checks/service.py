@@ -16,12 +16,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.grade.checks.common import (
-    PROBE_BODY,
-    RUN_PATH,
+    PROBE_PROMPT,
     TIMEOUT_S,
-    bearer,
+    ask,
     pass_unless,
-    post_run,
     probe_client,
     service_endpoints,
 )
@@ -32,14 +30,18 @@ from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import RateLimitParams
 from harness.schemas.run import Endpoints
 from harness.schemas.verdict import ItemResult, ItemStatus
+from harness.target.client import TargetClient
 
 
 def health(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = service_endpoints(ctx)
     evidence: dict[str, Any] = {}
     problems = []
+    paths = TargetClient.of(ep).health_paths()
+    if not paths:
+        raise NoData("the service profile has no health or readiness path (service.health)")
     with probe_client() as client:
-        for path in ("/healthz", "/readyz"):
+        for path in paths:
             try:
                 response = client.get(ep.target_url.rstrip("/") + path)
             except httpx.HTTPError as exc:
@@ -48,18 +50,17 @@ def health(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
             evidence[path] = {"status": response.status_code, "body": response.text[:500]}
             if response.status_code != 200:
                 problems.append(f"{path} answered {response.status_code}")
-    return pass_unless(item, problems, "/healthz and /readyz answer 200", value=2 - len(problems),
-                       unit="of 2", evidence=evidence)
+    return pass_unless(item, problems, f"{' and '.join(paths)} answer 200", value=len(paths) - len(problems),
+                       unit=f"of {len(paths)}", evidence=evidence)
 
 
 def auth(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     ep = service_endpoints(ctx)
-    cases = {"no key": {}, "wrong key": bearer("loadgate-wrong-" + secrets.token_hex(8)),
-             "valid key": bearer(ep.api_key)}
+    cases = {"no key": None, "wrong key": "loadgate-wrong-" + secrets.token_hex(8), "valid key": ep.api_key}
     seen: dict[str, int] = {}
     with probe_client() as client:
-        for name, headers in cases.items():
-            seen[name] = post_run(client, ep, headers).status_code
+        for name, key in cases.items():
+            seen[name] = ask(client, ep, key).status_code
     problems = [f"{name} got {seen[name]}, expected 401" for name in ("no key", "wrong key")
                 if seen[name] != 401]
     if not 200 <= seen["valid key"] < 300:
@@ -120,9 +121,10 @@ async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple
     statuses: list[int] = []
     retry_after: list[str | None] = []
     queue = iter(range(burst))
-    body = json.dumps(PROBE_BODY).encode()
+    _, url, payload, headers = TargetClient.of(ep).request(PROBE_PROMPT, max_tokens=1, api_key=key)
+    body = json.dumps(payload).encode()
     pool = ConnectionPool(ep.target_url, concurrency)
-    base = urlsplit(ep.target_url).path.rstrip("/")
+    path = urlsplit(url).path
 
     async def worker() -> None:
         for _ in queue:
@@ -130,7 +132,7 @@ async def _burst(ep: Endpoints, key: str, burst: int, concurrency: int) -> tuple
             if len(retry_after) >= 20:
                 return
             try:
-                response = await asyncio.wait_for(pool.post(base + RUN_PATH, body, bearer(key)), TIMEOUT_S)
+                response = await asyncio.wait_for(pool.post(path, body, headers), TIMEOUT_S)
             except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
                 statuses.append(0)
                 continue

@@ -56,7 +56,15 @@ def test_up_status_down_and_no_process_left(tmp_path: Path) -> None:
     try:
         children = _children(up.pid)
         assert len(children) >= 3, "redis, prometheus and the service (and its workers) should run"
-        headers = {"Authorization": f"Bearer {urls['api_key']}"}
+        # No key on the terminal or in stack.json: each in its own 0600 file, named there.
+        key_files = {name: Path(urls[f"{name}_file"]) for name in ("api_key", "api_key_2", "admin_token")}
+        secrets = {name: path.read_text().strip() for name, path in key_files.items()}
+        assert all(oct(path.stat().st_mode & 0o777) == "0o600" for path in key_files.values())
+        assert oct(state.stat().st_mode & 0o777) == "0o600"
+        state_text = state.read_text()
+        shown = " ".join(f"{k} {v}" for k, v in urls.items())
+        assert all(value and value not in state_text and value not in shown for value in secrets.values())
+        headers = {"Authorization": f"Bearer {secrets['api_key']}"}
         answer = httpx.post(
             f"{urls['target_url']}/v1/agent/run",
             json={"input": "what is an SLO?"},
@@ -78,6 +86,7 @@ def test_up_status_down_and_no_process_left(tmp_path: Path) -> None:
         assert up.wait(30) == 130  # stopped by SIGTERM, unwound like Ctrl-C
         assert _all_gone(children), "a stack process outlived `loadgate down`"
         assert not state.exists()
+        assert not any(path.exists() for path in key_files.values())
     finally:
         if up.poll() is None:
             os.kill(up.pid, signal.SIGKILL)

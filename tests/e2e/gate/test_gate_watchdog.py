@@ -8,6 +8,7 @@ Short test profile (phases of seconds) on the bundled service with its simulated
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,29 +17,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
+from short_gate import ROOT, short_checklist
 
 from harness.schemas import IncidentKind, Outcome, RunFolder, ScenarioStatus, Timeline, Verdict
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[3]
 ITEMS = ("load_2x_target", "error_rate", "p99_latency", "concurrency_1000", "health_check")
-
-
-def _short_checklist(tmp_path: Path) -> Path:
-    shipped = yaml.safe_load((ROOT / "checklist.yaml").read_text())
-    shipped.update(target_qps=5, default_profile="short", profiles={"short": {
-        "description": "seconds-long phases for the watchdog tests",
-        "scenarios": {
-            "target_2x": {"warmup_s": 3, "steady_s": 60, "rate_x": 2},
-            "concurrency_1000": {"warmup_s": 2, "steady_s": 5, "users": 10, "spawn_rate": 5,
-                                 "think_time_s": 2, "max_in_flight": 10},
-        }}})
-    shipped["items"] = [i for i in shipped["items"] if i["id"] in ITEMS]
-    path = tmp_path / "short.yaml"
-    path.write_text(yaml.safe_dump(shipped, sort_keys=False))
-    return path
 
 
 def _stack_child(gate: psutil.Process, needle: str, timeout_s: float = 300) -> psutil.Process:
@@ -70,27 +55,42 @@ def _wait_steady(folder: RunFolder, timeout_s: float = 400) -> float:
     raise AssertionError("target_2x never reached its steady phase")
 
 
-def _gate_and_kill(tmp_path: Path, needle: str) -> tuple[int, RunFolder, float, str]:
+def command_lines(root: psutil.Process) -> list[str]:
+    """What `ps` shows of every process under ``root``."""
+    lines = []
+    for proc in root.children(recursive=True):
+        try:
+            lines.append(" ".join(proc.cmdline()))
+        except psutil.NoSuchProcess:
+            continue
+    return lines
+
+
+def _gate_and_kill(tmp_path: Path, needle: str) -> tuple[int, RunFolder, float, str, list[str]]:
     """Start a gate, SIGKILL the stack process whose command line holds ``needle`` mid-steady."""
     folder = RunFolder(tmp_path / "reports" / "wd")
     gate = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(_short_checklist(tmp_path)),
+        [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(short_checklist(tmp_path, ITEMS)),
          "--backend", "simulated", "--reports-dir", str(folder.root.parent), "--run-id", "wd",
          "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         victim = _stack_child(psutil.Process(gate.pid), needle)
         _wait_steady(folder)
+        argv = command_lines(psutil.Process(gate.pid))
         killed_at = time.time()
         os.kill(victim.pid, signal.SIGKILL)
         out, _ = gate.communicate(timeout=400)
     finally:
         if gate.poll() is None:
             gate.kill()
-    return gate.returncode, folder, killed_at, out
+    return gate.returncode, folder, killed_at, out, argv
 
 
 def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -> None:
-    code, folder, killed_at, out = _gate_and_kill(tmp_path, "target_service")
+    code, folder, killed_at, out, argv = _gate_and_kill(tmp_path, "target_service")
+    # The keys and the admin token loadgate generated for the service are on no command line.
+    assert any("locust" in line for line in argv) and any("target_service" in line for line in argv)
+    assert not [line for line in argv if re.search(r"lg-(admin-)?[0-9a-f]{16}", line)]
     verdict = Verdict.load_file(folder.verdict)
     assert code == 1 and verdict.outcome == Outcome.no_go, out[-3000:]
     assert verdict.reason.startswith("target service died at"), verdict.reason
@@ -119,7 +119,7 @@ def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -
 
 
 def test_prometheus_killed_mid_run_is_invalid_naming_it(tmp_path: Path) -> None:
-    code, folder, killed_at, out = _gate_and_kill(tmp_path, "--storage.tsdb.path")
+    code, folder, killed_at, out, _ = _gate_and_kill(tmp_path, "--storage.tsdb.path")
     verdict = Verdict.load_file(folder.verdict)
     assert code == 2 and verdict.outcome == Outcome.invalid, out[-3000:]
     assert any(r.startswith("prometheus died at") for r in verdict.invalid_reasons), verdict.invalid_reasons

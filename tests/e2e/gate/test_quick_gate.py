@@ -58,7 +58,8 @@ def test_quick_gate_is_go_with_every_item_measured(gate_run) -> None:
 def test_the_promised_load_really_ran(gate_run) -> None:
     _, folder = gate_run
     timeline = Timeline.load_file(folder.timeline)
-    assert [s.name for s in timeline.scenarios] == ["target_2x", "concurrency_1000", "llm_slowdown"]
+    assert [s.name for s in timeline.scenarios] == ["target_2x", "concurrency_1000", "llm_slowdown",
+                                                    "agent_sessions"]
     steady = ScenarioStats.load_file(folder.client_stats("target_2x")).phase("steady")
     assert steady.target_rps >= 50  # 2x the default target_qps of 25, open model
     assert steady.achieved_rps >= 0.95 * steady.target_rps

@@ -1,4 +1,5 @@
-"""An LLM-client agent behind `loadgate proxy llm`, in front of an OpenAI-compatible upstream."""
+"""An LLM-client agent behind `loadgate proxy llm`, in front of the project's OpenAI-compatible
+server (``python -m target_service.openai_server``, simulated backend)."""
 
 from __future__ import annotations
 
@@ -46,14 +47,15 @@ def agent_behind_proxy(processes: Callable[..., str]) -> Callable[[bool], tuple[
 
     def start(resilient: bool) -> tuple[str, str]:
         up_port, proxy_port, agent_port = free_port(), free_port(), free_port()
-        upstream = processes("upstream", [sys.executable, "-m", "tests.integration.proxy.loopback_upstream",
-                                          str(up_port)], up_port, "/v1/models")
+        upstream = processes("openai-server", [sys.executable, "-m", "target_service.openai_server", "--port",
+                                               str(up_port), "--backend", "simulated"], up_port, "/v1/models")
         proxy = processes("llm-proxy", [LOADGATE, "proxy", "llm", "--upstream", upstream, "--listen",
                                         f"127.0.0.1:{proxy_port}"], proxy_port, "/_proxy/healthz",
                           env={TOKEN_ENV: TOKEN})
         agent = processes("agent", [sys.executable, "-m", "tests.planted_services.llm_client_agent", "--port",
                                     str(agent_port)], agent_port, "/healthz",
-                          env={"OPENAI_BASE_URL": f"{proxy}/v1", "AGENT_API_KEY": AGENT_KEY,
+                          env={"OPENAI_BASE_URL": f"{proxy}/v1", "OPENAI_MODEL": "simulated",
+                               "AGENT_API_KEY": AGENT_KEY,
                                "AGENT_RESILIENT": "1" if resilient else "0"})
         return agent, proxy
 

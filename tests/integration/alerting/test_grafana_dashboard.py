@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from harness.grade.queries import chart_queries
+from harness.schemas.service import preset_profile
 
 pytestmark = pytest.mark.integration
 
@@ -110,5 +111,5 @@ def test_every_panel_parses_and_names_existing_metrics(prometheus_for: Callable[
 
 def test_service_panels_use_the_checkers_chart_queries() -> None:
     exprs = {expr for _, expr in panel_queries()}
-    checker = {query for query, _unit in chart_queries("agent").values()}
+    checker = {query for query, _unit in chart_queries(preset_profile("bundled").metrics).values()}
     assert checker <= exprs, sorted(checker - exprs)

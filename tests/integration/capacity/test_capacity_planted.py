@@ -15,14 +15,15 @@ import httpx
 import pytest
 
 from harness.capacity import CapacitySettings, LoadDriver, Target, run_capacity
-from harness.capacity.observe import ACTIVE_TASKS, idle_level, scrape, wait_drained
-from harness.load import prompt_picker, run_scenario
+from harness.capacity.observe import idle_level, wait_drained
+from harness.load import prompt_picker, run_scenario, target_in_flight
 from harness.ports import free_port
 from harness.process import ManagedProcess
 from harness.schemas.capacity import CapacityResult, StepOutcome
 from harness.schemas.checklist import Checklist, Profile
 from harness.schemas.run import Endpoints, RunFolder
 from harness.stack.http import answers
+from harness.target.client import TargetClient
 
 REPO = Path(__file__).resolve().parents[3]
 CONCURRENCY, SERVICE_TIME_S = 4, 0.1
@@ -96,25 +97,21 @@ def test_finds_the_planted_capacity_within_5_percent(tmp_path: Path) -> None:
 def test_drain_waits_for_a_backlog(tmp_path: Path) -> None:
     with planted_target(tmp_path) as target:
         url = target.endpoints.target_url
-        assert idle_level(url) == 0
+        client = TargetClient.of(target.endpoints)
+        assert idle_level(client) == 0
         # 40 requests at once on 4 slots of 0.1 s: a backlog of about a second.
         burst = threading.Thread(target=_burst, args=(url, 40))
         burst.start()
         try:
             deadline = time.monotonic() + 5
-            while (scrape_in_flight(url) or 0) < 10 and time.monotonic() < deadline:
+            while (target_in_flight(client) or 0) < 10 and time.monotonic() < deadline:
                 time.sleep(0.02)
-            assert (scrape_in_flight(url) or 0) >= 10, "the burst never queued"
-            waited, drained, how = wait_drained(url, idle=0, timeout_s=30)
+            assert (target_in_flight(client) or 0) >= 10, "the burst never queued"
+            waited, drained, how = wait_drained(client, idle=0, timeout_s=30)
         finally:
             burst.join()
         assert drained and waited > 0, how
-        assert scrape_in_flight(url) == 0
-
-
-def scrape_in_flight(url: str) -> float | None:
-    with httpx.Client() as client:
-        return scrape(client, url).get(ACTIVE_TASKS)
+        assert target_in_flight(client) == 0
 
 
 def _burst(url: str, n: int) -> None:

@@ -19,9 +19,19 @@ from harness.schemas.diagnostics import (
     StackSample,
 )
 from harness.schemas.jsonl import read_jsonl
+from harness.schemas.service import preset_profile
 from harness.stack.service import start_service
+from harness.target.client import TargetClient
 
 pytestmark = pytest.mark.integration
+
+LOOPS_DEADLINE_S = 60.0  # liveness only: how long load may run until both workers' loops are sampled
+
+
+def _loop_pids(out: Path) -> set[int]:
+    """Processes in whose stacks py-spy recognised a running event loop, so far."""
+    samples = read_jsonl(out / STACKS_FILE, StackSample)
+    return {s.pid for s in samples if any(t.loop is not None for t in s.threads)}
 
 
 def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path, redis_url: str) -> None:
@@ -44,15 +54,17 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
             out,
             redis_url=redis_url,
             service_pid=proc.pid,
-            target_url=url,
-            admin_token="adm",
+            target=_target(url, "adm"),
             settings=settings,
         ) as recorder:
             recorder.memory_sites("start")
             with recorder.heavy("steady"), httpx.Client(timeout=30) as client:
-                deadline = time.monotonic() + 2.5
+                # At least 2.5 s of load, then on until py-spy has seen both workers' event loops: on a
+                # busy machine one worker may take the first seconds' requests alone.
+                started = time.monotonic()
                 statuses = []
-                while time.monotonic() < deadline:
+                while time.monotonic() < started + 2.5 or (
+                        len(_loop_pids(out)) < 2 and time.monotonic() < started + LOOPS_DEADLINE_S):
                     response = client.post(
                         f"{url}/v1/agent/run",
                         json={"input": "how do I profile memory?"},
@@ -61,7 +73,7 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
                     statuses.append(response.status_code)  # 429 too: the service's rate limit
                     time.sleep(0.05)
             recorder.memory_sites("end")
-        denied = memory_sites(url, "wrong-token", "denied")
+        denied = memory_sites(_target(url, "wrong-token"), "denied")
     finally:
         proc.stop()
 
@@ -76,7 +88,12 @@ def test_memory_sites_and_worker_stacks_from_the_bundled_service(tmp_path: Path,
     assert all(s.error.startswith("py-spy dump") and not s.threads for s in samples if s.error)
     # Each worker runs an event loop that py-spy recognises.
     workers = {s.pid for s in samples if any(t.loop is not None for t in s.threads)}
-    assert len(workers) >= 2
+    assert len(workers) >= 2, f"event loops seen in {sorted(workers)} within {LOOPS_DEADLINE_S:g} s of load"
     summary = recorder.summary()
     assert summary.stacks.samples == len(samples) and summary.redis.samples >= 2
     assert summary.memory.samples == 2 and summary.memory.errors == 0
+
+
+def _target(url: str, admin_token: str) -> TargetClient:
+    return TargetClient(preset_profile("bundled"), url, admin_token=admin_token)
+

@@ -3,12 +3,20 @@ Prometheus, driven together by one bounded load loop, each written out as a run 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from grade_driver import Target, drive, write_request_log
-from grade_planted import KEYS, PHASES, PLANTED, RATE, PlantedRun, start_planted, wait_scraped
+from grade_planted import (
+    KEYS,
+    PHASES,
+    PLANTED,
+    RATE,
+    PlantedRun,
+    start_planted,
+    wait_scraped,
+    wait_scraped_after,
+)
 
 from harness.process import ManagedProcess
 from harness.schemas.run import Endpoints, RunFolder
@@ -41,7 +49,7 @@ def planted_runs(planted_prometheus: tuple[str, dict[str, int]],
     prom_url, ports = planted_prometheus
     targets = {name: Target(f"http://127.0.0.1:{port}", KEYS[0]) for name, port in ports.items()}
     windows = drive(list(targets.values()), RATE, PHASES)
-    time.sleep(2.5)  # the scrape after the window's end must land before grading reads it
+    wait_scraped_after(prom_url, windows[-1][2], len(targets))  # grading reads the scrape after the end
     root = tmp_path_factory.mktemp("runs")
     runs = {}
     for name, target in targets.items():

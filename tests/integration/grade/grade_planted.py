@@ -87,6 +87,19 @@ def start_planted(name: str, args: list[str], workdir: Path) -> tuple[ManagedPro
     return proc, port
 
 
+def wait_scraped_after(prom_url: str, t: float, jobs: int, timeout_s: float = 30) -> None:
+    """Until every job has a scrape later than ``t``: a window's last rate() needs the one after it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        query = f"count(timestamp(up) > {t:.3f})"
+        result = httpx.get(f"{prom_url}/api/v1/query", params={"query": query}).json()
+        values = result["data"]["result"]
+        if values and int(float(values[0]["value"][1])) >= jobs:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"Prometheus did not scrape all {jobs} planted services after {t} in {timeout_s} s")
+
+
 def wait_scraped(prom_url: str, jobs: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

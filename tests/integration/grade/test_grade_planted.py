@@ -14,10 +14,13 @@ import pytest
 from grade_planted import KEYS, PLANTED, REPO, PlantedRun, planted_checklist, start_planted, write_checklist
 
 from harness.checklist import load_checklist
+from harness.diagnostics.diagnose import write_diagnosis
 from harness.errors import GradeError
 from harness.grade import grade_run, grade_window
 from harness.ports import free_port
+from harness.schemas.diagnostics import Diagnosis
 from harness.schemas.run import Endpoints, RunFolder
+from harness.schemas.service import ServiceProfile, expand_service
 from harness.schemas.timeline import Phase, ScenarioRun, ScenarioStatus, Timeline
 from harness.schemas.verdict import ItemStatus, Outcome, SeriesSet, Verdict
 from harness.stack.prometheus import start_prometheus
@@ -187,6 +190,48 @@ def test_access_log_lines_that_trail_their_responses_are_waited_for(
     (item,) = verdict.items
     assert item.status == ItemStatus.passed, item.reason
     assert item.evidence["ids_checked"] == 20
+
+
+def _regrade_with(run: PlantedRun, tmp_path: Path, metrics: dict) -> Verdict:
+    """The run graded again (in a copy of its folder) with the bundled profile's metrics overridden."""
+    folder = tmp_path / run.name
+    shutil.copytree(run.folder, folder)
+    profile = ServiceProfile.model_validate(expand_service({"preset": "bundled", "metrics": metrics}))
+    endpoints = run.endpoints.model_copy(update={"service": profile})
+    return grade_run(folder, planted_checklist(), endpoints=endpoints, job=run.name)
+
+
+def test_mismatched_selector_says_what_exists_instead(planted_runs: dict[str, PlantedRun],
+                                                      tmp_path: Path) -> None:
+    run = planted_runs["leaky"]
+    verdict = _regrade_with(run, tmp_path, {
+        "request_duration": {"selector": 'endpoint=~"/api/.*"'},   # the label is there, the values not
+        "requests": {"selector": 'route=~"/v1/agent/.*"'}})         # no such label at all
+    items = {i.id: i for i in verdict.items}
+    p99, errors = items["p99_latency"], items["error_rate"]
+    assert p99.status == ItemStatus.no_data and errors.status == ItemStatus.no_data
+    assert 'agent_request_duration_seconds_bucket exists but none of its series match endpoint=~"/api/.*"' \
+        in p99.reason, p99.reason
+    assert '"/v1/agent/run"' in p99.reason and "set service.metrics.request_duration.selector" in p99.reason
+    assert "agent_requests_total exists with labels {endpoint, method, status} only" in errors.reason, \
+        errors.reason
+    assert "set service.metrics.requests.selector" in errors.reason
+    # The diagnosis explains the missing series instead of listing the fault table's causes.
+    folder = RunFolder(tmp_path / run.name)
+    write_diagnosis(folder)
+    diagnosis = {d.item_id: d for d in Diagnosis.load_file(folder.diagnosis).items}
+    assert diagnosis["p99_latency"].causes == [] and diagnosis["p99_latency"].symptom == "missing series"
+    assert diagnosis["p99_latency"].explanation == p99.reason
+
+
+def test_wrong_metric_name_lists_what_the_job_has(planted_runs: dict[str, PlantedRun],
+                                                  tmp_path: Path) -> None:
+    run = planted_runs["leaky"]
+    verdict = _regrade_with(run, tmp_path, {"request_duration": {"name": "agent_request_latency_seconds"}})
+    p99 = next(i for i in verdict.items if i.id == "p99_latency")
+    assert p99.status == ItemStatus.no_data
+    assert f"no agent_request_latency_seconds_bucket in job={run.name}" in p99.reason, p99.reason
+    assert "agent_request_duration_seconds_bucket" in p99.reason  # the close match that exists
 
 
 def _cli(args: list[str], patch: str = "") -> subprocess.CompletedProcess[str]:

@@ -14,21 +14,25 @@ import psutil
 import pytest
 from grade_planted import KEYS, REPO, planted_checklist_file, start_planted
 
-from harness.schemas.run import RunFolder
+from harness import __version__
+from harness.checklist import checklist_sha256
+from harness.schemas.run import RunFolder, RunInfo
 from harness.schemas.timeline import ScenarioStats
 from harness.schemas.verdict import ItemStatus, Outcome, Verdict
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 TARGET_QPS = 20.0  # target_2x drives 40 req/s
-PHASES = (3.0, 15.0)  # warm-up, steady: 600 graded requests
+PHASES = (2.0, 10.0)  # warm-up, steady: 400 graded requests, 4 of them planted at 1%
+SEED = 16
 
 
 def gate(target_url: str, checklist: Path, reports: Path, run_id: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LOADGATE_API_KEY": KEYS[0]}
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", "gate", "--target-url", target_url,
-         "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", run_id, "--no-progress"],
+         "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", run_id, "--no-progress",
+         "--seed", str(SEED)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -59,6 +63,9 @@ def test_planted_outcome_is_no_go_through_the_cli(name: str, tmp_path: Path) -> 
     assert items[failing].status == ItemStatus.failed, summary
     if not_failing:
         assert items[not_failing].status != ItemStatus.failed, summary
+    info = RunInfo.load_file(folder.run_info)  # provenance: enough to repeat this verdict
+    assert (info.seed, info.loadgate_version) == (SEED, __version__)
+    assert info.checklist_sha256 == checklist_sha256(checklist) and info.git_commit
     steady = ScenarioStats.load_file(folder.client_stats("target_2x")).phase("steady")
     if name == "shed_a_fifth":
         assert steady.shed and abs(steady.shed / steady.requests - 0.2) < 0.02, steady

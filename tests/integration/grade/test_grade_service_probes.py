@@ -36,7 +36,7 @@ def test_slowdown_and_probes_pass_on_the_bundled_service(make_stack: Callable[..
     windows = []
     for phase, seconds in PHASES:
         if phase == "fault":
-            httpx.put(faults, json=FAULT.model_dump(), headers=admin).raise_for_status()
+            httpx.put(faults, json=FAULT.model_dump(exclude_defaults=True), headers=admin).raise_for_status()
         windows += drive([target], RATE, [(phase, seconds)])
         if phase == "fault":
             httpx.delete(faults, headers=admin).raise_for_status()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.load import run_scenario
+from harness.load import LoadSettings, run_scenario
 from harness.schemas import FaultSpec, RunFolder, ScenarioPlan
 from harness.schemas.timeline import ScenarioStats
 from tests.integration.load.conftest import checklist, endpoints
@@ -12,8 +12,7 @@ from tests.integration.load.conftest import checklist, endpoints
 pytestmark = pytest.mark.integration
 
 
-def test_llm_slowdown_phases_and_fault_injection(tmp_path, fast_target, monkeypatch) -> None:
-    monkeypatch.setenv("LOADGATE_DRAIN_S", "3")
+def test_llm_slowdown_phases_and_fault_injection(tmp_path, fast_target) -> None:
     url = fast_target()
     plan = ScenarioPlan(
         warmup_s=0,
@@ -31,6 +30,7 @@ def test_llm_slowdown_phases_and_fault_injection(tmp_path, fast_target, monkeypa
         profile="quick",
         endpoints=endpoints(url),
         run_folder=folder,
+        settings=LoadSettings(drain_s=3),
     )
     assert [p.name for p in run.phases] == ["before", "fault", "recovery"]
     assert run.phase("fault").params["fault"]["llm_delay_s"] == 0.3
@@ -38,9 +38,13 @@ def test_llm_slowdown_phases_and_fault_injection(tmp_path, fast_target, monkeypa
     assert [e["fault"] is not None for e in events] == [True, False]  # PUT, then DELETE
     assert all(e["result"] == "200" for e in events)
     fault, recovery = run.phase("fault"), run.phase("recovery")
-    assert fault.start - 0.1 <= events[0]["at"] <= fault.start + 0.5
-    assert recovery.start - 0.1 <= events[1]["at"] <= recovery.start + 0.5
+    # Set inside the fault phase and cleared inside recovery (the conductor acts on the edge; how
+    # soon after it depends on how busy the machine is, so only the phase is asserted).
+    assert fault.start - 0.1 <= events[0]["at"] < fault.end
+    assert recovery.start - 0.1 <= events[1]["at"] < recovery.end
     stats = ScenarioStats.load_file(folder.client_stats("llm_slowdown"))
     assert stats.phase("before").degraded == 0
     assert stats.phase("fault").degraded > 0.5 * stats.phase("fault").requests
-    assert stats.phase("fault").latency.p50 > 0.3 > stats.phase("before").latency.p99
+    # The 0.3 s delay shows in the fault phase's median, against the run's own "before" median.
+    fault_p50, before_p50 = stats.phase("fault").latency.p50, stats.phase("before").latency.p50
+    assert fault_p50 > 0.3 and fault_p50 - before_p50 > 0.2, (fault_p50, before_p50)

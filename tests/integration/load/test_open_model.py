@@ -1,6 +1,6 @@
 """One open-model run against a target that stalls 2 s every 100th request, read four ways.
 
-The generator has one connection (LOADGATE_CONNECTIONS=1), as a closed-loop client would: requests
+The generator has one connection (LoadSettings(connections=1)), as a closed-loop client would: requests
 queue behind the stalled one. Latency from the intended start shows that wait; latency from the
 actual send (what a closed-loop tool reports) hides it.
 """
@@ -15,7 +15,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from harness.load import run_scenario
+from harness.load import LoadSettings, run_scenario
 from harness.ports import free_port
 from harness.schemas import RunFolder, ScenarioPlan, Timeline
 from harness.schemas.requests import read_request_log
@@ -45,9 +45,6 @@ def stalled_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                 pass
             time.sleep(0.5)
 
-    env = pytest.MonkeyPatch()
-    env.setenv("LOADGATE_CONNECTIONS", "1")
-    env.setenv("LOADGATE_DRAIN_S", "5")
     folder = RunFolder(tmp_path_factory.mktemp("run"))
     threading.Thread(target=scrape, daemon=True).start()
     try:
@@ -58,10 +55,10 @@ def stalled_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             endpoints=endpoints(url, exporter_address=exporter),
             run_folder=folder,
             plan=PLAN,
+            settings=LoadSettings(connections=1, drain_s=5),
         )
     finally:
         done.set()
-        env.undo()
         proc.terminate()
         proc.wait(10)
     return {"run": run, "folder": folder, "scraped": scraped}
@@ -77,7 +74,8 @@ def test_intended_start_latency_catches_the_stall_that_uncorrected_latency_hides
     log, stats = _steady(stalled_run)
     steady = stats.phase("steady")
     assert steady.latency.p90 > 0.5, steady.latency  # a tenth of requests waited behind a stall
-    assert steady.latency_uncorrected.p90 < 0.2, steady.latency_uncorrected  # ... invisible from send
+    # ... invisible from send: measured against the run's own corrected latency, not a fixed bound
+    assert steady.latency_uncorrected.p90 < 0.5 * steady.latency.p90, steady.latency_uncorrected
     assert steady.latency_uncorrected.max > 1.9  # the stalled request itself is seen by both
     assert steady.late_starts > 0
     assert (log.latency >= log.latency_uncorrected - 1e-6).all()
@@ -112,6 +110,7 @@ def test_streaming_share_records_time_to_first_token(stalled_run) -> None:
     streamed = log[log.endpoint == "/v1/agent/stream"]
     assert 0.15 * len(log) < len(streamed) < 0.45 * len(log)
     assert streamed.ttft.notna().all() and streamed.itl.notna().all()
+    assert (streamed.output_tokens == 3).all()  # fast_target streams three token events
     assert stats.phase("steady").ttft.count == len(streamed)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from harness.errors import LoadError
 from harness.load import run_scenario
 from harness.load.trace import load_trace
 from harness.schemas import RunFolder, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.timeline import ScenarioStats
 from tests.integration.load.conftest import checklist, endpoints
 
@@ -46,7 +46,7 @@ def test_replayed_starts_are_the_traces_timestamps_and_late_starts_are_counted(
                        profile="quick", endpoints=endpoints(url), run_folder=folder, trace=trace)
     assert run.status == "completed", run.reason
     t0 = json.loads((folder.client_dir("trace_replay") / "generator.json").read_text())["t0"]
-    log = pd.read_csv(folder.request_log("trace_replay")).sort_values("intended_start", kind="stable")
+    log = read_request_log(folder.request_log("trace_replay")).sort_values("intended_start", kind="stable")
     offsets = [r.offset_s for r in load_trace(trace)]
     assert len(log) == len(offsets) == 60
     # The log keeps microseconds: every intended start is t0 + the file's offset to that resolution.

@@ -47,13 +47,32 @@ def upstream_url(start_process: Callable[..., ManagedProcess]) -> str:
 
 
 @pytest.fixture
-def llm_proxy(start_process: Callable[..., ManagedProcess], upstream_url: str) -> tuple[str, ManagedProcess]:
+def openai_server_url(start_process: Callable[..., ManagedProcess]) -> str:
+    """The project's own OpenAI-compatible server (the bundled simulated backend behind it)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_process("llm-proxy", [LOADGATE, "proxy", "llm", "--upstream", upstream_url,
+    start_process("openai-server", [sys.executable, "-m", "target_service.openai_server", "--port", str(port),
+                                    "--backend", "simulated"], f"{url}/v1/models")
+    return url
+
+
+def _proxy(start_process: Callable[..., ManagedProcess], upstream: str) -> tuple[str, ManagedProcess]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_process("llm-proxy", [LOADGATE, "proxy", "llm", "--upstream", upstream,
                                        "--listen", f"127.0.0.1:{port}"],
                          f"{url}/_proxy/healthz", env={TOKEN_ENV: TOKEN})
     return url, proc
+
+
+@pytest.fixture
+def llm_proxy(start_process: Callable[..., ManagedProcess], upstream_url: str) -> tuple[str, ManagedProcess]:
+    return _proxy(start_process, upstream_url)
+
+
+@pytest.fixture
+def proxy_to_openai_server(start_process: Callable[..., ManagedProcess], openai_server_url: str) -> str:
+    return _proxy(start_process, openai_server_url)[0]
 
 
 def set_fault(proxy_url: str, lease: dict, token: str = TOKEN) -> httpx.Response:

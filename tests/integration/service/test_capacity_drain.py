@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from harness.capacity.concurrency_sweep import one_uncached_request
-from harness.capacity.observe import BREAKER, scrape, wait_drained
+from harness.capacity.observe import wait_drained
 from harness.schemas.run import Endpoints
+from harness.target.client import TargetClient
 from tests.integration.service.conftest import KEYS, Service, metric
 
 pytestmark = pytest.mark.integration
@@ -27,9 +28,10 @@ def test_drain_wait_closes_an_open_breaker(service: Service) -> None:
         time.sleep(0.3)
         assert admin.get("/admin/breaker").json()["state"] == "open"
 
+    target = TargetClient.of(endpoints)
     with httpx.Client() as client:
-        assert scrape(client, service.url)[BREAKER] == 2
-    waited, drained, how = wait_drained(service.url, idle=1, timeout_s=20,
+        assert target.scrape(client)["agent_circuit_breaker_state"] == 2
+    waited, drained, how = wait_drained(target, idle=1, timeout_s=20,
                                         nudge=lambda: one_uncached_request(endpoints))
     assert drained, how
     assert "breaker closed after" in how
@@ -46,9 +48,10 @@ def test_drain_without_nudge_reports_the_open_breaker(service: Service) -> None:
         for _ in range(5):
             one_uncached_request(endpoints)
         admin.delete("/admin/faults")
-    waited, drained, how = wait_drained(service.url, idle=1, timeout_s=2)
-    assert not drained and how == f"{BREAKER} still 2 after 2 s"
+    target = TargetClient.of(endpoints)
+    waited, drained, how = wait_drained(target, idle=1, timeout_s=2)
+    assert not drained and how == "agent_circuit_breaker_state still 2 after 2 s"
     one_uncached_request(endpoints)  # past the 1 s reset: the half-open probe closes it for later tests
     time.sleep(0.2)
-    wait_drained(service.url, idle=1, timeout_s=10, nudge=lambda: one_uncached_request(endpoints))
+    wait_drained(target, idle=1, timeout_s=10, nudge=lambda: one_uncached_request(endpoints))
     assert metric(service.metrics(), "agent_circuit_breaker_state") == 0

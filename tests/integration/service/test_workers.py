@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,30 @@ import pytest
 from tests.integration.service.conftest import KEYS, Service, metric, start
 
 pytestmark = pytest.mark.integration
+
+
+DEADLINE_S = 30.0  # liveness only: how long a state may take to show, however busy the machine
+
+
+def _until(done: Callable[[], bool]) -> bool:
+    """Poll ``done`` until it holds or the deadline passes; whether it held."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _fault_seen_by_workers(service: Service, field: str, value: float, reads: int = 6) -> bool:
+    """``reads`` fresh connections in a row (each may land on either worker) see the fault set."""
+    def all_see() -> bool:
+        for _ in range(reads):
+            with service.admin() as a:
+                if a.get("/admin/faults").json().get(field) != value:
+                    return False
+        return True
+    return _until(all_see)
 
 
 def _fresh_get(url: str) -> httpx.Response:
@@ -65,7 +89,7 @@ def test_faults_reach_every_worker(service_2w: Service) -> None:
     with service_2w.admin() as a:
         a.put("/admin/faults", json={"llm_error_rate": 1.0})
     try:
-        time.sleep(0.4)
+        assert _fault_seen_by_workers(service_2w, "llm_error_rate", 1.0)
         for i in range(8):
             with service_2w.client() as c:  # new connection each time
                 body = c.post("/v1/agent/run", json={"input": f"fault spread {i} {time.time()}"}).json()
@@ -92,8 +116,8 @@ def test_memory_diagnostics_then_sigterm_finishes_in_flight_requests(doomed_2w: 
         assert memory["traced_bytes"] > 0 and len(memory["top"]) == 5
         for site in memory["top"]:  # "file:line" allocation sites
             assert site["size_bytes"] > 0 and site["where"].rsplit(":", 1)[1].isdigit()
-        a.put("/admin/faults", json={"llm_delay_s": 1.5})
-    time.sleep(0.4)
+        a.put("/admin/faults", json={"llm_delay_s": 3.0})
+    assert _fault_seen_by_workers(service_2w, "llm_delay_s", 3.0)
     results: list[httpx.Response] = []
 
     def slow_call() -> None:
@@ -102,7 +126,8 @@ def test_memory_diagnostics_then_sigterm_finishes_in_flight_requests(doomed_2w: 
 
     t = threading.Thread(target=slow_call)
     t.start()
-    time.sleep(0.5)  # the request is inside its 1.5 s LLM delay now
+    # The request is inside its 3 s LLM delay once the in-flight gauge counts it beside the /metrics read.
+    assert _until(lambda: metric(_fresh_get(f"{service_2w.url}/metrics").text, "agent_active_tasks") >= 2)
     psutil.Process(service_2w.proc.pid).terminate()
     t.join(timeout=20)
     assert len(results) == 1 and results[0].status_code == 200

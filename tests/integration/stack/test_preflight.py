@@ -3,6 +3,7 @@ request or an unreadable answer stop the run (exit 3) with the reason, and no lo
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,9 +85,9 @@ def test_the_cli_stops_before_any_load_with_exit_3(keyed: Running, tmp_path: Pat
     service_file.write_text("preset: fastapi-instrumentator\n")
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "target_2x", "--target-url", keyed.url,
-         "--api-key", "a-wrong-key", "--service", str(service_file), "--reports-dir", str(tmp_path),
-         "--no-progress"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+         "--service", str(service_file), "--reports-dir", str(tmp_path), "--no-progress"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LOADGATE_API_KEY": "a-wrong-key"})
     assert done.returncode == 3, done.stderr[-2000:]
     assert "preflight" in done.stderr and "401" in done.stderr
     after = _agent_requests(keyed)

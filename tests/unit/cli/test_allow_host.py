@@ -69,7 +69,8 @@ def test_stack_settings_refuse_every_remote_url_without_allowance(field: str) ->
 def test_remote_target_is_refused_in_one_line(capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ALLOW_ENV, "203.0.113.7:9000")  # the host, another port: still refused
-    code = main(["run", "target_2x", "--target-url", REMOTE, "--api-key", "k"])
+    monkeypatch.setenv("LOADGATE_API_KEY", "k")
+    code = main(["run", "target_2x", "--target-url", REMOTE])
     assert code == EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"loadgate: error: option --target-url: {REMOTE}: host 203.0.113.7 is not loopback")
@@ -85,7 +86,8 @@ def test_check_refuses_a_remote_prometheus(capsys: pytest.CaptureFixture[str]) -
 def test_flags_and_environment_both_allow(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's settings accept the allowed URLs (built, not run: nothing is sent)."""
     monkeypatch.setenv(ALLOW_ENV, "prom.example.net:9090, 203.0.113.7")
-    args = build_parser().parse_args(["gate", "--target-url", REMOTE, "--api-key", "k",
+    monkeypatch.setenv("LOADGATE_API_KEY", "k")
+    args = build_parser().parse_args(["gate", "--target-url", REMOTE,
                                       "--prometheus-url", "http://prom.example.net:9090",
                                       "--metrics-url", "http://198.51.100.4:9100/metrics",
                                       "--allow-host", "198.51.100.4:9100"])

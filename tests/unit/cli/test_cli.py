@@ -69,3 +69,58 @@ def test_a_bug_outside_a_run_exits_3_in_one_line_with_its_traceback_in_a_file(
         assert 'return {}["planted"]' in saved.read_text()
     finally:
         saved.unlink()
+
+
+def test_help_never_teaches_a_secret_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ([], ["gate"], ["run"], ["capacity"], ["up"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        for flag in ("--api-key ", "--api-key-2 ", "--admin-token ", "--api-key $", "--api-key=", "$KEY"):
+            assert flag not in out, f"`loadgate {' '.join(command)} --help` shows {flag!r}"
+    with pytest.raises(SystemExit):
+        main(["gate", "--help"])
+    out = capsys.readouterr().out
+    assert "--api-key-file FILE" in out and "LOADGATE_API_KEY" in out and "--admin-token-file" in out
+
+
+def test_keys_come_from_a_file_or_the_environment_and_argv_warns(tmp_path, capsys, monkeypatch) -> None:
+    from harness.cli import _stack_settings, build_parser
+
+    key = tmp_path / "key"
+    key.write_text("from-file\n")
+    key.chmod(0o600)
+    monkeypatch.setenv("LOADGATE_ADMIN_TOKEN", "from-env")
+    settings = _stack_settings(build_parser().parse_args(["gate", "--api-key-file", str(key)]))
+    assert (settings.api_key, settings.admin_token, settings.api_key_2) == ("from-file", "from-env", None)
+    assert capsys.readouterr().err == ""
+
+    key.chmod(0o644)
+    _stack_settings(build_parser().parse_args(["gate", "--api-key-file", str(key)]))
+    assert "readable by others (mode 644): chmod 600" in capsys.readouterr().err
+
+    settings = _stack_settings(build_parser().parse_args(["gate", "--api-key", "on-argv"]))
+    assert settings.api_key == "on-argv"
+    assert "--api-key on the command line is visible to every user" in capsys.readouterr().err
+
+    code = main(["gate", "--api-key-file", str(tmp_path / "missing"), "--target-url", "http://127.0.0.1:9"])
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "field '--api-key-file': cannot read the secret file" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("scenario", "content", "expected"), [
+    ("trace_replay", "timestamp\n1\nnot-a-time\n", ":3: 'not-a-time' is not a timestamp"),
+    ("trace_replay", None, "cannot read the trace"),
+    ("target_2x", "timestamp\n1\n", "--trace replays with scenario trace_replay, not 'target_2x'"),
+])
+def test_a_bad_trace_is_refused_before_anything_starts(tmp_path, capsys, scenario: str, content: str | None,
+                                                       expected: str) -> None:
+    trace = tmp_path / "trace.csv"
+    if content is not None:
+        trace.write_text(content)
+    code = main(["run", scenario, "--trace", str(trace), "--reports-dir", str(tmp_path / "reports"),
+                 "--no-progress"])
+    assert code == EXIT_USAGE
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()  # no run folder, no process

@@ -18,6 +18,8 @@ from harness.schemas.params import PARAMS
 
 REPO = Path(__file__).resolve().parents[3]
 SHIPPED = (REPO / "checklist.yaml").read_text()
+_IDS = [line.split("id:")[1].strip() for line in SHIPPED.splitlines() if line.startswith("  - id:")]
+RATE_LIMITING, ADDED = _IDS.index("rate_limiting"), len(_IDS)  # item indices: the probe's, one appended
 RATE_LIMIT_PARAMS = "    params: {burst: 800, concurrency: 64}\n"
 QUERY_ITEM = """
   - id: queue_depth
@@ -34,13 +36,14 @@ QUERY_ITEM = """
 # mistake -> (checklist text, field named, the line's text, words of the reason)
 MISTAKES = {
     "params typo": (SHIPPED.replace(RATE_LIMIT_PARAMS, "    params: {brust: 800, concurrency: 64}\n"),
-                    "items[22].params.brust", "brust: 800", "is not a known field"),
+                    f"items[{RATE_LIMITING}].params.brust", "brust: 800", "is not a known field"),
     "wrong param type": (SHIPPED.replace(RATE_LIMIT_PARAMS, "    params: {burst: lots, concurrency: 64}\n"),
-                         "items[22].params.burst", "burst: lots", "expected an integer, got 'lots'"),
+                         f"items[{RATE_LIMITING}].params.burst", "burst: lots",
+                         "expected an integer, got 'lots'"),
     "bad PromQL": (SHIPPED + QUERY_ITEM.format(query="'max(agent_active_tasks{job=\"{job}\"} @ {end}'"),
-                   "items[23].query", "query: 'max(", "PromQL does not parse"),
+                   f"items[{ADDED}].query", "query: 'max(", "PromQL does not parse"),
     "unknown placeholder": (SHIPPED + QUERY_ITEM.format(query="'max(agent_active_tasks{window})'"),
-                            "items[23].query", "query: 'max(", "PromQL does not parse"),
+                            f"items[{ADDED}].query", "query: 'max(", "PromQL does not parse"),
 }
 
 

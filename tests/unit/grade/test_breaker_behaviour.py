@@ -50,5 +50,8 @@ def test_calls_that_stop_because_the_agent_is_stuck_are_no_breaker():
 
 
 def test_views_that_disagree_are_a_finding():
-    assert _disagreement(View(True, 2, 3), View(False, None, None)) is not None
-    assert _disagreement(View(True, 2, 3), View(True, 1, 6)) is None
+    assert _disagreement(View(True, 2, 3), View(False, None, None), 20) is not None
+    assert _disagreement(View(True, 2, None), View(True, 1, 6), 20) is not None
+    assert _disagreement(View(True, 2, 3), View(True, 1, 6), 20) is None
+    # A gauge that closes in the last seconds of the recovery cannot be confirmed by calls, nor denied.
+    assert _disagreement(View(True, 2, None), View(True, 1, 19.8), 20) is None

@@ -39,10 +39,11 @@ def test_quick_profile_can_prove_the_error_rate_in_a_short_gate() -> None:
     assert plan.rate_x is not None and plan.rate_x * checklist.target_qps >= 50
     requests = plan.rate_x * checklist.target_qps * plan.steady_s
     assert proportion_upper(0, int(requests * 0.95)) < checklist.slo_error_rate  # Poisson slack
-    load_s = sum(p.warmup_s + p.steady_s + (p.fault_s or 0) + (p.recovery_s or 0)
-                 for p in checklist.profiles["quick"].scenarios.values())
+    gated = [checklist.plan("quick", name) for name in checklist.scenarios_needed("quick")]
+    load_s = sum(p.warmup_s + p.steady_s + (p.fault_s or 0) + (p.recovery_s or 0) for p in gated)
     assert load_s < 6 * 60
-    assert checklist.scenarios_needed("quick") == ["target_2x", "concurrency_1000", "llm_slowdown"]
+    assert checklist.scenarios_needed("quick") == ["target_2x", "concurrency_1000", "llm_slowdown",
+                                                   "agent_sessions"]
     assert {"soak", "redis_outage", "spike"} <= set(checklist.scenarios_needed("full"))
     quick = {i.id: i for i in checklist.items_for("quick")}
     assert quick["memory_stable"].severity == Severity.blocker and "soak_memory" not in quick

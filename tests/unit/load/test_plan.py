@@ -16,6 +16,7 @@ PHASES = {
     "redis_outage": ["warmup", "before", "fault", "recovery"],
     "spike": ["warmup", "base", "spike", "after"],
     "trace_replay": ["replay"],
+    "agent_sessions": ["sessions", "tool_fault"],
 }
 
 
@@ -27,7 +28,7 @@ def _plan(name: str, scenario: ScenarioPlan, target_qps: float = 25):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_each_scenario_has_its_phase_names(name: str) -> None:
     scenario = ScenarioPlan(warmup_s=5, steady_s=10, rate_x=2, users=100, spike_x=4, fault_s=7, recovery_s=8,
-                            trace="scenarios/data/trace_sample.csv")
+                            trace="scenarios/data/trace_sample.csv", turn_rate_rps=8)
     assert [p.name for p in _plan(name, scenario).phases] == PHASES[name]
 
 
@@ -95,3 +96,15 @@ def test_an_early_stop_cuts_the_plan_short() -> None:
     plan.t0, plan.stop_at = 100.0, 115.0
     assert [(s.name, a, b) for s, a, b in plan.phase_bounds()] == [("before", 100, 110), ("fault", 110, 115)]
     assert plan.end == 115 and plan.phase_at(114.9)[1].name == "fault" and plan.phase_at(115)[1] is None
+
+
+def test_the_run_seed_replays_the_arrivals_and_tells_workers_apart() -> None:
+    def schedule(seed: int | None, worker: int = 0) -> list[float]:
+        plan = _plan("target_2x", ScenarioPlan(warmup_s=0, steady_s=20, rate_x=2, arrival="poisson"))
+        plan.t0, plan.seed = 1000.0, seed
+        return [a.t for a in arrivals(plan, plan.rng("arrivals", worker), worker)]
+
+    assert schedule(7) == schedule(7)
+    assert schedule(7) != schedule(8)
+    assert schedule(7, worker=0) != schedule(7, worker=1)
+    assert schedule(None) != schedule(None)  # no seed: fresh draws each time

@@ -6,7 +6,9 @@ import json
 import math
 import random
 
-from harness.load.plan import LoadPlan, PhaseSpec
+import pandas as pd
+
+from harness.load.plan import LoadPlan, PhaseSpec, SessionSpec
 from harness.load.recorder import RESULT_FILE, Recorder
 from harness.schemas.requests import REQUEST_LOG, RequestRow, read_request_log
 from harness.schemas.timeline import ScenarioStats
@@ -112,3 +114,50 @@ def test_live_samples_keep_a_sliding_window(tmp_path) -> None:
     rec.finish(1110.0)
     stats = ScenarioStats.load_file(tmp_path / "stats.json")
     assert stats.phase("steady").max_users == 7 and stats.phase("steady").generator_cpu_max == 95.0
+
+
+def _session_rows(rng: random.Random) -> tuple[list[RequestRow], dict[str, str]]:
+    """40 sessions of 1-5 turns; s % 10 == 1 fails at its second turn; the last 3 are cut by the end."""
+    rows, expected = [], {}
+    for s in range(40):
+        planned = 1 + s % 5
+        asked = planned if s < 37 else max(planned - 1, 0)
+        t = 1010 + s
+        for turn in range(1, asked + 1):
+            failed = s % 10 == 1 and turn == 2
+            end = t + 0.1 * turn + rng.uniform(0, 0.05)
+            tools = "retrieval:ok" + (";external_api:timeout" if turn == 3 else "")
+            status, outcome = (500, "error") if failed else (200, "served")
+            rows.append(RequestRow.measured(intended_start=t, start=t, end=end, status=status,
+                                            endpoint="/v1/agent/run", phase="steady", cached=False,
+                                            degraded=turn == 3, outcome=outcome, session=f"s{s}", turn=turn,
+                                            turns=planned, tools=tools))
+            if failed:
+                break
+            t = end + 1
+        expected[f"s{s}"] = ("failed" if s % 10 == 1 else
+                             "unfinished" if asked < planned else "completed")
+    return rows, expected
+
+
+def test_session_statistics_agree_with_the_request_log(tmp_path) -> None:
+    plan = _plan().model_copy(update={"session": SessionSpec()})
+    rec = Recorder(plan, tmp_path)
+    rows, expected = _session_rows(random.Random(2))
+    rec.add_rows(rows)
+    rec.finish(ended=1110.0)
+    sessions = ScenarioStats.load_file(tmp_path / "stats.json").sessions
+    log = read_request_log(tmp_path / REQUEST_LOG)
+    outcomes = pd.Series(expected).value_counts().to_dict()
+    assert sessions.started == log.session.nunique() == 40
+    assert (sessions.completed, sessions.failed, sessions.unfinished) == (
+        outcomes["completed"], outcomes["failed"], outcomes["unfinished"])
+    for turn, summary in sessions.latency_by_turn.items():
+        values = sorted(log[log.turn == turn].latency)
+        assert summary.count == len(values)
+        assert abs(summary.max - values[-1]) <= 0.001 * values[-1]
+    assert sessions.tool_outcomes == {"retrieval": {"ok": len(log)},
+                                      "external_api": {"timeout": int((log.turn == 3).sum())}}
+    finished = [s for s, o in expected.items() if o != "unfinished"]
+    asked = log[log.session.isin(finished)].groupby("session").size().value_counts().to_dict()
+    assert sessions.turns_per_session == asked

@@ -19,9 +19,11 @@ def _settings(**kw: object) -> ProxySettings:
 
 
 @pytest.mark.parametrize("upstream", ["http://10.0.0.8:8000", "https://api.openai.com", "example.org:6379"])
-def test_non_loopback_upstream_is_refused(upstream):
-    with pytest.raises(ValidationError, match="not loopback"):
+def test_non_loopback_upstream_is_refused_unless_allowed(upstream):
+    with pytest.raises(ValidationError, match="--allow-host"):
         _settings(upstream=upstream)
+    host = upstream.split("//")[-1]
+    assert _settings(upstream=upstream, allow_hosts=[host]).upstream == upstream
 
 
 def test_non_loopback_listener_is_refused_and_loopback_passes():

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from report_pages import parse
 
-from harness.report import render_index, render_run
+from harness.report import render_index, render_run, terminal_summary
+from harness.report.capacity import headline
 from harness.report.fmt import fmt_value
 from harness.schemas import RunInfo, RunKind
 from harness.schemas.capacity import CapacityResult
@@ -179,3 +180,12 @@ def test_a_capacity_json_from_before_replica_plans_still_states_the_recommendati
     head = parse(render_run(run).read_text()).find_all("section", id="headline")[0].text
     peak = fmt_value(rec["peak_qps"], "req/s")
     assert f"{rec['replicas']} replica(s) for peak {peak} at headroom 2x" in head
+
+
+def test_terminal_summary_of_a_capacity_run_is_its_answer(rendered: tuple[Path, str]) -> None:
+    run, _ = rendered
+    text = terminal_summary(run)
+    assert text.startswith("CAPACITY  run 20251124-170000-capacity-run") and "NOT GRADED" not in text
+    for line in headline(CapacityResult.load_file(run)):
+        assert f"  {line}" in text
+    assert "what if LLM +0.5 s: one replica holds" in text and str(run / "report.html") in text

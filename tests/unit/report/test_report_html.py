@@ -240,3 +240,36 @@ def test_a_scenario_that_never_ran_shows_its_failure_once_not_empty_charts(tmp_p
     section = parse(render_run(run).read_text(encoding="utf-8")).find_all("section", data_scenario=name)[0]
     assert section.find_all("pre", cls="log")[0].text.startswith("the Locust master ended without results")
     assert not section.find_all("figure") and "no data (no chart series for this scenario)" in section.text
+
+
+def test_identity_shows_the_service_profile_and_where_it_came_from(tmp_path: Path) -> None:
+    from harness.schemas.service import ServiceProfile, expand_service
+
+    run = copy_fixture(tmp_path)
+    info = RunInfo.load_file(run)
+    info.service = ServiceProfile.model_validate(expand_service({
+        "preset": "seed-article", "name": "faq bot",
+        "metrics": {"requests": {"selector": 'endpoint="answer"'}}}))
+    info.service_source = "detected: seed-article from metrics http://127.0.0.1:9090/metrics"
+    info.save_file(run / "run.json")
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    identity = page.find_all(id="identity")[0]
+    service = next(div for div in identity.find_all("div") if div.find_all("dt")[0].text == "Service")
+    text = " ".join(service.find_all("dd")[0].text.split())
+    assert "preset seed-article (faq bot), detected: seed-article from metrics" in text
+    assert 'requests: agent_requests_total{endpoint="answer"} errors status="error"' in text
+    assert "request_duration: agent_request_duration_seconds" in text and "breaker" not in text
+
+
+def test_each_phase_shows_served_shed_and_errors(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    stats_path = run / "client" / "target_2x" / "stats.json"
+    stats = json.loads(stats_path.read_text())
+    steady = next(p for p in stats["phases"] if p["phase"] == "steady")
+    steady.update(served=4000, shed=1000, failures=7)
+    stats_path.write_text(json.dumps(stats))
+    page = parse(render_run(run).read_text())
+    cells = [td for td in page.find_all("td") if "data-outcomes" in td.attrs]
+    assert "4000/1000/7" in [td.attrs["data-outcomes"] for td in cells]
+    assert "4000 / 1000 / 7" in [" ".join(td.text.split()) for td in cells]
+    assert "Served / shed / errors" in [th.text for th in page.find_all("th")]

@@ -26,7 +26,8 @@ def test_bundled_preset_is_todays_contract() -> None:
     m = preset_profile("bundled").metrics
     assert (m.request_duration.name, m.request_duration.selector) == (
         "agent_request_duration_seconds", 'endpoint=~"/v1/agent/.*"')
-    assert (m.requests.name, m.requests.error) == ("agent_requests_total", 'status=~"5.."')
+    assert (m.requests.name, m.requests.served, m.requests.shed, m.requests.error) == (
+        "agent_requests_total", 'status=~"2.."', 'status="429"', 'status=~"4..|5..", status!="429"')
     assert (m.breaker.name, m.breaker.open, m.breaker.closed) == ("agent_circuit_breaker_state", 2, 0)
 
 

@@ -72,3 +72,16 @@ def test_openai_sse_tokens_usage_done() -> None:
     r = reader.result()
     assert abs(r.ttft - 0.2) < 1e-9 and abs(r.itl - 0.2) < 1e-9
     assert (r.tokens, r.chunks, r.done) == (3, 3, True)
+
+
+def test_unreadable_frames_and_bodies() -> None:
+    spec = preset_profile("bundled").responses
+    assert read_body(spec, b"[1, 2]").readable is False  # JSON, but not the object the markers live in
+    reader = StreamReader(spec, start=0.0)
+    for line in ["data: a", "", "event: done", "data: <html>"]:
+        reader.feed(line, 1.0)
+    assert reader.result().readable is False
+    openai = StreamReader(preset_profile("openai").responses, start=0.0)
+    openai.feed('data: {"choices": [{"delta": {"content": "x"}}]}', 0.5)
+    openai.feed("data: [DONE]", 0.6)
+    assert openai.result().readable is True

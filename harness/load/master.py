@@ -1,0 +1,155 @@
+"""The Locust processes of one scenario: a master and N workers on loopback, watched until the master
+exits, with the progress line and the stop conditions read from the master's ``live.jsonl``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import LoadError
+from harness.load.guard import LoadSettings, hopeless
+from harness.load.plan import LoadPlan
+from harness.load.progress import Progress, progress_line
+from harness.load.recorder import LIVE_FILE, STOP_FILE
+from harness.ports import LOOPBACK, free_port
+from harness.process import ManagedProcess
+from harness.schemas import Endpoints
+from harness.schemas.faults import TOKEN_ENV
+from harness.schemas.files import write_atomic
+from harness.schemas.timeline import ScenarioRun, ScenarioStatus
+
+Abort = Callable[[], str | None]
+START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
+
+
+def _locust(locustfile: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(locustfile), "--loglevel", "INFO", *extra]
+
+
+def locust_processes(name: str, locustfile: Path, out: Path, endpoints: Endpoints,
+                     workers: int) -> tuple[ManagedProcess, list[ManagedProcess]]:
+    """The master (reading ``out/plan.json``, writing into ``out``) and its workers, not yet started."""
+    secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or "",
+               TOKEN_ENV: endpoints.proxy_token or ""}
+    port = free_port()
+    master_args = [
+        "--headless", "--master", "--master-bind-host", LOOPBACK, "--master-bind-port", str(port),
+        "--expect-workers", str(workers), "--host", endpoints.target_url,
+        "--loadgate-plan", str(out / "plan.json"), "--loadgate-out", str(out),
+        "--csv", str(out / "locust"), "--only-summary",
+    ]
+    if endpoints.exporter_address:
+        master_args += ["--loadgate-exporter", endpoints.exporter_address]
+    master = ManagedProcess(f"locust master ({name})", _locust(locustfile, *master_args),
+                            log_path=out / "locust-master.log", env=secrets)
+    worker_procs = [
+        ManagedProcess(f"locust worker {i} ({name})",
+                       _locust(locustfile, "--worker", "--master-host", LOOPBACK, "--master-port", str(port)),
+                       log_path=out / f"locust-worker{i}.log", env=secrets)
+        for i in range(workers)
+    ]
+    return master, worker_procs
+
+
+class LiveTail:
+    """The master's live.jsonl: the samples written since the last read, and all of them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.samples = path, 0, []
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with open(self.path, encoding="utf-8") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind("\n") + 1]
+        self.offset += len(complete.encode())
+        new = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        self.samples.extend(new)
+        return new
+
+
+def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> str | None:
+    """A reason from outside the samples to end the scenario: the stack's watchdog, a dead worker."""
+    reason = abort() if abort else None
+    if reason:
+        return f"stopped: {reason}"
+    for worker in workers:
+        # Exit code 0 is a worker the master told to quit at the end of the plan.
+        if worker.exit_code not in (None, 0):
+            tail = worker.log_tail(5).replace("\n", " | ")
+            return (f"stopped: load generator {worker.name} exited with code {worker.exit_code}; "
+                    f"last lines: {tail}")
+    return None
+
+
+def _stop(live: LiveTail, run: ScenarioRun, reason: str) -> None:
+    run.status, run.reason = ScenarioStatus.aborted, reason
+    # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
+    # ends the plan, drains, and writes its results as at a normal end.
+    write_atomic(live.path.parent / STOP_FILE, reason)
+
+
+def _watch(
+    master: ManagedProcess,
+    live: LiveTail,
+    plan: LoadPlan,
+    run: ScenarioRun,
+    progress: Progress,
+    guard: LoadSettings,
+    outside: Callable[[], str | None],
+) -> None:
+    """Until the master exits: progress line, stop conditions, and a hard deadline."""
+    deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
+    while master.alive():
+        reason = outside()
+        if reason and run.status == ScenarioStatus.running:
+            _stop(live, run, reason)
+        for sample in live.read():
+            progress.show(progress_line(run.name, sample))
+            t0 = sample["t"] - sample["elapsed"]
+            phase_start = next(
+                (
+                    a
+                    for s, a, _ in plan.model_copy(update={"t0": t0}).phase_bounds()
+                    if s.name == sample.get("phase")
+                ),
+                None,
+            )
+            reason = hopeless(sample, plan.stop_limits, phase_start, guard)
+            if reason and run.status == ScenarioStatus.running:
+                _stop(live, run, reason)
+        if time.monotonic() > deadline:
+            master.stop(grace_s=10)
+            raise LoadError(
+                f"the Locust master did not finish within {deadline:.0f} s; log: {master.log_path}"
+            )
+        time.sleep(0.5)
+    live.read()
+
+
+def drive(name: str, locustfile: Path, out: Path, endpoints: Endpoints, workers: int, plan: LoadPlan,
+          run: ScenarioRun, progress: bool | None, guard: LoadSettings,
+          abort: Abort | None, after: Callable[[], None] | None = None) -> tuple[ManagedProcess, LiveTail]:
+    """Run the master and its workers until the master exits; every process is stopped on the way out,
+    then ``after`` runs, whatever ended the run."""
+    master, worker_procs = locust_processes(name, locustfile, out, endpoints, workers)
+    shown = Progress(progress)
+    live = LiveTail(out / LIVE_FILE)
+    try:
+        master.start()
+        for w in worker_procs:
+            w.start()
+        _watch(master, live, plan, run, shown, guard, lambda: _outside_stop(abort, worker_procs))
+    finally:
+        shown.close()
+        for proc in (master, *worker_procs):
+            proc.stop(grace_s=5)
+        if after is not None:
+            after()
+    return master, live

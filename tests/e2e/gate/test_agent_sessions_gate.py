@@ -1,0 +1,66 @@
+"""agent_sessions through `loadgate gate` on the bundled service (simulated LLM, short plan): the
+external API tool slowed by 5 s is contained by its 0.5 s timeout (GO, degraded answers counted),
+and the same slowdown on a service without a tool timeout (AGENT_TOOL_TIMEOUT_S=0) is NO-GO naming
+the tool item."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdict
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAN = {"steady_s": 8, "turn_rate_rps": 6, "turns_mean": 3, "think_time_s": 0.3,
+        "fault": {"tool_delay_s": 5}, "fault_s": 12}
+
+
+def _checklist(tmp: Path) -> Path:
+    full = yaml.safe_load((ROOT / "checklist.yaml").read_text())
+    items = [i for i in full["items"] if i["id"] == "tool_timeout_contained"]
+    short = {**{k: v for k, v in full.items() if k not in ("profiles", "items", "attestations")},
+             "profiles": {"quick": {"scenarios": {"agent_sessions": PLAN}}}, "items": items}
+    path = tmp / "sessions.yaml"
+    path.write_text(yaml.safe_dump(short))
+    return path
+
+
+def _gate(tmp: Path, run_id: str, tool_timeout_s: str) -> tuple[subprocess.CompletedProcess[str], RunFolder]:
+    reports = tmp / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(_checklist(tmp)),
+         "--backend", "simulated", "--reports-dir", str(reports), "--run-id", run_id, "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "AGENT_TOOL_TIMEOUT_S": tool_timeout_s},
+    )
+    return done, RunFolder(reports / run_id)
+
+
+def _item(folder: RunFolder):
+    return next(i for i in Verdict.load_file(folder.verdict).items if i.id == "tool_timeout_contained")
+
+
+def test_the_tools_timeout_contains_a_slow_external_api(tmp_path: Path) -> None:
+    done, folder = _gate(tmp_path, "contained", "0.5")
+    item = _item(folder)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-3000:]}\n{item.reason}"
+    assert Verdict.load_file(folder.verdict).outcome == Outcome.go
+    assert item.status == ItemStatus.passed and item.value < 3
+    assert item.evidence["degraded"] > 0 and item.evidence["tool_statuses"].get("timeout", 0) > 0
+    sessions = ScenarioStats.load_file(folder.client_stats("agent_sessions")).sessions
+    assert sessions.tool_outcomes["external_api"]["timeout"] == item.evidence["tool_statuses"]["timeout"]
+
+
+def test_without_a_tool_timeout_the_gate_is_no_go_naming_the_tool_item(tmp_path: Path) -> None:
+    done, folder = _gate(tmp_path, "uncontained", "0")
+    item = _item(folder)
+    assert done.returncode == 1, f"{done.stdout}\n{done.stderr[-3000:]}"
+    assert item.status == ItemStatus.failed and item.value >= 5
+    assert "tool_timeout_contained" in done.stdout
