@@ -12,6 +12,7 @@ tests/integration/grade/test_grade_planted.py already; here it is gated healthy 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 CHECKLIST = REPO / "tests" / "planted_services" / "checklist_short.yaml"
 KEY = "planted-key"  # tests/planted's default key; the other planted services take any key
+KEY_ENV = {**os.environ, "LOADGATE_API_KEY": KEY}  # not --api-key: argv is visible to every user
 PRESETS = {"bundled": "bundled", "seed_article": "seed-article", "instrumentator": "fastapi-instrumentator",
            "otel": "opentelemetry"}
 # condition -> (the item that must fail, the planted-fault item that must still pass)
@@ -157,7 +159,7 @@ def _gate_argv(gate: Gate, prom_url: str, reports: Path) -> list[str]:
     service_file.write_text(yaml.safe_dump(profile))
     return [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(CHECKLIST),
             "--profile", _profile(gate),
-            "--target-url", gate.service.url, "--api-key", KEY, "--service", str(service_file),
+            "--target-url", gate.service.url, "--service", str(service_file),
             "--metrics-url", gate.service.metrics_url, "--prometheus-url", prom_url,
             "--reports-dir", str(reports), "--run-id", f"{gate.style}-{gate.condition}", "--no-progress"]
 
@@ -169,8 +171,8 @@ def gated(fleet: tuple[dict[tuple[str, str], Gate], str],
     reports = tmp_path_factory.mktemp("reports")
     for wave_of in WAVES:  # at most four gates at once: more and the generators miss their schedule
         wave = [g for g in gates.values() if _wave(g) == wave_of]
-        procs = [subprocess.Popen(_gate_argv(g, prom_url, reports), cwd=REPO, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True) for g in wave]
+        procs = [subprocess.Popen(_gate_argv(g, prom_url, reports), cwd=REPO, env=KEY_ENV,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for g in wave]
         for gate, proc in zip(wave, procs, strict=True):
             gate.output, _ = proc.communicate(timeout=400)
             gate.exit_code = proc.returncode
