@@ -1,6 +1,6 @@
 """One open-model run against a target that stalls 2 s every 100th request, read four ways.
 
-The generator has one connection (LOADGATE_CONNECTIONS=1), as a closed-loop client would: requests
+The generator has one connection (LoadSettings(connections=1)), as a closed-loop client would: requests
 queue behind the stalled one. Latency from the intended start shows that wait; latency from the
 actual send (what a closed-loop tool reports) hides it.
 """
