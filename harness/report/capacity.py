@@ -37,6 +37,10 @@ def rps(value: float | None) -> str:
 
 
 def rps_range(low: float | None, high: float | None) -> str:
+    if high is None:  # a bracket with one end: nothing failed, or nothing passed
+        return f"{rps(low)} and up" if low is not None else "—"
+    if low is None:
+        return f"below {rps(high)}"
     return f"{fmt_value(low)}–{rps(high)}"
 
 
@@ -147,19 +151,29 @@ def verdict_of_change(what_if: WhatIf | None) -> str:
     return "real" if what_if.beyond_rerun_interval else "noise"
 
 
+def _holds(rate: float | None, search: SearchResult) -> str:
+    if rate is not None:
+        return rps(rate)
+    below = search.bracket_rps[1]
+    return "no rate shown to hold" + (f" (every step from {rps(below)} up failed or stayed inconclusive)"
+                                      if below is not None else "")
+
+
 def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResult) -> str:
     if what_if.max_sustainable_rps is None and what_if.baseline_rps is None:
         return (f"{what_changed(search, baseline)}: no answer, neither this search nor the baseline "
                 f"found a passing rate.")
-    change = fmt_change(what_if.change) if what_if.change is not None else "no comparison"
+    change = f" ({fmt_change(what_if.change)})" if what_if.change is not None else ""
     beyond = {True: "beyond the baseline's rerun interval: a real change",
               False: "within the baseline's rerun interval: no more than a rerun moves"}
-    return (f"{what_changed(search, baseline)}: one replica holds {rps(what_if.max_sustainable_rps)} vs "
-            f"{rps(what_if.baseline_rps)} ({change})"
-            + (f"; the breaking rate moves {fmt_change(what_if.breaking_change)}, "
-               f"{beyond[what_if.beyond_rerun_interval]}"
-               if what_if.beyond_rerun_interval is not None else "")
-            + ".")
+    moved = ""
+    if what_if.beyond_rerun_interval is not None and search.breaking and baseline.breaking:
+        moved = (f"; the breaking rate moves {fmt_change(what_if.breaking_change)}, from "
+                 f"{rps(baseline.breaking.estimate_rps)} to {rps(search.breaking.estimate_rps)}, "
+                 f"{beyond[what_if.beyond_rerun_interval]}")
+    holds = _holds(what_if.max_sustainable_rps, search)
+    return (f"{what_changed(search, baseline)}: one replica holds {holds} "
+            f"vs {_holds(what_if.baseline_rps, baseline)}{change}{moved}.")
 
 
 def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
@@ -172,7 +186,7 @@ def search_rows(result: CapacityResult) -> list[dict[str, Any]]:
         br = search.breaking
         rows.append({
             "search": search, "changed": what_changed(search, baseline), "what_if": what_if,
-            "holds": rps(search.max_sustainable_rps),
+            "holds": rps(search.max_sustainable_rps) if search.max_sustainable_rps is not None else "none",
             "bracket": rps_range(*search.bracket_rps),
             "breaks": rps(br.estimate_rps) if br else "—",
             "interval": rps_range(*br.interval_rps) if br else "—",
