@@ -19,7 +19,10 @@ import psutil
 import pytest
 from short_gate import ROOT, short_checklist
 
+from harness.ports import free_port
+from harness.process import ManagedProcess
 from harness.schemas import IncidentKind, Outcome, RunFolder, ScenarioStatus, Timeline, Verdict
+from harness.stack.http import answers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -126,3 +129,38 @@ def test_prometheus_killed_mid_run_is_invalid_naming_it(tmp_path: Path) -> None:
     (incident,) = Timeline.load_file(folder.timeline).incidents
     assert incident.component == "prometheus" and incident.detected_at - killed_at < 15
     assert "prometheus died" in folder.report_html.read_text()
+
+
+def test_a_target_you_run_that_stops_answering_is_named_once_and_ends_the_run(tmp_path: Path) -> None:
+    port = free_port()
+    target = ManagedProcess("planted", [sys.executable, "-m", "tests.planted", "--port", str(port),
+                                        "--no-rate-limit"], log_path=tmp_path / "planted.log", cwd=ROOT,
+                            env={"PLANTED_API_KEYS": "wd-key"}).start()
+    folder = RunFolder(tmp_path / "reports" / "wd")
+    try:
+        target.wait_ready(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 30)
+        gate = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
+             "--checklist", str(short_checklist(tmp_path, ITEMS)), "--reports-dir", str(folder.root.parent),
+             "--run-id", "wd", "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env={**os.environ, "LOADGATE_API_KEY": "wd-key"})
+        try:
+            _wait_steady(folder)
+            silent_from = time.time()
+            os.kill(target.pid, signal.SIGKILL)
+            out, _ = gate.communicate(timeout=400)
+        finally:
+            if gate.poll() is None:
+                gate.kill()
+    finally:
+        target.stop()
+    verdict = Verdict.load_file(folder.verdict)
+    assert gate.returncode == 1 and verdict.outcome == Outcome.no_go, out[-3000:]
+    assert verdict.reason.startswith("target service: no answer from "), verdict.reason
+    assert verdict.reason.count("no answer from") == 1 and "during target_2x" in verdict.reason
+    timeline = Timeline.load_file(folder.timeline)
+    (incident,) = timeline.incidents
+    assert incident.kind == IncidentKind.no_answer and incident.exit_code is None
+    assert silent_from <= incident.at < silent_from + 15
+    skipped = timeline.scenario("concurrency_1000")
+    assert skipped.status == ScenarioStatus.failed and "no answer from" in skipped.reason
