@@ -36,7 +36,7 @@ def _wait_breaker(admin: httpx.Client, state: str, timeout_s: float = 10.0) -> N
 
 def test_fault_admin_roundtrip_and_validation(service: Service, admin: httpx.Client) -> None:
     spec = {"llm_delay_s": 0.5, "llm_jitter_s": 0.1, "llm_error_rate": 0.0, "redis_down": False,
-            "tool_delay_s": 0.25, "tool_error_rate": 0.0}
+            "tool_delay_s": 0.25, "tool_error_rate": 0.0, "ttl_s": 60.0}  # a lease: it ends by itself
     assert admin.put("/admin/faults", json=spec).json() == spec
     assert admin.get("/admin/faults").json() == spec
     assert admin.put("/admin/faults", json={"llm_error_rate": 2}).status_code == 422
