@@ -142,12 +142,13 @@ class Agent:
         # A turn that carries history is a new prompt: it never matches a cached answer.
         cached = await self.cache.get(key) if history is None or not history.turns else None
         if cached is not None:
+            # Remembered before "done": a caller stops reading at "done", and code after it never runs.
+            await self._remember(key_id, session_id, history, text, cached["answer"])
             yield "token", cached["answer"]
             yield "done", {**cached, "request_id": uuid.uuid4().hex, "cached": True, "degraded": False,
                            "degraded_reason": None, "tool_calls": [], **turn,
                            "timings": {"total_ms": _ms(time.perf_counter() - t0), "retrieval_ms": 0.0,
                                        "llm_ms": 0.0}}
-            await self._remember(key_id, session_id, history, text, cached["answer"])
             return
 
         hits, calls = await self._tools(text)

@@ -54,6 +54,18 @@ def test_a_session_counts_its_turns_keeps_a_bounded_history_and_misses_the_cache
     assert turns_key.endswith(":turns") and count_key.endswith(":count")
 
 
+def test_a_first_turn_answered_from_the_cache_still_starts_the_conversation(service: Service) -> None:
+    """A cached first turn is remembered too: otherwise the next turn is turn 1 again, with no
+    history, and is itself answered from the cache (a quick gate once saw 70% of later turns cached)."""
+    question = f"What does a circuit breaker protect? {uuid.uuid4().hex[:6]}"
+    with service.client() as client:
+        assert client.post("/v1/agent/run", json={"input": question}).status_code == 200  # warms the cache
+        session = uuid.uuid4().hex
+        first, second = _turn(client, session, question), _turn(client, session, question)
+    assert first["cached"] and first["turn"] == 1
+    assert second["turn"] == 2 and not second["cached"] and _tools(second).get("retrieval") == "ok"
+
+
 def test_sessions_are_separate_per_session_and_per_key(service: Service) -> None:
     session = uuid.uuid4().hex
     with service.client() as one, service.client(KEYS[1]) as two:
