@@ -49,8 +49,11 @@ def test_quick_gate_is_go_with_every_item_measured(gate_run) -> None:
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}\n{summary}"
     assert verdict.outcome == Outcome.go
     assert verdict.invalid_reasons == []
-    assert {i.status for i in verdict.items} == {ItemStatus.passed}, summary
-    measured = [i for i in verdict.items if i.kind != "manual"]
+    # Every item passed, but the GPU one, which cannot apply where NVML finds no GPU (CI's machine).
+    gpu = [i for i in verdict.items if i.id == "gpu_memory_headroom"]
+    assert [i.status for i in gpu] == [ItemStatus.not_applicable], summary
+    assert {i.status for i in verdict.items if i not in gpu} == {ItemStatus.passed}, summary
+    measured = [i for i in verdict.items if i.kind != "manual" and i not in gpu]
     assert all(i.value is not None for i in measured), summary
     assert done.stdout.startswith("GO")
 
