@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,68 +13,23 @@ import pytest
 import yaml
 
 from harness.ports import free_port
-from harness.process import ManagedProcess
-from harness.stack.http import answers
+from tests.planted_services.launch import start_style
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 LOADGATE = [sys.executable, "-m", "harness.cli"]
-# The article's monitoring.py (names, labels, decorator) around one async handler.
-SERVICE = """
-import sys, time
-from functools import wraps
-import uvicorn
-from fastapi import FastAPI
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
-
-REQUEST_COUNT = Counter('agent_requests_total', 'Total requests', ['method', 'endpoint', 'status'])
-REQUEST_LATENCY = Histogram('agent_request_duration_seconds', 'Request latency')
-ACTIVE_TASKS = Gauge('agent_active_tasks', 'Number of active tasks')
-
-def monitor_endpoint(func):
-    @wraps(func)
-    async def wrapper(*args, **kwargs):
-        start = time.time()
-        ACTIVE_TASKS.inc()
-        status = "error"
-        try:
-            result = await func(*args, **kwargs)
-            status = "success"
-            return result
-        finally:
-            REQUEST_LATENCY.observe(time.time() - start)
-            ACTIVE_TASKS.dec()
-            REQUEST_COUNT.labels(method="POST", endpoint=func.__name__, status=status).inc()
-    return wrapper
-
-app = FastAPI()
-
-@app.post("/agent/run")
-@monitor_endpoint
-async def run_agent():
-    return {"output": "ok"}
-
-start_http_server(int(sys.argv[2]), addr="127.0.0.1")
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
 
 
 @pytest.fixture(scope="module")
 def article_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    workdir = tmp_path_factory.mktemp("article")
-    script = workdir / "service.py"
-    script.write_text(textwrap.dedent(SERVICE))
-    port, metrics_port = free_port(), free_port()
-    proc = ManagedProcess("article", [sys.executable, str(script), str(port), str(metrics_port)],
-                          log_path=workdir / "service.log").start()
-    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+    """The planted service in the article's style: its monitoring.py, metrics on a port of their own."""
+    service = start_style("seed_article", tmp_path_factory.mktemp("article"))
     try:
-        proc.wait_ready(lambda: answers(metrics), 60)
-        url = f"http://127.0.0.1:{port}"
-        httpx.post(f"{url}/agent/run", timeout=10)  # the counter's label set exists after one request
-        yield url, metrics
+        # The counter's label set exists after one request that reaches the handler.
+        httpx.post(f"{service.url}{service.run_path}", json={"input": "hello"}, timeout=10)
+        yield service.url, service.metrics_url
     finally:
-        proc.stop()
+        service.stop()
 
 
 def _detect(*args: str) -> subprocess.CompletedProcess[str]:
