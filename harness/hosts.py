@@ -92,6 +92,18 @@ class HostAllowlist:
         return (f"{url}: host {host} is not loopback, and loadgate sends traffic only to loopback and to "
                 f"hosts you allow; to send to it, add --allow-host {wanted} (or {ALLOW_ENV}={wanted})")
 
+    @classmethod
+    def validated(cls, url: str, flags: Iterable[str]) -> str:
+        """For a pydantic validator: ``url`` when ``flags`` (the ``--allow-host`` values) allow it;
+        else a ValueError saying why and how to allow it (a malformed flag too)."""
+        try:
+            why = cls.parse(flags).refusal(url)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if why is not None:
+            raise ValueError(why)
+        return url
+
     def check(self, url: str, what: str) -> str:
         """``url`` when it may be sent to; else a ConfigError naming ``what`` and how to allow it."""
         why = self.refusal(url)

@@ -51,13 +51,7 @@ class ProxySettings(BaseModel):
     @field_validator("upstream")
     @classmethod
     def _upstream_allowed(cls, upstream: str, info: ValidationInfo) -> str:
-        try:
-            why = HostAllowlist.parse(info.data.get("allow_hosts", [])).refusal(upstream)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        if why is not None:
-            raise ValueError(why)
-        return upstream
+        return HostAllowlist.validated(upstream, info.data.get("allow_hosts", []))
 
     def resolved(self) -> ProxySettings:
         """The same settings with port 0 replaced by free ports."""

@@ -88,13 +88,7 @@ class StackSettings(BaseModel):
         # Load goes to this machine unless the user allowed a host: a remote URL is refused loudly.
         if url is None:
             return url
-        try:
-            why = HostAllowlist.parse(info.data.get("allow_hosts", [])).refusal(url)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        if why is not None:
-            raise ValueError(why)
-        return url.rstrip("/")
+        return HostAllowlist.validated(url, info.data.get("allow_hosts", [])).rstrip("/")
 
 
 class Stack:

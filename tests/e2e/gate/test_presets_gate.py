@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdi
 from harness.schemas.requests import read_request_log
 from harness.schemas.run import RunInfo
 from harness.stack.prometheus import start_prometheus
+from tests.integration.grade.grade_planted import wait_scraped
 from tests.planted_services.launch import REPO, Running, free_port, spawn_module, spawn_style
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -129,24 +129,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[tuple
             gate.service.wait_ready()
         targets = {_job(*key): gate.service.metrics_url for key, gate in gates.items()}
         prom, prom_url = start_prometheus(workdir / "prometheus", targets, rule_files=[])
-        _wait_all_up(prom_url, len(targets))
+        wait_scraped(prom_url, len(targets), timeout_s=60)
         yield gates, prom_url
     finally:
         for gate in gates.values():
             gate.service.stop()
         if prom is not None:
             prom.stop()
-
-
-def _wait_all_up(prom_url: str, jobs: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = httpx.get(f"{prom_url}/api/v1/query", params={"query": "count(up == 1)"}).json()
-        values = result["data"]["result"]
-        if values and int(float(values[0]["value"][1])) >= jobs:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"Prometheus did not scrape all {jobs} planted services in {timeout_s} s")
 
 
 def _gate_argv(gate: Gate, prom_url: str, reports: Path) -> list[str]:
