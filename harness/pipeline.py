@@ -323,7 +323,8 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 pid = stack.service_process.pid if stack.service_process else None
                 yield Target(endpoints, service_pid=pid)
 
-        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker)
+        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker,
+                          fault_lease_s=settings.load.fault_lease_s)
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
                               load=load, say=say)
         info.ended = time.time()
