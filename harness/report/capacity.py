@@ -117,6 +117,9 @@ def _errors_of(step: CapacityStep) -> str:
     if step.errors:
         kinds = ", ".join(f"{k} x{v}" for k, v in step.error_kinds.items())
         parts.append(f"{step.errors} of {step.requests} requests were errors{': ' + kinds if kinds else ''}")
+    if step.degraded_reasons:
+        parts.append("the service's fallback answers: "
+                     + ", ".join(f"{k} x{v}" for k, v in step.degraded_reasons.items()))
     if step.p99_s is not None:
         parts.append(f"P99 {fmt_value(step.p99_s, 's')}")
     return f" ({'; '.join(parts)})" if parts else ""
@@ -130,7 +133,8 @@ def _nothing_held(result: CapacityResult) -> list[str]:
         if not steps or search.max_sustainable_rps is not None:
             continue
         low = min(steps, key=lambda s: s.rate_rps)
-        lines.append(f"{search.name}: even {rps(low.rate_rps)}, its lowest step, was {low.outcome.value}"
+        lines.append(f"{search.name}: even {rps(low.rate_rps)}, its lowest step, "
+                     f"{'failed' if low.outcome == StepOutcome.failed else 'was ' + low.outcome.value}"
                      f"{_errors_of(low)}.")
     if any("degraded" in s.error_kinds for s in result.steps):
         lines.append("A degraded answer is the service answering without its LLM (a fallback after an LLM "

@@ -37,11 +37,13 @@ def _run_folder(tmp_path: Path, llm: dict | None, loads: list[float] | None = No
             step["outcome"] = "fail"
             step["error_kinds"] = {"degraded": step["errors"] or 1}
             step["errors"] = step["errors"] or 1
+            step["degraded_reasons"] = {"breaker_open": 2 * step["errors"], "timeout": step["errors"]}
     if nothing_held:
         for search in result["searches"]:
             search["max_sustainable_rps"] = None
             search["bracket_rps"] = [None, search["bracket_rps"][1]]
             search["plans"] = []
+            search["breaking"] = None  # no step passed: no rate seen on both sides
         result["max_sustainable_rps"] = None
         result["recommendation"] = None
     (run / "capacity.json").write_text(json.dumps(result))
@@ -97,8 +99,14 @@ def test_when_nothing_held_each_search_says_what_its_lowest_step_failed_on(tmp_p
         low = min((s for s in result.steps if s.search == search.name), key=lambda s: s.rate_rps)
         assert low.outcome == StepOutcome.failed
         line = next(x for x in lines if x.startswith(f"{search.name}: "))
-        assert f"even {fmt_value(low.rate_rps, 'req/s')}, its lowest step, was fail" in line
+        assert f"even {fmt_value(low.rate_rps, 'req/s')}, its lowest step, failed (" in line
         assert f"{low.errors} of {low.requests} requests were errors: degraded x{low.errors}" in line
+        fallbacks = f"breaker_open x{2 * low.errors}, timeout x{low.errors}"
+        assert f"the service's fallback answers: {fallbacks}" in line
     assert any("answering without its LLM" in x for x in lines)
-    text = _headline_text(run)
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    breaking = next(f for f in page.find_all("figure") if f.attrs.get("data-chart") == "breaking")
+    assert "No breaking rate: it needs a search with steps that passed and steps that failed; every " \
+           "measured step failed." in breaking.text
+    text = page.find_all("section", id="headline")[0].text
     assert "holds no rate" not in text and "One replica" not in text.split("What if")[0]
