@@ -68,6 +68,7 @@ class Recorder:
                 cached=row.cached,
                 degraded=row.degraded,
                 ttft=row.ttft,
+                itl=row.itl,
             )
             record(self.overall, row.latency)
             failed = outcome == RequestOutcome.error

@@ -136,7 +136,8 @@ class PhaseStats(Contract):
     max_users: int = 0
     latency: LatencySummary  # from the intended start (corrected)
     latency_uncorrected: LatencySummary  # from the actual send
-    ttft: LatencySummary | None = None
+    ttft: LatencySummary | None = None  # streamed answers: time to the first token
+    itl: LatencySummary | None = None  # streamed answers: each answer's mean gap between tokens
     degraded: int = 0
     cached: int = 0
     generator_cpu_max: float | None = None  # percent of one core, the busiest generator process
