@@ -155,6 +155,7 @@ class SessionStats(Contract):
     duration: LatencySummary = Field(default_factory=lambda: LatencySummary(count=0))
     latency_by_turn: dict[int, LatencySummary] = Field(default_factory=dict)
     tool_outcomes: dict[str, dict[str, int]] = Field(default_factory=dict)  # tool -> status -> calls
+    cancelled_turns: int = 0  # streamed turns the user stopped reading mid-answer (cancel_share)
 
 
 class ScenarioStats(VersionedModel):
