@@ -29,7 +29,8 @@ from harness.load.arrivals import Arrival
 from harness.load.corpus import SCENARIO_DIR, load_prompts
 from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan, SessionSpec
-from harness.load.users import ArrivalUser, _keep, _outstanding
+from harness.load.shipping import keep
+from harness.load.users import ArrivalUser, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
 from harness.schemas.service import ResponseSpec
@@ -175,7 +176,7 @@ class SessionUser(ArrivalUser):
                 _, phase = plan.phase_at(intended)
                 turn = self._turn(plan, rng, session_id, index, turns, history)
                 row, answer = send_turn(self, plan, intended, phase.name if phase else DRAIN_PHASE, turn)
-                _keep(row)
+                keep(row)
                 if row.outcome == RequestOutcome.error:
                     return
                 history += [{"role": "user", "content": turn.prompt},
