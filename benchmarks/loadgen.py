@@ -112,6 +112,11 @@ def _measure(popen: subprocess.Popen[bytes], target: Target, skip_s: float, wind
 
 
 def _stop(popen: subprocess.Popen[bytes]) -> None:
+    """Stop the generator and its forked workers, which would otherwise send into the next run."""
+    try:
+        children = psutil.Process(popen.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
     if popen.poll() is None:
         popen.terminate()
     try:
@@ -119,6 +124,10 @@ def _stop(popen: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         popen.kill()
         popen.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for child in alive:
+        child.kill()
+    psutil.wait_procs(alive, timeout=10)
 
 
 def _locust(
