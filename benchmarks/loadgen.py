@@ -302,7 +302,10 @@ def _cpu_row(runs: dict[str, list[Window]], paced: str, rate: float) -> Row:
         note="Same rate on both sides: loadgate's open-model arrivals (a pool of sender greenlets, one timer"
         " per arrival) with everything it records in the same process (request log, HdrHistograms,"
         " exporter) vs paced bare FastHttpUsers (constant_throughput). Repetitions interleaved with the"
-        " flat-out ones.",
+        " flat-out ones. Where the difference goes (2026-11-28, strace/perf/cProfile): the Python calls per"
+        " request are the same bar ~20 of loadgate's own; the bare users' timers fire together (0.15-0.27"
+        " epoll wake-ups per request, against one per request for arrivals spread evenly), and on this"
+        " shared VM the same Python work costs ~3.5x more done once per wake-up than in bursts.",
     )
 
 
