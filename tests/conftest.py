@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -55,6 +57,40 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     yield make
     for stack in stacks:
         stack.stop()
+
+
+class FakeClock:
+    """Stands in for the ``time`` module of the modules under test: ``monotonic()`` and ``time()``
+    move only when the test says so (``advance``), so a busy machine cannot age a 50 ms lease or
+    refill a token bucket between two lines of a test. Everything else is the real ``time``."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeClock]:
+    """``fake_clock(module, ...) -> FakeClock``: those modules' ``time`` replaced for this test."""
+
+    def install(*modules: ModuleType) -> FakeClock:
+        clock = FakeClock()
+        for module in modules:
+            monkeypatch.setattr(module, "time", clock)
+        return clock
+
+    return install
 
 
 # ---------------------------------------------------------------- what each tier of the suite costs
