@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # 75 s is nginx's default; load balancers in front use 60 s.
     keep_alive_s: int = Field(75, gt=0)
     tracemalloc: bool = False
+    # A planted fault for calibrating leak detection (issue 16): every request to /v1/agent/* answered
+    # 2xx keeps this many KB for the life of the worker. 0 (the default): nothing kept.
+    leak_kb_per_request: float = Field(0.0, ge=0, le=1024)
     workers: int = Field(1, gt=0)  # set by ``python -m target_service``; rate limits divide by it
 
     @model_validator(mode="after")

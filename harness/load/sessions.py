@@ -24,7 +24,8 @@ from harness.load.arrivals import Arrival
 from harness.load.corpus import SCENARIO_DIR, load_prompts
 from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan, SessionSpec
-from harness.load.users import ArrivalUser, _keep, _outstanding
+from harness.load.shipping import keep
+from harness.load.users import ArrivalUser, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
 from harness.target import requests as target_requests
@@ -113,7 +114,7 @@ class SessionUser(ArrivalUser):
                 name = phase.name if phase is not None else DRAIN_PHASE
                 prompt = STATE.picker.pick() if turn == 1 else rng.choice(SessionUser._followups)
                 row = send_turn(self, plan, intended, name, session_id, turn, turns, prompt)
-                _keep(row)
+                keep(row)
                 if row.outcome == RequestOutcome.error:
                     return
                 intended = row.end + rng.uniform(0.5, 1.5) * think_s

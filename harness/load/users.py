@@ -11,7 +11,7 @@ A scenario file is a few lines::
 and runs alone (``locust -f scenarios/target_2x.py --headless --host URL``), under ``--processes``,
 or as master and workers on several hosts; the master owns the plan, the faults, the recorder and
 the exporter, and broadcasts the plan to workers every second (workers need no file, only the same
-code and a synchronised clock). Workers send request rows back every half second.
+code and a synchronised clock). What happens to a finished request is ``harness.load.shipping``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 
 import gevent
 import gevent.lock
-import psutil
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
@@ -38,20 +37,14 @@ from harness.load.arrivals import Arrival
 from harness.load.conductor import clear_fault, conduct
 from harness.load.corpus import RequestSizes, ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
-from harness.load.locust_state import FLUSH_S, STATE
+from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import Recorder
+from harness.load.shipping import final_flush, keep, receive_rows, start_flusher
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
-from harness.schemas.requests import RequestRow
 
 # ---------------------------------------------------------------- users
-
-
-def _keep(row: RequestRow) -> None:
-    # Not ``STATE.rows.append(send_one(...))``: that binds the list before the request yields, and the
-    # flusher may swap it out meanwhile, losing the row.
-    STATE.rows.append(row)
 
 
 @contextlib.contextmanager
@@ -102,7 +95,7 @@ class ArrivalUser(FastHttpUser):
         sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
-            _keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
+            keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
 
 
 class ThinkingUser(FastHttpUser):
@@ -128,7 +121,7 @@ class ThinkingUser(FastHttpUser):
         if phase is None:  # before t0 or draining: no new requests
             return
         with _outstanding():
-            _keep(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
+            keep(send_one(self, STATE.plan, time.time(), phase.name, self.session_id))
 
 
 class PlanShape(LoadTestShape):
@@ -152,35 +145,6 @@ class PlanShape(LoadTestShape):
         if phase is None:  # draining: keep the users, they send nothing
             return self.runner.user_count or 1, 100.0
         return phase.users or 0, phase.spawn_rate or 100.0
-
-
-# ---------------------------------------------------------------- workers: rows to the master
-
-
-def _flush(runner: Any, proc: psutil.Process) -> None:
-    rows, STATE.rows = STATE.rows, []
-    dropped, STATE.dropped = STATE.dropped, {}
-    worker = runner.client_id if isinstance(runner, WorkerRunner) else "local"
-    runner.send_message(
-        "loadgate_rows",
-        {
-            "worker": worker,
-            "rows": rows,
-            "dropped": dropped,
-            "users": runner.user_count,
-            "in_flight": STATE.in_flight,
-            "cpu": proc.cpu_percent(None),
-        },
-    )
-
-
-def _flusher(runner: Any) -> None:
-    proc = psutil.Process()
-    proc.cpu_percent(None)
-    while True:
-        gevent.sleep(FLUSH_S)
-        if STATE.plan is not None:
-            _flush(runner, proc)
 
 
 # ---------------------------------------------------------------- wiring
@@ -259,13 +223,6 @@ def _use_plan(plan: LoadPlan, worker: int = 0) -> None:
     STATE.rng = plan.rng("requests", worker)
 
 
-def _on_rows(environment: Any, msg: Any, **_: Any) -> None:
-    data, rec = msg.data, STATE.recorder
-    rec.add_rows(data["rows"])
-    rec.add_dropped(data["dropped"])
-    rec.worker_state(data["worker"], data["users"], data["in_flight"], data["cpu"])
-
-
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
     runner, options = environment.runner, environment.parsed_options
@@ -279,16 +236,16 @@ def _init(environment: Any, **_: Any) -> None:
             exporter.serve(options.loadgate_exporter)
         out = Path(options.loadgate_out or Path("loadgate-out") / STATE.plan.scenario)
         STATE.recorder = Recorder(STATE.plan, out, exporter)
-        runner.register_message("loadgate_rows", _on_rows)
+        receive_rows(runner)
     if not isinstance(runner, MasterRunner):
-        gevent.spawn(_flusher, runner)
+        start_flusher(runner)
 
 
 @events.quitting.add_listener
 def _quitting(environment: Any, **_: Any) -> None:
     runner = environment.runner
-    if not isinstance(runner, MasterRunner) and STATE.plan is not None:
-        _flush(runner, psutil.Process())
+    if not isinstance(runner, MasterRunner):
+        final_flush(runner)
     if STATE.recorder is None:
         return
     if STATE.fault_on:  # an early stop must not leave the target slowed down (the runner clears too)
