@@ -2,7 +2,8 @@
 naming the crash (seen within seconds, the remaining scenario skipped, exit code and log tail in the
 report); Prometheus killed mid-run is INVALID naming it.
 
-Short test profile (phases of seconds) on the bundled service with its simulated LLM backend.
+Short test profile (phases of seconds) on the bundled service with its simulated LLM backend. The three
+gates run side by side (10 req/s each, simulated backend: light), each in its own stack.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -108,8 +111,48 @@ def _gate_and_kill(tmp_path: Path, needle: str) -> tuple[int, RunFolder, float, 
     return gate.returncode, folder, killed_at, out, argv
 
 
-def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -> None:
-    code, folder, killed_at, out, argv = _gate_and_kill(tmp_path, "target_service")
+def _silence_a_user_target(tmp_path: Path) -> tuple[int, RunFolder, float, str]:
+    """A gate on a target the user runs (a planted one), SIGKILLed mid-steady: it stops answering."""
+    port = free_port()
+    target = ManagedProcess("planted", [sys.executable, "-m", "tests.planted", "--port", str(port),
+                                        "--no-rate-limit"], log_path=tmp_path / "planted.log", cwd=ROOT,
+                            env={"PLANTED_API_KEYS": "wd-key"}).start()
+    folder = RunFolder(tmp_path / "reports" / "wd")
+    try:
+        target.wait_ready(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 30)
+        gate = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
+             "--checklist", str(short_checklist(tmp_path, ITEMS)), "--reports-dir", str(folder.root.parent),
+             "--run-id", "wd", "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env={**os.environ, "LOADGATE_API_KEY": "wd-key"})
+        try:
+            _wait_steady(folder)
+            silent_from = time.time()
+            os.kill(target.pid, signal.SIGKILL)
+            out, _ = gate.communicate(timeout=400)
+        finally:
+            if gate.poll() is None:
+                gate.kill()
+    finally:
+        target.stop()
+    return gate.returncode, folder, silent_from, out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
+    """The three gates, side by side; each test takes its own one's result (or its exception)."""
+    plans: dict[str, Callable[[Path], tuple]] = {
+        "target": lambda tmp: _gate_and_kill(tmp, "target_service"),
+        "prometheus": lambda tmp: _gate_and_kill(tmp, "--storage.tsdb.path"),
+        "user": _silence_a_user_target,
+    }
+    with ThreadPoolExecutor(len(plans)) as pool:
+        futures = {name: pool.submit(plan, tmp_path_factory.mktemp(name)) for name, plan in plans.items()}
+    return futures  # the pool's exit waited for all three
+
+
+def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(runs: dict[str, Future]) -> None:
+    code, folder, killed_at, out, argv = runs["target"].result()
     # The keys and the admin token loadgate generated for the service are on no command line.
     assert any("locust" in line for line in argv) and any("target_service" in line for line in argv)
     assert not [line for line in argv if re.search(r"lg-(admin-)?[0-9a-f]{16}", line)]
@@ -140,8 +183,8 @@ def test_target_killed_mid_target_2x_is_no_go_naming_the_crash(tmp_path: Path) -
     assert incident.log_tail and incident.log_tail.splitlines()[-1] in html
 
 
-def test_prometheus_killed_mid_run_is_invalid_naming_it(tmp_path: Path) -> None:
-    code, folder, killed_at, out, _ = _gate_and_kill(tmp_path, "--storage.tsdb.path")
+def test_prometheus_killed_mid_run_is_invalid_naming_it(runs: dict[str, Future]) -> None:
+    code, folder, killed_at, out, _ = runs["prometheus"].result()
     verdict = Verdict.load_file(folder.verdict)
     assert code == 2 and verdict.outcome == Outcome.invalid, out[-3000:]
     assert any(r.startswith("prometheus died at") for r in verdict.invalid_reasons), verdict.invalid_reasons
@@ -153,31 +196,10 @@ def test_prometheus_killed_mid_run_is_invalid_naming_it(tmp_path: Path) -> None:
     assert "prometheus died" in folder.report_html.read_text()
 
 
-def test_a_target_you_run_that_stops_answering_is_named_once_and_ends_the_run(tmp_path: Path) -> None:
-    port = free_port()
-    target = ManagedProcess("planted", [sys.executable, "-m", "tests.planted", "--port", str(port),
-                                        "--no-rate-limit"], log_path=tmp_path / "planted.log", cwd=ROOT,
-                            env={"PLANTED_API_KEYS": "wd-key"}).start()
-    folder = RunFolder(tmp_path / "reports" / "wd")
-    try:
-        target.wait_ready(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 30)
-        gate = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
-             "--checklist", str(short_checklist(tmp_path, ITEMS)), "--reports-dir", str(folder.root.parent),
-             "--run-id", "wd", "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env={**os.environ, "LOADGATE_API_KEY": "wd-key"})
-        try:
-            _wait_steady(folder)
-            silent_from = time.time()
-            os.kill(target.pid, signal.SIGKILL)
-            out, _ = gate.communicate(timeout=400)
-        finally:
-            if gate.poll() is None:
-                gate.kill()
-    finally:
-        target.stop()
+def test_a_target_you_run_that_stops_answering_is_named_once_and_ends_it(runs: dict[str, Future]) -> None:
+    returncode, folder, silent_from, out = runs["user"].result()
     verdict = Verdict.load_file(folder.verdict)
-    assert gate.returncode == 1 and verdict.outcome == Outcome.no_go, out[-3000:]
+    assert returncode == 1 and verdict.outcome == Outcome.no_go, out[-3000:]
     assert verdict.reason.startswith("target service: no answer from "), verdict.reason
     assert verdict.reason.count("no answer from") == 1 and "during target_2x" in verdict.reason
     timeline = Timeline.load_file(folder.timeline)
