@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sim_ttft_s: float = Field(0.15, ge=0)
     sim_per_token_s: float = Field(0.01, ge=0)
     sim_jitter: float = Field(0.3, ge=0, le=1)
+    # Prefill: time per prompt word (up to max_prompt_tokens) before the first token, as a real model
+    # reads the whole prompt first; a session's history then makes its later turns start later. 0: none.
+    sim_prefill_per_token_s: float = Field(0.0, ge=0)
     # openai backend
     openai_base_url: str = "http://127.0.0.1:8000"
     openai_api_key: SecretStr | None = None

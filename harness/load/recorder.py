@@ -68,12 +68,14 @@ class Recorder:
                 cached=row.cached,
                 degraded=row.degraded,
                 ttft=row.ttft,
+                itl=row.itl,
             )
             record(self.overall, row.latency)
             failed = outcome == RequestOutcome.error
             if row.session:
                 self.sessions.add(session=row.session, turn=row.turn or 1, planned=row.turns or 1,
-                                  intended=row.intended_start, end=row.end, failed=failed, tools=row.tools)
+                                  intended=row.intended_start, end=row.end, failed=failed, tools=row.tools,
+                                  cancelled=row.cancelled)
             self.total += 1
             self.errors += failed
             self.window.append((row.end, row.latency, failed))
