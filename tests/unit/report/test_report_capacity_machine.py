@@ -110,3 +110,17 @@ def test_when_nothing_held_each_search_says_what_its_lowest_step_failed_on(tmp_p
            "measured step failed." in breaking.text
     text = page.find_all("section", id="headline")[0].text
     assert "holds no rate" not in text and "One replica" not in text.split("What if")[0]
+
+
+def test_a_lowest_step_that_observed_neither_is_named_with_the_lowest_that_failed(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, LOCAL, nothing_held=True)
+    data = json.loads((run / "capacity.json").read_text())
+    first = data["searches"][0]["name"]
+    mine = sorted((s for s in data["steps"] if s["search"] == first), key=lambda s: s["rate_rps"])
+    mine[0].update(outcome="inconclusive",
+                   reason="58 samples give no upper bound on P99 (estimate 1.01 s); drain wait 0 s")
+    (run / "capacity.json").write_text(json.dumps(data))
+    line = next(x for x in headline(CapacityResult.load_file(run)) if x.startswith(f"{first}: "))
+    assert line.startswith(f"{first}: its lowest step, {fmt_value(mine[0]['rate_rps'], 'req/s')}, was "
+                           "inconclusive (58 samples give no upper bound on P99 (estimate 1.01 s))")
+    assert f"; {fmt_value(mine[1]['rate_rps'], 'req/s')}, the lowest that failed, failed (" in line
