@@ -117,6 +117,10 @@ def usl_chart(sources: list[Source]) -> Chart:
             chart.refs.append(RefLine(usl.peak_rps, f"limit {fmt_value(usl.peak_rps, 'req/s')}", src.color))
     chart.note = ("Rings: the probe's measured throughput per concurrency level; lines: the fit "
                   "X(N) = λN / (1 + σ(N−1) + κN(N−1)); a peak beyond twice the data is an extrapolation.")
+    unfitted = [f"{src.label}: {src.search.usl_error}" for src in sources
+                if src.search.usl is None and src.search.usl_error]
+    if unfitted:  # a search missing from the chart says why
+        chart.note += " No fit for " + "; ".join(unfitted) + "."
     return chart
 
 

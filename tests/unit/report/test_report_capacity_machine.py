@@ -124,3 +124,14 @@ def test_a_lowest_step_that_observed_neither_is_named_with_the_lowest_that_faile
     assert line.startswith(f"{first}: its lowest step, {fmt_value(mine[0]['rate_rps'], 'req/s')}, was "
                            "inconclusive (58 samples give no upper bound on P99 (estimate 1.01 s))")
     assert f"; {fmt_value(mine[1]['rate_rps'], 'req/s')}, the lowest that failed, failed (" in line
+
+
+def test_a_search_without_a_usl_fit_is_named_under_the_chart_with_why(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, None)
+    data = json.loads((run / "capacity.json").read_text())
+    last = data["searches"][-1]
+    last.update(usl=None, usl_error="a USL fit needs 3 distinct concurrency levels, got 2")
+    (run / "capacity.json").write_text(json.dumps(data))
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    usl = next(f for f in page.find_all("figure") if f.attrs.get("data-chart") == "usl")
+    assert f"No fit for {last['name']}: a USL fit needs 3 distinct concurrency levels, got 2." in usl.text
