@@ -16,7 +16,7 @@ from types import TracebackType
 import httpx
 
 from harness.process import ManagedProcess
-from harness.schemas.timeline import Incident, IncidentKind
+from harness.schemas.timeline import TARGET_COMPONENT, Incident, IncidentKind, ScenarioStop, StopCause
 
 POLL_S = 1.0
 # Nothing listening: a few polls in a row rule out a blip.
@@ -40,7 +40,7 @@ class Watched:
 
 
 class Watchdog:
-    """``with Watchdog(stack.watched()) as dog: ... dog.abort_reason()`` — polls in a background thread."""
+    """``with Watchdog(stack.watched()) as dog: ... dog.stop_request()`` — polls in a background thread."""
 
     def __init__(self, watched: list[Watched], *, poll_s: float = POLL_S,
                  say: Callable[[str], None] | None = None) -> None:
@@ -71,6 +71,16 @@ class Watchdog:
         """Why the running scenario must stop now, or None while the stack is whole."""
         incidents = self.incidents
         return incidents[0].summary if incidents else None
+
+    def stop_request(self) -> ScenarioStop | None:
+        """The running scenario's stop, or None while the stack is whole: the first incident, and
+        whose failure it is (the target's is the service failing; any other is the run's own)."""
+        incidents = self.incidents
+        if not incidents:
+            return None
+        first = incidents[0]
+        cause = StopCause.service if first.component == TARGET_COMPONENT else StopCause.harness
+        return ScenarioStop(cause=cause, reason=first.summary, at=first.detected_at, since=first.at)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):

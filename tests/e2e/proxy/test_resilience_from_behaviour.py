@@ -51,5 +51,7 @@ def test_agent_without_timeout_and_breaker_is_no_go_naming_both(agent_behind_pro
     assert code == 1 and verdict["outcome"] == "NO-GO"
     assert items["timeouts_set"]["status"] == "fail"
     assert items["circuit_breaker"]["status"] == "fail"
-    assert "never opened" in items["circuit_breaker"]["reason"]
-    assert "timeouts_set" in verdict["reason"] or "circuit_breaker" in verdict["reason"]
+    # Either it kept calling to the end of the fault, or it stalled and the watchdog stopped the scenario.
+    reason = items["circuit_breaker"]["reason"]
+    assert "never opened" in reason or "no breaker kept it answering" in reason, reason
+    assert "timeouts_set" in verdict["reason"] and "circuit_breaker" in verdict["reason"]
