@@ -100,8 +100,9 @@ def test_streaming_items_are_graded_on_an_openai_target(gated: Gated) -> None:
     rows = read_request_log(folder.request_log("target_2x"))
     steady = rows[rows["phase"] == "steady"]
     assert items["stream_goodput"].samples == len(steady) > 150, why  # every request streamed and counted
-    # 20 ms a token on the server: each answer's mean gap is near it, and the P95 under the 0.25 s limit
-    assert 0.01 < items["stream_itl"].value < 0.1, why
+    # 20 ms a token (+-20%) on the server: each answer's mean gap is at least about that (a busy machine
+    # only adds), and the P95 under the 0.25 s limit (the item passed above): no tighter wall-clock ceiling.
+    assert items["stream_itl"].value >= 0.018, why
     assert (steady["output_tokens"] == TOKENS).all()  # the server's usage, read from the last chunk
 
 
