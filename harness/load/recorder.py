@@ -121,10 +121,13 @@ class Recorder:
         return out
 
     def finish(self, ended: float) -> None:
-        """Write requests.csv (the workers' logs merged), stats.json and generator.json."""
+        """Write requests.csv (the workers' logs merged), stats.json and generator.json; nothing when
+        the load never started (a refused worker: the runner reads the refusal instead)."""
         if self._local is not None:
             self._local.log.close()
         self._live_file.close()
+        if self.plan.t0 is None:
+            return
         merge_request_logs(sorted(self.parts.glob("*.csv")), self.out / REQUEST_LOG)
         shutil.rmtree(self.parts)
         stats = []

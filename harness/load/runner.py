@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from harness.errors import LoadError
+from harness.errors import ConfigError, LoadError
 from harness.load.faults import FaultDriver, save_upstream_calls
 from harness.load.fleet import FLEET_FILE, REFUSED_FILE
 from harness.load.guard import LoadSettings, invalid_reasons, rate_floor, stop_limits
@@ -201,8 +201,8 @@ def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail
 def _results(out: Path, master: ManagedProcess, guard: LoadSettings) -> dict[str, Any]:
     path = out / RESULT_FILE
     refused = out / REFUSED_FILE
-    if refused.exists():
-        raise LoadError("refused before the load: " + refused.read_text(encoding="utf-8"))
+    if refused.exists():  # not a LoadError: a gate stops here, it does not go on to the next scenario
+        raise ConfigError("the run was refused before the load: " + refused.read_text(encoding="utf-8"))
     if not path.exists() and guard.expect_workers and (out / FLEET_FILE).exists():
         fleet = json.loads((out / FLEET_FILE).read_text(encoding="utf-8"))
         raise LoadError(f"only {fleet['connected']} workers connected to the master on {guard.master_bind} "

@@ -13,6 +13,7 @@ run before the load (``harness.load.fleet``), and during the load names a worker
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +30,8 @@ from harness.load.tally import Keeper
 from harness.schemas.files import write_atomic
 from harness.schemas.requests import RequestRow
 
-TALLY_MESSAGE, COLLECT_MESSAGE, LOG_MESSAGE, HELLO_MESSAGE = (
-    "loadgate_tally", "loadgate_collect", "loadgate_log", "loadgate_hello")
+TALLY_MESSAGE, COLLECT_MESSAGE, LOG_MESSAGE, HELLO_MESSAGE, REFUSED_MESSAGE = (
+    "loadgate_tally", "loadgate_collect", "loadgate_log", "loadgate_hello", "loadgate_refused")
 LOG_CHUNK = 256 * 1024  # characters of request log per message
 COLLECT_WAIT_S = 60.0  # for every worker's log after the load
 ADMIT_WAIT_S = 30.0  # for every connected worker's hello before the load
@@ -82,11 +83,18 @@ def _send_log(environment: Any, **_: Any) -> None:
     runner.send_message(LOG_MESSAGE, {"worker": name, "text": "", "last": True})
 
 
+def _refused(environment: Any, msg: Any, **_: Any) -> None:
+    sys.stderr.write(f"loadgate: the master refused the run: {msg.data}\n")
+    environment.process_exit_code = fleet.REFUSED_EXIT
+    environment.runner.quit()
+
+
 def start_sending(runner: Any) -> None:
     """On a process that sends requests (a worker, or a lone local runner)."""
     runner.register_message(COLLECT_MESSAGE, _send_log)
     gevent.spawn(_flusher, runner)
     if isinstance(runner, WorkerRunner):
+        runner.register_message(REFUSED_MESSAGE, _refused)
         runner.send_message(HELLO_MESSAGE, fleet.hello(_name(runner), locust_version))
 
 
@@ -159,6 +167,8 @@ def admitted(runner: Any) -> bool:
     if STATE.refusal is None:
         return True
     write_atomic(STATE.recorder.out / fleet.REFUSED_FILE, STATE.refusal)
+    runner.send_message(REFUSED_MESSAGE, STATE.refusal)
+    gevent.sleep(0.5)  # the message goes out before the shape's quit tells the workers to stop
     return False
 
 
