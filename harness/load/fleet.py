@@ -24,6 +24,7 @@ MAX_SKEW_ENV = "LOADGATE_MAX_CLOCK_SKEW_MS"
 DEFAULT_MAX_SKEW_MS = 100.0  # well under the 50-200 ms that makes a request "late"; NTP keeps a few ms
 REFUSED_FILE = "refused.json"  # the master's refusal, read by the runner (exit 3)
 REFUSED_EXIT = 3  # a worker the master refused exits with this (a configuration error, not a crash)
+LATE_EXIT = 4  # a worker that came after the load started exits with this, to wait for the next master
 FLEET_FILE = "fleet.json"  # the master's workers while it waits for them, for the progress line
 _SOURCE_SUFFIXES = {".py", ".txt", ".yaml", ".yml", ".json", ".csv", ".jsonl"}
 

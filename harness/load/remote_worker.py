@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import ConfigError, LoadError
-from harness.load.fleet import REFUSED_EXIT, WORKER_NAME_ENV, safe_name
+from harness.load.fleet import LATE_EXIT, REFUSED_EXIT, WORKER_NAME_ENV, safe_name
 from harness.process import ManagedProcess
 
 Say = Callable[[str], None]
 POLL_S = 1.0
+LATE_RETRY_S = 5.0  # a master whose load runs: try again this much later
 
 
 def parse_master(text: str) -> tuple[str, int]:
@@ -67,6 +68,11 @@ def serve(master: str, name: str, idle_exit_s: float, log_dir: Path, say: Say) -
         if proc.exit_code == REFUSED_EXIT:
             raise ConfigError(f"worker {name}: the master on {host}:{port} refused it before the load; "
                               f"log {proc.log_path}:\n{proc.log_tail(5)}")
+        if proc.exit_code == LATE_EXIT:
+            say(f"worker {name}: the master on {host}:{port} had started its load; waiting for the next")
+            scenarios -= 1
+            time.sleep(LATE_RETRY_S)
+            continue
         say(f"worker {name}: scenario {scenarios} over (exit code {proc.exit_code}); log {proc.log_path}")
         time.sleep(2 * POLL_S)  # the finished master closes its port before the next one opens it
     say(f"worker {name}: no master on {host}:{port} for {idle_exit_s:g} s: done after {scenarios} scenarios")

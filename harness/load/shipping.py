@@ -30,8 +30,8 @@ from harness.load.tally import Keeper
 from harness.schemas.files import write_atomic
 from harness.schemas.requests import RequestRow
 
-TALLY_MESSAGE, COLLECT_MESSAGE, LOG_MESSAGE, HELLO_MESSAGE, REFUSED_MESSAGE = (
-    "loadgate_tally", "loadgate_collect", "loadgate_log", "loadgate_hello", "loadgate_refused")
+TALLY_MESSAGE, COLLECT_MESSAGE, LOG_MESSAGE = "loadgate_tally", "loadgate_collect", "loadgate_log"
+HELLO_MESSAGE, REFUSED_MESSAGE, LATE_MESSAGE = "loadgate_hello", "loadgate_refused", "loadgate_late"
 LOG_CHUNK = 256 * 1024  # characters of request log per message
 COLLECT_WAIT_S = 60.0  # for every worker's log after the load
 ADMIT_WAIT_S = 30.0  # for every connected worker's hello before the load
@@ -89,12 +89,19 @@ def _refused(environment: Any, msg: Any, **_: Any) -> None:
     environment.runner.quit()
 
 
+def _late(environment: Any, msg: Any, **_: Any) -> None:
+    sys.stderr.write("loadgate: this master's load already started; waiting for the next scenario\n")
+    environment.process_exit_code = fleet.LATE_EXIT
+    environment.runner.quit()
+
+
 def start_sending(runner: Any) -> None:
     """On a process that sends requests (a worker, or a lone local runner)."""
     runner.register_message(COLLECT_MESSAGE, _send_log)
     gevent.spawn(_flusher, runner)
     if isinstance(runner, WorkerRunner):
         runner.register_message(REFUSED_MESSAGE, _refused)
+        runner.register_message(LATE_MESSAGE, _late)
         runner.send_message(HELLO_MESSAGE, fleet.hello(_name(runner), locust_version))
 
 
@@ -119,6 +126,9 @@ def _on_log(environment: Any, msg: Any, **_: Any) -> None:
 
 
 def _on_hello(environment: Any, msg: Any, **_: Any) -> None:
+    if STATE.plan.t0 is not None:  # the load is split among the workers admitted at t0: no one joins later
+        environment.runner.send_message(LATE_MESSAGE, None, client_id=msg.node_id)
+        return
     why = fleet.admission(msg.data, time.time(), locust_version, fleet.max_skew_s())
     STATE.roster[msg.node_id] = msg.data["name"]
     if why is not None and STATE.refusal is None:
