@@ -106,5 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Included routers are opaque in this FastAPI version; the schema lists every API path.
     routes = frozenset(app.openapi()["paths"]) | {"/openapi.json", "/docs", "/redoc"}
     app.add_middleware(ServiceMiddleware, routes=routes, max_body_bytes=settings.max_body_bytes,
-                       access_log=app.state.access_log)
+                       access_log=app.state.access_log,
+                       leak_bytes_per_request=int(settings.leak_kb_per_request * 1024))
     return app

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sim_ttft_s: float = Field(0.15, ge=0)
     sim_per_token_s: float = Field(0.01, ge=0)
     sim_jitter: float = Field(0.3, ge=0, le=1)
+    # Prefill: time per prompt word (up to max_prompt_tokens) before the first token, as a real model
+    # reads the whole prompt first; a session's history then makes its later turns start later. 0: none.
+    sim_prefill_per_token_s: float = Field(0.0, ge=0)
     # openai backend
     openai_base_url: str = "http://127.0.0.1:8000"
     openai_api_key: SecretStr | None = None
@@ -102,6 +105,9 @@ class Settings(BaseSettings):
     # 75 s is nginx's default; load balancers in front use 60 s.
     keep_alive_s: int = Field(75, gt=0)
     tracemalloc: bool = False
+    # A planted fault for calibrating leak detection (issue 16): every request to /v1/agent/* answered
+    # 2xx keeps this many KB for the life of the worker. 0 (the default): nothing kept.
+    leak_kb_per_request: float = Field(0.0, ge=0, le=1024)
     workers: int = Field(1, gt=0)  # set by ``python -m target_service``; rate limits divide by it
 
     @model_validator(mode="after")

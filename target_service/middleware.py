@@ -15,6 +15,7 @@ from target_service import metrics
 from target_service.masking import mask
 
 EXCERPT_CHARS = 80
+AGENT_PREFIX = "/v1/agent/"
 
 
 def _masked(value: Any) -> Any:
@@ -53,11 +54,14 @@ def input_excerpt(text: str) -> str:
 
 class ServiceMiddleware:
     def __init__(self, app: ASGIApp, *, routes: frozenset[str], max_body_bytes: int,
-                 access_log: AccessLog) -> None:
+                 access_log: AccessLog, leak_bytes_per_request: int = 0) -> None:
         self.app = app
         self.routes = routes
         self.max_body = max_body_bytes
         self.log = access_log
+        # AGENT_LEAK_KB_PER_REQUEST: a planted leak that keeps pace with traffic (never freed).
+        self.leak_bytes = leak_bytes_per_request
+        self.leaked: list[bytes] = []
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or None once it exceeds the limit (chunked uploads included)."""
@@ -117,6 +121,8 @@ class ServiceMiddleware:
             metrics.ACTIVE_TASKS.dec()
             metrics.REQUESTS.labels(method=scope["method"], endpoint=endpoint, status=str(status)).inc()
             metrics.REQUEST_DURATION.labels(endpoint=endpoint).observe(elapsed)
+            if self.leak_bytes and 200 <= status < 300 and endpoint.startswith(AGENT_PREFIX):
+                self.leaked.append(b"\x01" * self.leak_bytes)  # written, so resident
             self.log.write({
                 "ts": time.time(), "request_id": request_id, "method": scope["method"], "route": endpoint,
                 "path": path, "status": status, "latency_ms": round(elapsed * 1000, 2),

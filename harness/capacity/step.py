@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 import numpy as np
 import pandas as pd
 import psutil
@@ -114,6 +115,10 @@ class StepRunner:
             observation = observer.stop()
         return run, observation
 
+    def _degraded_now(self) -> dict[str, float]:
+        with httpx.Client() as client:
+            return TargetClient.of(self.endpoints).degraded_counts(client)
+
     def measure(self, search: str, index: int, rate: float, steady_s: float,
                 remeasure_of: int | None = None) -> CapacityStep:
         waited, drained, how = wait_drained(TargetClient.of(self.endpoints), idle=self.idle_in_flight,
@@ -121,7 +126,9 @@ class StepRunner:
                                             nudge=lambda: one_uncached_request(self.endpoints))
         name = f"capacity_{_slug(search)}_{index:02d}"
         cpu_before = psutil.cpu_times()
+        degraded_before = self._degraded_now()
         run, observation = self._run(name, rate, steady_s)
+        reasons = _increase(degraded_before, self._degraded_now())
         window = run.window(STEADY)
         stats = ScenarioStats.load_file(self.folder.client_stats(name)).phase(STEADY)
         log = self.folder.request_log(name)
@@ -140,7 +147,7 @@ class StepRunner:
         growth = backlog_growth(rows["intended_start"].to_numpy(dtype=float), ends, window)
         judged = judge_step(latencies, errors, total, self.slo, rate=rate, tolerance=self.tolerance,
                             growth=growth)
-        outcome, reason = _outcome(judged.outcome, judged.reason, run, kinds, drained, how)
+        outcome, reason = _outcome(judged.outcome, judged.reason, run, kinds, drained, how, reasons)
         mean_latency = float(latencies.mean()) if latencies.size else None
         seen = observation.window(*window)
         return CapacityStep(
@@ -152,7 +159,8 @@ class StepRunner:
             mean_latency_s=mean_latency,
             in_flight_little=stats.achieved_rps * mean_latency if mean_latency is not None else None,
             in_flight_observed=seen.mean_in_flight, late_starts=stats.late_starts, dropped=stats.dropped,
-            degraded=stats.degraded, cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
+            degraded=stats.degraded, degraded_reasons=reasons,
+            cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
             cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2),
             steal_percent=steal_percent(cpu_before, psutil.cpu_times()),
             rss_bytes_max=observation.max_rss,
@@ -160,8 +168,14 @@ class StepRunner:
             remeasure_of=remeasure_of)
 
 
+def _increase(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    """A counter's rise per label between two reads, largest first; a reset reads as no rise."""
+    rise = {k: int(v - before.get(k, 0.0)) for k, v in after.items()}
+    return dict(sorted(((k, n) for k, n in rise.items() if n > 0), key=lambda kv: -kv[1]))
+
+
 def _outcome(outcome: StepOutcome, reason: str, run: ScenarioRun, kinds: dict[str, int], drained: bool,
-             how: str) -> tuple[StepOutcome, str]:
+             how: str, fallbacks: dict[str, int]) -> tuple[StepOutcome, str]:
     """The judgement, unless the generator limited the step; the reason says what else went on."""
     if run.invalid_reasons:
         # The generator, not the service, limited this step: it says nothing about the SLO.
@@ -169,6 +183,8 @@ def _outcome(outcome: StepOutcome, reason: str, run: ScenarioRun, kinds: dict[st
         reason = f"{GENERATOR_SATURATED} ({'; '.join(run.invalid_reasons)}); {reason}"
     if kinds:
         reason += "; errors: " + ", ".join(f"{k} x{v}" for k, v in kinds.items())
+    if fallbacks:  # why the service fell back, by its own counter's reason label
+        reason += "; the service's fallback answers: " + ", ".join(f"{k} x{v}" for k, v in fallbacks.items())
     if not drained:
         reason += f"; previous backlog not drained ({how})"
     return outcome, reason

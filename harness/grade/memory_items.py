@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.grade.context import GradeContext
-from harness.grade.leak import aligned, leak_per_request
+from harness.grade.leak import aligned, blocks_of, leak_per_request
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import MemoryPerRequestParams
@@ -15,19 +15,22 @@ from harness.schemas.verdict import ItemResult, Window
 KB = 1024.0
 
 
-def _whole_run(ctx: GradeContext) -> Window:
-    """From the first scenario's start to the last one's end: every scenario's load, the gaps between."""
+def _scenarios(ctx: GradeContext) -> list[tuple[str, Window]]:
+    """Every scenario that ran, with its window: the leak fit's blocks. `loadgate check`: one window."""
     if ctx.window_override is not None:
-        return ctx.window_override
-    ran = [s for s in (ctx.timeline.scenarios if ctx.timeline else [])
+        return [("window", ctx.window_override)]
+    ran = [(s.name, Window(start=s.start, end=s.end or s.start))
+           for s in (ctx.timeline.scenarios if ctx.timeline else [])
            if s.status != ScenarioStatus.failed and s.end and s.end > s.start]
     if not ran:
         raise NoData("no scenario ran: no load to relate memory to")
-    return Window(start=min(s.start for s in ran), end=max(s.end or s.start for s in ran))
+    return ran
 
 
 def memory_per_request(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
-    window = _whole_run(ctx)
+    scenarios = _scenarios(ctx)
+    # The whole run, first scenario's start to the last one's end: every scenario's load.
+    window = Window(start=min(w.start for _, w in scenarios), end=max(w.end for _, w in scenarios))
     ctx.scrape_gaps(window)
     prom = ctx.require_prom()
     params = MemoryPerRequestParams.of(item.params)
@@ -43,24 +46,28 @@ def memory_per_request(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
                 f"{{{ctx.q.sel(counter, counter.error)}}}) or vector(0))")
     rss = prom.range(rss_q, window.start, window.end, step)
     served = prom.range(served_q, window.start, window.end, step)
-    _, requests, memory = aligned(served[0][1] if served else [], rss[0][1] if rss else [])
+    times, requests, memory = aligned(served[0][1] if served else [], rss[0][1] if rss else [])
     total = int(requests[-1] - requests[0]) if requests.size else 0
     if total < params.min_requests:
         raise NoData(f"{total} requests served over the run, fewer than the {params.min_requests} a "
                      f"per-request estimate needs", query=rss_q, window=window, samples=total)
     try:
-        leak = leak_per_request(requests, memory, warmup_share=params.warmup_share,
-                                confidence=item.confidence)
+        blocks = blocks_of(times, [(w.start, w.end) for _, w in scenarios])
+        leak = leak_per_request(requests, memory, blocks=blocks, names=[n for n, _ in scenarios],
+                                warmup_share=params.warmup_share, confidence=item.confidence)
     except ValueError as exc:
         raise NoData(str(exc), query=rss_q, window=window) from None
     value, bound = leak.per_request / KB, leak.high / KB
     status, reason = judge(item, value, bound)
     return make_result(
         item, status,
-        f"RSS retained per request served {reason}, over {leak.requests} requests of the whole run after "
-        f"a warm-up of {leak.warmup_requests} (RSS {leak.growth / 1e6:+.1f} MB meanwhile)",
+        f"RSS retained per request served {reason}: within each of {len(leak.blocks)} scenarios, over "
+        f"{leak.requests} requests after their warm-ups ({leak.warmup_requests}; RSS "
+        f"{leak.growth / 1e6:+.1f} MB over the judged parts)",
         value=value, bound=bound, interval=(leak.low / KB, bound), samples=leak.requests, window=window,
         query=f"{rss_q} against {served_q}",
         evidence={"points": leak.points, "warmup_requests": leak.warmup_requests,
                   "growth_mb": leak.growth / 1e6, "peak_mb": float(np.max(memory)) / 1e6,
-                  "method": "Theil-Sen slope of RSS on requests served, after the warm-up"})
+                  "per_scenario_kb": {b.name: round(b.per_request / KB, 3) for b in leak.blocks},
+                  "method": "median of within-scenario pairwise slopes of RSS on requests served "
+                            "(seasonal Kendall / Theil-Sen), after each scenario's warm-up"})

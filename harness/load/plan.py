@@ -56,6 +56,8 @@ class SessionSpec(Contract):
     turns_mean: float = Field(4.0, ge=1)
     turns_max: int = Field(12, ge=1)
     think_time_s: float = Field(1.0, ge=0)
+    cancel_share: float = Field(0.0, ge=0, le=1)  # of streamed turns: the user stops reading mid-answer
+    cancel_after_tokens: int = Field(4, ge=1)
 
 
 class LoadPlan(Contract):
@@ -325,7 +327,8 @@ def build_plan(
         arrival_cv=plan.arrival_cv,
         trace=load_trace(trace_path(plan.trace)) if plan.trace and build is _replay else None,
         session=SessionSpec(turns_mean=plan.turns_mean, turns_max=plan.turns_max,
-                            think_time_s=1.0 if plan.think_time_s is None else plan.think_time_s)
+                            think_time_s=1.0 if plan.think_time_s is None else plan.think_time_s,
+                            cancel_share=plan.cancel_share, cancel_after_tokens=plan.cancel_after_tokens)
         if build is _sessions else None,
         stream_share=plan.stream_share,
         fresh_share=plan.fresh_share,

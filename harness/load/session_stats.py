@@ -28,9 +28,10 @@ class SessionAccumulator:
     sessions: dict[str, SessionState] = field(default_factory=dict)
     by_turn: dict[int, HdrHistogram] = field(default_factory=dict)
     tools: Counter[tuple[str, str]] = field(default_factory=Counter)
+    cancelled: int = 0
 
     def add(self, *, session: str, turn: int, planned: int, intended: float, end: float, failed: bool,
-            tools: str) -> None:
+            tools: str, cancelled: bool = False) -> None:
         state = self.sessions.get(session)
         if state is None:
             state = self.sessions[session] = SessionState(planned, intended, end)
@@ -38,6 +39,7 @@ class SessionAccumulator:
         state.last_end = max(state.last_end, end)
         state.answered += not failed
         state.failed |= failed
+        self.cancelled += cancelled
         if turn not in self.by_turn:
             self.by_turn[turn] = new_histogram()
         record(self.by_turn[turn], end - intended)
@@ -62,4 +64,5 @@ class SessionAccumulator:
             duration=summary(duration),
             latency_by_turn={turn: summary(h) for turn, h in sorted(self.by_turn.items())},
             tool_outcomes=tools,
+            cancelled_turns=self.cancelled,
         )

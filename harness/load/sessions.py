@@ -2,7 +2,11 @@
 
 Sessions arrive as an open model (the plan's rate, its intended starts); inside a session the user is
 a closed loop, as a person is: ask, read the answer, think (0.5-1.5x the think time), ask a follow-up
-that the service answers with the conversation's history (``memory: true``). Each turn's latency is
+that carries the conversation: the service keeps it (the profile's ``conversation: server``, the
+bundled agent's ``memory: true``) or, for a stateless chat API (``messages``), the user resends the
+whole history each turn. Turns are streamed at the plan's ``stream_share``; a streamed answer's tool-call
+deltas are read, and ``cancel_share`` of them the user stops reading mid-answer (``cancelled`` in the
+log; the session goes on with the partial answer). Each turn's latency is
 measured from its own intended start (the previous answer plus the think time), so a turn the
 generator starts late shows as late, not as a faster service. A turn that fails ends the session,
 as a user gives up. A session counts as in flight from its first question to its last answer, so
@@ -14,6 +18,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -28,14 +33,11 @@ from harness.load.shipping import keep
 from harness.load.users import ArrivalUser, _outstanding
 from harness.schemas.outcome import RequestOutcome, classify
 from harness.schemas.requests import RequestRow
+from harness.schemas.service import ResponseSpec
 from harness.target import requests as target_requests
-from harness.target.responses import read_body
+from harness.target.responses import StreamReader, answer_text, read_body, tool_calls
 
 FOLLOWUPS_PATH = SCENARIO_DIR / "data" / "followups.txt"
-# The bundled agent's conversation API (``memory: true`` with a ``session_id``, merged into the
-# profile's body): sessions are its feature; a stateless (OpenAI-compatible) target would need the
-# history resent each turn.
-MEMORY = {"memory": True}
 DRAIN_PHASE = "drain"  # turns of started sessions asked after the plan's last phase
 
 
@@ -48,45 +50,106 @@ def draw_turns(spec: SessionSpec, rng: random.Random) -> int:
     return turns
 
 
-def _object(content: bytes | None) -> dict[str, Any]:
+@dataclass
+class Answer:
+    """What a turn's answer said, as far as the session needs it."""
+
+    status: int = 0
+    readable: bool = True
+    cached: bool = False
+    degraded: bool = False
+    text: str = ""
+    tools: list[str] = field(default_factory=list)
+    ttft: float | None = None
+    itl: float | None = None
+    tokens: int | None = None
+    cancelled: bool = False
+
+
+def _abort(response: Any) -> None:
+    """Close a stream mid-answer, as a user who stops reading: the connection is dropped, not reused
+    (geventhttpclient's pooled response would hand the half-read socket to the next request)."""
+    raw = response._response
+    sock, pool = raw._sock, raw._pool
+    raw._sock = raw._pool = None
+    if sock is not None and pool is not None:
+        pool.release_socket(sock)
+
+
+def _streamed(response: Any, reader: StreamReader, cancel_after: int | None) -> Answer:
+    """Read the stream line by line as it arrives (geventhttpclient's ``read(n)`` would wait for n
+    bytes); with ``cancel_after``, stop after that many tokens."""
+    reader.headers(dict(response.headers or {}))
+    cancelled = False
+    while line := response._response.readline(b"\n"):
+        reader.feed(line.decode("utf-8", "replace"), time.time())
+        if cancel_after is not None and reader.reading.chunks >= cancel_after and not reader.reading.done:
+            _abort(response)
+            cancelled = True
+            break
+    r = reader.result()
+    return Answer(200, r.readable, r.cached, r.degraded, r.text, r.tools, r.ttft, r.itl,
+                  r.tokens if r.tokens is not None else r.chunks, cancelled)
+
+
+def _whole(spec: ResponseSpec, response: Any) -> Answer:
+    content = response.content or b""
+    reading = read_body(spec, content, dict(response.headers or {}))
     try:
-        document = orjson.loads(content or b"")
+        document = orjson.loads(content)
     except orjson.JSONDecodeError:
-        return {}
-    return document if isinstance(document, dict) else {}
+        document = None
+    return Answer(200, reading.readable, reading.cached, reading.degraded, answer_text(spec, document),
+                  tool_calls(spec, document))
 
 
-def _tools(body: dict[str, Any]) -> str:
-    """The answer's tool calls as ``name:status;...`` (the request log's ``tools`` column)."""
-    calls = body.get("tool_calls") or []
-    return ";".join(f"{c.get('name')}:{c.get('status')}" for c in calls if isinstance(c, dict))
+@dataclass
+class Turn:
+    """One question of a session: where it stands in the conversation and how it is asked."""
+
+    session_id: str
+    turn: int
+    turns: int
+    prompt: str
+    history: list[dict[str, Any]]  # the conversation so far as chat messages (stateless targets)
+    stream: bool = False
+    cancel_after: int | None = None
 
 
-def send_turn(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str, session_id: str, turn: int,
-              turns: int, prompt: str) -> RequestRow:
-    """One turn, as the request log's row (session columns included)."""
+def ask(user: FastHttpUser, plan: LoadPlan, turn: Turn, intended: float) -> Answer:
+    """Send one turn in the profile's shape (``conversation``: server memory or resent messages); a
+    streamed answer's first token is timed from the intended start, as every other latency."""
     spec = plan.service.requests
-    path = target_requests.path(spec)
-    body = {**target_requests.body(spec, prompt, session_id=session_id, max_tokens=plan.max_tokens), **MEMORY}
-    cached = degraded = False
-    tools = ""
-    readable = True
-    start = time.time()
+    path = target_requests.path(spec, turn.stream)
+    body = target_requests.turn_body(spec, turn.prompt, turn.history, session_id=turn.session_id,
+                                     max_tokens=plan.max_tokens, stream=turn.stream)
     try:
-        response = user.client.request(spec.method, path, json=body, headers=target_requests.headers(
-            spec, plan.api_key), name=f"{path} (session)")
+        response = user.client.request(spec.method, path, json=body, stream=turn.stream,
+                                       headers=target_requests.headers(spec, plan.api_key),
+                                       name=f"{path} (session)")
         status = int(response.status_code or 0)
-        if status == 200:
-            answer = read_body(plan.service.responses, response.content or b"", dict(response.headers or {}))
-            cached, degraded, readable = answer.cached, answer.degraded, answer.readable
-            if readable:
-                tools = _tools(_object(response.content))
+        if status != 200:
+            return Answer(status)
+        if turn.stream:
+            return _streamed(response, StreamReader(plan.service.responses, intended), turn.cancel_after)
+        return _whole(plan.service.responses, response)
     except Exception:  # noqa: BLE001 - a connection lost mid-answer is a failed turn, not a crash
-        status = 0
-    return RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=status,
-                               endpoint=path, phase=phase, cached=cached, degraded=degraded,
-                               outcome=classify(status, readable), session=session_id, turn=turn, turns=turns,
-                               tools=tools)
+        return Answer(0)
+
+
+def send_turn(user: FastHttpUser, plan: LoadPlan, intended: float, phase: str,
+              turn: Turn) -> tuple[RequestRow, Answer]:
+    """One turn, as the request log's row (session columns included) and the answer read."""
+    start = time.time()
+    answer = ask(user, plan, turn, intended)
+    row = RequestRow.measured(intended_start=intended, start=start, end=time.time(), status=answer.status,
+                              endpoint=target_requests.path(plan.service.requests, turn.stream), phase=phase,
+                              cached=answer.cached, degraded=answer.degraded, ttft=answer.ttft,
+                              itl=answer.itl,
+                              outcome=classify(answer.status, answer.readable), session=turn.session_id,
+                              turn=turn.turn, turns=turn.turns, tools=";".join(answer.tools),
+                              output_tokens=answer.tokens, cancelled=answer.cancelled)
+    return row, answer
 
 
 class SessionUser(ArrivalUser):
@@ -102,19 +165,30 @@ class SessionUser(ArrivalUser):
         rng = random.Random()
         session_id = uuid.uuid4().hex[:16]
         turns = draw_turns(plan.session, rng)
-        think_s = plan.session.think_time_s
+        history: list[dict[str, Any]] = []
         intended = arrival.t
         with _outstanding():
-            for turn in range(1, turns + 1):
+            for index in range(1, turns + 1):
                 gevent.sleep(max(intended - time.time(), 0))
                 plan = STATE.plan or plan  # workers take a new copy when the master stops early
                 if plan.stop_at is not None and intended >= plan.stop_at:
                     return  # a stop condition ended the run: no more questions
                 _, phase = plan.phase_at(intended)
-                name = phase.name if phase is not None else DRAIN_PHASE
-                prompt = STATE.picker.pick() if turn == 1 else rng.choice(SessionUser._followups)
-                row = send_turn(self, plan, intended, name, session_id, turn, turns, prompt)
+                turn = self._turn(plan, rng, session_id, index, turns, history)
+                row, answer = send_turn(self, plan, intended, phase.name if phase else DRAIN_PHASE, turn)
                 keep(row)
                 if row.outcome == RequestOutcome.error:
                     return
-                intended = row.end + rng.uniform(0.5, 1.5) * think_s
+                history += [{"role": "user", "content": turn.prompt},
+                            {"role": "assistant", "content": answer.text}]
+                intended = row.end + rng.uniform(0.5, 1.5) * plan.session.think_time_s
+
+    @staticmethod
+    def _turn(plan: LoadPlan, rng: random.Random, session_id: str, index: int, turns: int,
+              history: list[dict[str, Any]]) -> Turn:
+        assert plan.session is not None and STATE.picker is not None and SessionUser._followups
+        prompt = STATE.picker.pick() if index == 1 else rng.choice(SessionUser._followups)
+        stream = bool(plan.service.requests.stream_path) and rng.random() < plan.stream_share
+        cancel = stream and rng.random() < plan.session.cancel_share
+        return Turn(session_id, index, turns, prompt, list(history), stream,
+                    plan.session.cancel_after_tokens if cancel else None)

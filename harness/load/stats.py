@@ -70,6 +70,7 @@ class PhaseAccumulator:
     latency: HdrHistogram = field(default_factory=new_histogram)
     uncorrected: HdrHistogram = field(default_factory=new_histogram)
     ttft: HdrHistogram = field(default_factory=new_histogram)
+    itl: HdrHistogram = field(default_factory=new_histogram)  # each streamed answer's mean token gap
     status: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[RequestOutcome] = field(default_factory=Counter)
     late: int = 0
@@ -90,11 +91,14 @@ class PhaseAccumulator:
         cached: bool,
         degraded: bool,
         ttft: float | None,
+        itl: float | None = None,
     ) -> None:
         record(self.latency, end - intended)
         record(self.uncorrected, end - start)
         if ttft is not None:
             record(self.ttft, ttft)
+        if itl is not None:
+            record(self.itl, itl)
         self.status[str(status)] += 1
         self.outcomes[outcome] += 1
         self.late += (start - intended) > self.late_s
@@ -124,6 +128,7 @@ class PhaseAccumulator:
             latency=summary(self.latency),
             latency_uncorrected=summary(self.uncorrected),
             ttft=summary(self.ttft) if self.ttft.get_total_count() else None,
+            itl=summary(self.itl) if self.itl.get_total_count() else None,
             degraded=self.degraded,
             cached=self.cached,
             generator_cpu_max=self.cpu_max,

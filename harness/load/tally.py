@@ -23,7 +23,7 @@ from harness.load.stats import PhaseAccumulator, new_histogram, record
 from harness.schemas.outcome import RequestOutcome
 from harness.schemas.requests import RequestLogWriter, RequestRow
 
-_PHASE_HISTOGRAMS = ("latency", "uncorrected", "ttft")
+_PHASE_HISTOGRAMS = ("latency", "uncorrected", "ttft", "itl")
 _PHASE_COUNTS = ("late", "dropped", "cached", "degraded")
 
 
@@ -66,7 +66,7 @@ class Tally:
         outcome = RequestOutcome(row.outcome)
         self.phase(row.phase).add(intended=row.intended_start, start=row.start, end=row.end,
                                   status=row.status, outcome=outcome, cached=row.cached,
-                                  degraded=row.degraded, ttft=row.ttft)
+                                  degraded=row.degraded, ttft=row.ttft, itl=row.itl)
         key = (row.phase, row.endpoint)
         if key not in self.endpoints:
             self.endpoints[key] = new_histogram()
@@ -78,7 +78,8 @@ class Tally:
         counts["errors"] += failed
         if row.session:
             self.sessions.add(session=row.session, turn=row.turn or 1, planned=row.turns or 1,
-                              intended=row.intended_start, end=row.end, failed=failed, tools=row.tools)
+                              intended=row.intended_start, end=row.end, failed=failed, tools=row.tools,
+                              cancelled=row.cancelled)
             self.touched.add(row.session)
 
     def add_dropped(self, dropped: dict[str, int]) -> None:
@@ -95,6 +96,7 @@ class Tally:
             "sessions": {s: astuple(self.sessions.sessions[s]) for s in self.touched},
             "by_turn": {str(t): h.encode() for t, h in self.sessions.by_turn.items()},
             "tools": [[*key, n] for key, n in self.sessions.tools.items()],
+            "cancelled": self.sessions.cancelled,
         }
         kept = self.sessions.sessions  # a session's state is whole, not an increment: keep it
         self.phases, self.endpoints, self.statuses = {}, {}, Counter()
@@ -126,6 +128,7 @@ class Tally:
             self.sessions.by_turn.setdefault(int(turn), new_histogram()).add(HdrHistogram.decode(encoded))
         for name, status, n in data["tools"]:
             self.sessions.tools[(name, status)] += n
+        self.sessions.cancelled += data["cancelled"]
 
     @property
     def requests(self) -> int:

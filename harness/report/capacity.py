@@ -10,6 +10,7 @@ from typing import Any
 from harness.report import capacity_charts as cc
 from harness.report.fmt import fmt_change, fmt_duration, fmt_value
 from harness.schemas.capacity import CapacityResult, CapacityStep, SearchResult, StepOutcome, WhatIf
+from harness.schemas.run import RunInfo
 
 
 @dataclass
@@ -29,7 +30,7 @@ class StepRow:
 
 
 STEP_COLUMNS = ("Search", "#", "Offered", "Hold", "Achieved", "P50", "P95", "P99", "Errors", "Error rate",
-                "Outcome", "Drain wait")
+                "Outcome", "Drain wait", "Load avg")
 
 
 def rps(value: float | None) -> str:
@@ -59,6 +60,7 @@ def step_cells(step: CapacityStep) -> list[Cell]:
         Cell(step.outcome.value, step.outcome.value, "outcome", numeric=False),
         Cell(fmt_value(step.drain_wait_s, "s") + ("" if step.drained else " (not drained)"),
              step.drain_wait_s, "drain_wait_s"),
+        Cell(fmt_value(step.load_average), step.load_average, "load_average"),
     ]
 
 
@@ -109,6 +111,37 @@ def plan_sentence(result: CapacityResult, search: SearchResult) -> str:
     return text
 
 
+def _errors_of(step: CapacityStep) -> str:
+    """What a step failed on, short: its errors by kind, and its P99 when that alone breaks the SLO."""
+    parts = []
+    if step.errors:
+        kinds = ", ".join(f"{k} x{v}" for k, v in step.error_kinds.items())
+        parts.append(f"{step.errors} of {step.requests} requests were errors{': ' + kinds if kinds else ''}")
+    if step.degraded_reasons:
+        parts.append("the service's fallback answers: "
+                     + ", ".join(f"{k} x{v}" for k, v in step.degraded_reasons.items()))
+    if step.p99_s is not None:
+        parts.append(f"P99 {fmt_value(step.p99_s, 's')}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _nothing_held(result: CapacityResult) -> list[str]:
+    """No search found a passing rate: each search's lowest step and what it failed on."""
+    lines = [f"No rate met the SLO ({slo_text(result)})."]
+    for search in result.searches:
+        steps = [s for s in result.steps if s.search == search.name]
+        if not steps or search.max_sustainable_rps is not None:
+            continue
+        low = min(steps, key=lambda s: s.rate_rps)
+        lines.append(f"{search.name}: even {rps(low.rate_rps)}, its lowest step, "
+                     f"{'failed' if low.outcome == StepOutcome.failed else 'was ' + low.outcome.value}"
+                     f"{_errors_of(low)}.")
+    if any("degraded" in s.error_kinds for s in result.steps):
+        lines.append("A degraded answer is the service answering without its LLM (a fallback after an LLM "
+                     "timeout or with its circuit breaker open); it counts as an error.")
+    return lines
+
+
 def headline(result: CapacityResult) -> list[str]:
     """The answer, in the words of the issue: holds X (confirmed for H s); breaks near Y (a-b); N replicas."""
     search = chosen_search(result)
@@ -116,9 +149,7 @@ def headline(result: CapacityResult) -> list[str]:
         why = [n for s in result.searches for n in s.notes] or result.notes[:1]
         return [f"No step was measured, so there is no answer{': ' + why[0] if why else ''}."]
     if search is None or search.max_sustainable_rps is None:
-        lowest = min((s.rate_rps for s in result.steps), default=None)
-        return [f"No rate met the SLO ({slo_text(result)})"
-                + (f": even {rps(lowest)}, the lowest measured, failed." if lowest else ".")]
+        return _nothing_held(result)
     hold = confirmed_hold_s(result, search)
     held = (f"confirmed for {fmt_duration(hold)}" if search.confirmed and hold
             else f"not confirmed by a long hold; the longest passing step was {fmt_duration(hold)}")
@@ -131,6 +162,28 @@ def headline(result: CapacityResult) -> list[str]:
                      f"{rps_range(*br.rerun_interval_rps)}).")
     plan = plan_sentence(result, search)
     lines.append(plan[0].upper() + plan[1:] + ".")
+    return lines
+
+
+def machine_lines(result: CapacityResult, run: RunInfo | None) -> list[str]:
+    """What ran the service: its LLM as the readiness answer named it at start (a simulated model's
+    capacity is not the real model's), and how busy the machine was (a CPU-bound service measured
+    beside other work shows what the machine had left, not its own capacity)."""
+    lines = []
+    llm = (run.service_readiness or {}).get("llm") if run else None
+    if isinstance(llm, dict) and llm.get("backend"):
+        where = " ".join(str(llm[k]) for k in ("device", "dtype") if llm.get(k))
+        model = f", model {llm['model']}" if llm.get("model") else ""
+        lines.append(f"Service LLM: {llm['backend']}{model}" + (f", on {where}" if where else "")
+                     + (": a simulated model (a sleep per token, no CPU), so these rates are not the real "
+                        "model's" if "simulat" in str(llm["backend"]).lower() else "") + ".")
+    loads = [s.load_average for s in result.steps if s.load_average is not None]
+    cores = run.machine.cores if run else None
+    if loads and cores and max(loads) > cores:
+        lines.append(f"The machine was busy: its 1-minute load average was {min(loads):.1f}–"
+                     f"{max(loads):.1f} over the steps on {cores} cores, so other processes took CPU the "
+                     f"service needed; these rates are what the machine had left then, not the service's "
+                     f"capacity on a machine of its own.")
     return lines
 
 
@@ -172,7 +225,8 @@ def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResu
                  f"{rps(baseline.breaking.estimate_rps)} to {rps(search.breaking.estimate_rps)}, "
                  f"{beyond[what_if.beyond_rerun_interval]}")
     holds = _holds(what_if.max_sustainable_rps, search)
-    return (f"{what_changed(search, baseline)}: one replica holds {holds} "
+    subject = f"one replica holds {holds}" if what_if.max_sustainable_rps is not None else holds
+    return (f"{what_changed(search, baseline)}: {subject} "
             f"vs {_holds(what_if.baseline_rps, baseline)}{change}{moved}.")
 
 
@@ -217,11 +271,12 @@ def capacity_charts(result: CapacityResult) -> dict[str, Any]:
     }
 
 
-def capacity_view(result: CapacityResult) -> dict[str, Any]:
+def capacity_view(result: CapacityResult, run: RunInfo | None = None) -> dict[str, Any]:
     search = chosen_search(result)
     return {
         "result": result,
         "headline": headline(result),
+        "machine": machine_lines(result, run),
         "slo": slo_text(result),
         "charts": capacity_charts(result),
         "columns": STEP_COLUMNS,

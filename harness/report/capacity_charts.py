@@ -142,4 +142,9 @@ def breaking_chart(sources: list[Source]) -> Chart:
                         for s in src.steps if s.outcome != StepOutcome.inconclusive]
     chart.note = ("Dark band: where the breaking rate is (posterior interval); light band: where a "
                   "rerun's estimate lands. The curve: the pass chance of a hold-length step at the median.")
+    if not chart.lines:
+        chart.note = ("No breaking rate: it needs a search with steps that passed and steps that failed; "
+                      "every measured step " + ("failed." if not any(s.outcome == StepOutcome.passed
+                                                                  for src in sources for s in src.steps)
+                                                else "fell on one side only."))
     return chart

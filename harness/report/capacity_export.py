@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
-from harness.report.capacity import headline, search_rows, step_cells
+from harness.report.capacity import STEP_COLUMNS, headline, search_rows, step_cells
 from harness.schemas.capacity import CapacityResult
 from harness.schemas.files import write_atomic
 
 STEP_FIELDS = ("search", "index", "rate_rps", "duration_s", "achieved_rps", "requests", "errors",
                "error_rate", "p50_s", "p95_s", "p99_s", "outcome", "drain_wait_s", "drained", "remeasure_of",
-               "reason")
+               "load_average", "cpu_percent", "reason")
 ANSWER_FIELDS = ("search", "workers", "llm_extra_latency_s", "fresh_share", "max_sustainable_rps",
                  "bracket_low_rps", "bracket_high_rps", "confirmed", "breaking_rps", "interval_low_rps",
                  "interval_high_rps", "rerun_low_rps", "rerun_high_rps", "change", "real_or_noise")
@@ -75,9 +75,7 @@ def markdown(runs: Runs) -> str:
                            [[r["search"].name, r["changed"], r["holds"], r["breaks"], r["interval"],
                              r["rerun"], r["change"], r["real"]] for r in search_rows(result)])
         lines += ["", "### Steps", ""]
-        lines += _md_table(["Search", "#", "Offered", "Hold", "Achieved", "P50", "P95", "P99", "Errors",
-                            "Error rate", "Outcome", "Drain wait"],
-                           [[c.text for c in step_cells(s)] for s in result.steps])
+        lines += _md_table(STEP_COLUMNS, [[c.text for c in step_cells(s)] for s in result.steps])
         lines.append("")
     return "\n".join(lines)
 

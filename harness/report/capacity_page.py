@@ -18,6 +18,6 @@ def render_capacity(data: RunData) -> Path:
     if data.capacity is not None:
         write_exports(data.folder.root, [(data.run_id, data.capacity)])
     html = environment().get_template("capacity.html.j2").render(
-        data=data, run=data.run, cap=capacity_view(data.capacity) if data.capacity else None,
+        data=data, run=data.run, cap=capacity_view(data.capacity, data.run) if data.capacity else None,
         generated=time.time(), version=harness.__version__)
     return write_atomic(data.folder.report_html, html)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.report.capacity import headline, search_rows
+from harness.report.capacity import headline, machine_lines, search_rows
 from harness.report.fmt import fmt_value, is_number
 from harness.report.html import outcome_of, sorted_items
 from harness.report.rundata import RunData, load_run
@@ -22,6 +22,7 @@ def capacity_summary(data: RunData) -> str:
     if data.capacity:
         lines += [f"  {line}" for line in headline(data.capacity)]
         lines += [f"  what if {row['sentence']}" for row in search_rows(data.capacity) if row["sentence"]]
+        lines += [f"  {line}" for line in machine_lines(data.capacity, data.run)]
     lines += [f"  missing: {_clip(p, 180)}" for p in data.problems]
     lines.append(f"  report: {data.folder.report_html}")
     return "\n".join(lines)

@@ -44,6 +44,9 @@ class CapacityStep(Contract):
     late_starts: int = 0
     dropped: int = 0
     degraded: int = 0
+    # The service's own count of fallback answers by reason (its ``metrics.degraded`` counter, e.g.
+    # {"timeout": 34, "breaker_open": 200}) over the step, warm-up included; {} without such a counter.
+    degraded_reasons: dict[str, int] = Field(default_factory=dict)
     # Answers served from the response cache: cheap, so capacity rises as the cache warms.
     cached_fraction: float | None = None
     cpu_percent: float | None = None  # service, percent of one core, mean over the step

@@ -48,6 +48,10 @@ class ScenarioPlan(Contract):
     turn_rate_rps: float | None = Field(None, gt=0)
     turns_mean: float = Field(4.0, ge=1)
     turns_max: int = Field(12, ge=1)
+    # agent_sessions: the share of streamed turns a user cancels after ``cancel_after_tokens`` tokens
+    # (the stream closed mid-answer; counted, and the session goes on with the partial answer).
+    cancel_share: float = Field(0.0, ge=0, le=1)
+    cancel_after_tokens: int = Field(4, ge=1)
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)

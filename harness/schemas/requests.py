@@ -3,7 +3,7 @@
 The file is a version line, a CSV header naming ``RequestRow``'s fields in order, then one line per
 request (here cut after ``outcome``)::
 
-    # loadgate request log schema_version=3
+    # loadgate request log schema_version=4
     intended_start,start,end,latency,latency_uncorrected,status,endpoint,phase,cached,degraded,ttft,itl,outcome
     1764000000.000000,1764000000.001000,1764000000.250000,0.250000,0.249000,200,/v1/agent/run,steady,0,0,,,served
 
@@ -27,7 +27,7 @@ import pandas as pd
 from harness.errors import ReportError
 from harness.schemas.outcome import RequestOutcome
 
-SCHEMA_VERSION = 3  # 2: outcome; 3: session, turn, turns, tools, output_tokens
+SCHEMA_VERSION = 4  # 2: outcome; 3: session, turn, turns, tools, output_tokens; 4: cancelled
 REQUEST_LOG = "requests.csv"
 VERSION_PREFIX = "# loadgate request log schema_version="
 _TRUE = {"true", "1", "yes"}
@@ -56,6 +56,7 @@ class RequestRow(NamedTuple):
     turns: int | None = None
     tools: str = ""
     output_tokens: int | None = None  # streamed answers: tokens (chunks) received
+    cancelled: bool = False  # the user closed the stream mid-answer on purpose (agent_sessions' option)
 
     @classmethod
     def measured(cls, *, intended_start: float, start: float, end: float, ttft: float | None = None,

@@ -119,6 +119,12 @@ class RequestSpec(Contract):
     auth: Literal["bearer", "header", "none"] = "bearer"
     auth_header: str = "Authorization"
     headers: dict[str, str] = Field(default_factory=dict)
+    # How a session's later turns carry the conversation (agent_sessions): ``server``, the service
+    # keeps it per session id and ``session_body`` is merged into each turn (the bundled agent's
+    # ``{"memory": true}``); ``messages``, a stateless chat API: the client resends the history as
+    # the body's ``messages`` before the template's last message (the question).
+    conversation: Literal["server", "messages"] = "server"
+    session_body: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("body")
     @classmethod
@@ -145,6 +151,10 @@ class RequestSpec(Contract):
 class ResponseSpec(Contract):
     degraded: Marker | None = None
     cached: Marker | None = None
+    # JSON pointers to the answer's text (what a ``messages`` conversation resends) and its tool calls
+    # (a list of objects named by ``name`` or ``function.name``, with an optional ``status``).
+    answer: str | None = Field(None, pattern=r"^(/.*)?$")
+    tool_calls: str | None = Field(None, pattern=r"^(/.*)?$")
     # A 200 whose body is not JSON (or lacks a marker's pointer) is unreadable, i.e. failed.
     require_json: bool = True
     stream_format: StreamFormat = "none"
@@ -179,6 +189,10 @@ class ServiceProfile(Contract):
     def _stream_readable(self) -> ServiceProfile:
         if self.requests.stream_path and self.responses.stream_format == "none":
             raise ValueError("requests.stream_path is set but responses.stream_format is 'none'")
+        messages = self.requests.body.get("messages")
+        if self.requests.conversation == "messages" and not (isinstance(messages, list) and messages):
+            raise ValueError("requests.conversation 'messages' needs a non-empty 'messages' list in "
+                             "requests.body")
         return self
 
 

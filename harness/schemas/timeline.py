@@ -136,7 +136,8 @@ class PhaseStats(Contract):
     max_users: int = 0
     latency: LatencySummary  # from the intended start (corrected)
     latency_uncorrected: LatencySummary  # from the actual send
-    ttft: LatencySummary | None = None
+    ttft: LatencySummary | None = None  # streamed answers: time to the first token
+    itl: LatencySummary | None = None  # streamed answers: each answer's mean gap between tokens
     degraded: int = 0
     cached: int = 0
     generator_cpu_max: float | None = None  # percent of one core, the busiest generator process
@@ -154,6 +155,7 @@ class SessionStats(Contract):
     duration: LatencySummary = Field(default_factory=lambda: LatencySummary(count=0))
     latency_by_turn: dict[int, LatencySummary] = Field(default_factory=dict)
     tool_outcomes: dict[str, dict[str, int]] = Field(default_factory=dict)  # tool -> status -> calls
+    cancelled_turns: int = 0  # streamed turns the user stopped reading mid-answer (cancel_share)
 
 
 class ScenarioStats(VersionedModel):

@@ -4,6 +4,7 @@ flight, breaker state, memory), the admin fault API where it has one, the probe 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,18 @@ def parse_exposition(text: str) -> dict[str, float]:
         for sample in family.samples:
             values[sample.name] = values.get(sample.name, 0.0) + sample.value
     return values
+
+
+def labelled_counts(text: str, name: str) -> dict[str, float]:
+    """One counter's samples summed by their label values joined with "/" (``timeout``,
+    ``breaker_open``): the service's own account of why, beside what the client saw."""
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in (name, f"{name}_total"):
+                key = "/".join(v for _, v in sorted(sample.labels.items())) or "all"
+                counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
 
 
 # (method, url, JSON body, headers)
@@ -105,12 +118,23 @@ class TargetClient:
 
     def scrape(self, client: httpx.Client, timeout_s: float = 2.0) -> dict[str, float]:
         """The service's metrics now (summed by sample name); {} when it has none or cannot be read."""
+        return self._read_metrics(client, parse_exposition, timeout_s)
+
+    def degraded_counts(self, client: httpx.Client, timeout_s: float = 2.0) -> dict[str, float]:
+        """The service's fallback-answer counter (``metrics.degraded``) by label values now; {} without."""
+        series = self.profile.metrics.degraded
+        if series is None:
+            return {}
+        return self._read_metrics(client, lambda text: labelled_counts(text, series.name), timeout_s)
+
+    def _read_metrics(self, client: httpx.Client, parse: Callable[[str], dict[str, float]],
+                      timeout_s: float) -> dict[str, float]:
         if self.metrics is None:
             return {}
         try:
             response = client.get(self.metrics, timeout=timeout_s)
             response.raise_for_status()
-            return parse_exposition(response.text)
+            return parse(response.text)
         except (httpx.HTTPError, ValueError):
             return {}
 

@@ -30,9 +30,10 @@ _AGENT_BODY = {"input": "{prompt}", "session_id": "{session_id}", "max_tokens": 
 _AGENT_ROUTES = '"/v1/agent/.*"'
 
 BUNDLED: dict[str, Any] = {
-    "requests": {"run_path": "/v1/agent/run", "stream_path": "/v1/agent/stream", "body": _AGENT_BODY},
+    "requests": {"run_path": "/v1/agent/run", "stream_path": "/v1/agent/stream", "body": _AGENT_BODY,
+                 "session_body": {"memory": True}},
     "responses": {"degraded": {"pointer": "/degraded"}, "cached": {"pointer": "/cached"},
-                  "stream_format": "loadgate-sse"},
+                  "answer": "/answer", "tool_calls": "/tool_calls", "stream_format": "loadgate-sse"},
     "health": {"health_path": "/healthz", "ready_path": "/readyz"},
     "admin": {"faults_path": "/admin/faults", "memory_path": "/admin/memory"},
     "metrics": {
@@ -96,8 +97,10 @@ OPENAI: dict[str, Any] = {
         "body": {"model": "default", "messages": [{"role": "user", "content": "{prompt}"}],
                  "max_tokens": "{max_tokens}", "user": "{session_id}"},
         "stream_body": {"stream": True, "stream_options": {"include_usage": True}},
+        "conversation": "messages",  # stateless: each turn resends the history
     },
-    "responses": {"require_json": True, "stream_format": "openai-sse"},
+    "responses": {"require_json": True, "stream_format": "openai-sse", "answer": "/choices/0/message/content",
+                  "tool_calls": "/choices/0/message/tool_calls"},
     "health": {"health_path": "/v1/models", "ready_path": None},
     "metrics_path": None,
     "metrics": {"memory": None},
@@ -112,7 +115,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # Replaced whole by an override, never merged key by key: a body of another shape must not keep
 # the preset's keys.
-_REPLACED = {("requests", "body"), ("requests", "stream_body")}
+_REPLACED = {("requests", "body"), ("requests", "stream_body"), ("requests", "session_body")}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any], at: tuple[str, ...] = ()) -> dict[str, Any]:

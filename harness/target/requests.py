@@ -30,6 +30,17 @@ def body(spec: RequestSpec, prompt: str, *, session_id: str = "", max_tokens: in
     return _fill(template, {"prompt": prompt, "session_id": session_id or None, "max_tokens": max_tokens})
 
 
+def turn_body(spec: RequestSpec, prompt: str, history: list[dict[str, Any]], *, session_id: str,
+              max_tokens: int | None = None, stream: bool = False) -> dict[str, Any]:
+    """One turn of a conversation (``spec.conversation``): the server's session fields merged in, or
+    the history (chat messages, oldest first) resent before the template's last message."""
+    filled = body(spec, prompt, session_id=session_id, max_tokens=max_tokens, stream=stream)
+    if spec.conversation == "server":
+        return {**filled, **spec.session_body}
+    messages = filled["messages"]
+    return {**filled, "messages": [*messages[:-1], *history, *messages[-1:]]}
+
+
 def path(spec: RequestSpec, stream: bool = False) -> str:
     return spec.stream_path if stream and spec.stream_path else spec.run_path
 

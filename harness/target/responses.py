@@ -7,7 +7,7 @@ verdict (served, shed, error) is decided by the grader.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -65,6 +65,25 @@ def read_body(spec: ResponseSpec, content: bytes, headers: Mapping[str, str] | N
                    degraded=_flag(spec.degraded, document, headers))
 
 
+def tool_calls(spec: ResponseSpec, document: Any) -> list[str]:
+    """The answer's tool calls as ``name:status`` (``called`` when the answer gives no status)."""
+    calls = pointer(document, spec.tool_calls) if spec.tool_calls is not None else _MISSING
+    if not isinstance(calls, list):
+        return []
+    out = []
+    for call in calls:
+        if isinstance(call, dict):
+            name = call.get("name") or pointer(call, "/function/name")
+            if isinstance(name, str) and name:
+                out.append(f"{name}:{call.get('status') or 'called'}")
+    return out
+
+
+def answer_text(spec: ResponseSpec, document: Any) -> str:
+    text = pointer(document, spec.answer) if spec.answer is not None else _MISSING
+    return text if isinstance(text, str) else ""
+
+
 def _header_only(marker: Marker | None) -> Marker | None:
     return marker if marker is not None and marker.header is not None else None
 
@@ -82,6 +101,8 @@ class StreamReading:
     chunks: int = 0
     done: bool = False
     readable: bool = True  # False: a frame that must be a JSON object was not
+    text: str = ""  # the answer as streamed (openai-sse's content deltas, or the done frame's answer)
+    tools: list[str] = field(default_factory=list)  # tool calls as ``name:status`` (tool_calls above)
 
 
 class StreamReader:
@@ -128,7 +149,10 @@ class StreamReader:
             self._openai(data, now)
         elif self._event == "done":
             self.reading.done = True
-            self._markers(self._object(data))
+            final = self._object(data)
+            self._markers(final)
+            self.reading.text = answer_text(self.spec, final)
+            self.reading.tools = tool_calls(self.spec, final)
         else:
             self._token(now)
 
@@ -137,8 +161,16 @@ class StreamReader:
             self.reading.done = True
             return
         chunk = self._object(data)
-        if pointer(chunk, "/choices/0/delta/content") not in (_MISSING, None, ""):
+        content = pointer(chunk, "/choices/0/delta/content")
+        if isinstance(content, str) and content:
+            self.reading.text += content
             self._token(now)
+        # A tool call streams as deltas: its name in the first one for its index, then arguments.
+        calls = pointer(chunk, "/choices/0/delta/tool_calls")
+        for call in calls if isinstance(calls, list) else []:
+            name = pointer(call, "/function/name")
+            if isinstance(name, str) and name:
+                self.reading.tools.append(f"{name}:called")
         tokens = pointer(chunk, "/usage/completion_tokens")
         if isinstance(tokens, int):
             self.reading.tokens = tokens

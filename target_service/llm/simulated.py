@@ -1,4 +1,5 @@
-"""No compute, only time: a latency model for capacity what-ifs (TTFT + per-token time, jittered)."""
+"""No compute, only time: a latency model for capacity what-ifs (TTFT + per-token time, jittered; with
+``sim_prefill_per_token_s`` the first token also waits for the prompt to be read, word by word)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ class SimulatedLLM(LLM):
         self._ttft = settings.sim_ttft_s
         self._per_token = settings.sim_per_token_s
         self._jitter = settings.sim_jitter
+        self._prefill = settings.sim_prefill_per_token_s
+        self._max_prompt = settings.max_prompt_tokens
+
+    def _first_token_s(self, prompt: str) -> float:
+        # Words stand in for tokens (no tokenizer here); cut where the real model truncates the prompt.
+        return self._ttft + self._prefill * min(len(prompt.split()), self._max_prompt)
 
     def _jittered(self, seconds: float) -> float:
         return seconds * random.uniform(1 - self._jitter, 1 + self._jitter)
@@ -27,7 +34,7 @@ class SimulatedLLM(LLM):
     async def stream(self, prompt: str, max_tokens: int) -> AsyncIterator[str]:
         # Deterministic text per prompt, so cached and fresh answers to one prompt agree.
         rng = random.Random(hashlib.sha256(prompt.encode()).digest())
-        await asyncio.sleep(self._jittered(self._ttft))
+        await asyncio.sleep(self._jittered(self._first_token_s(prompt)))
         for i in range(max_tokens):
             if i:
                 await asyncio.sleep(self._jittered(self._per_token))

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from target_service.config import Settings
 from target_service.llm.base import LLM, LLMError, get_llm
 from target_service.openai_server.schemas import ChatRequest, CompletionRequest, EmbeddingRequest
-from target_service.openai_server.shapes import CHAT, TEXT, Answer, Shape
+from target_service.openai_server.shapes import CHAT, TEXT, Answer, Shape, ToolAnswer
 from target_service.security import KeyRing, bearer
 
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -85,10 +85,31 @@ def _served(request: Request) -> Served:
     return served
 
 
+async def _first_piece(served: Served, prompt: str) -> None:
+    """A tool call costs the model its prompt and a first token, like any answer's start."""
+    pieces = aiter(served.llm.stream(prompt, 1))
+    try:
+        await anext(pieces, None)
+    except LLMError as exc:
+        raise ApiError(500, f"the model failed: {exc}", kind="server_error") from exc
+    finally:
+        await pieces.aclose()
+
+
+async def _no_pieces() -> AsyncIterator[str]:
+    return
+    yield  # an async generator that yields nothing: a tool-call answer streams no text
+
+
 async def _generate(served: Served, shape: Shape, prompt: str, budget: int, stream: bool,
-                    include_usage: bool) -> Any:
-    answer = Answer(shape, served.llm.name, served.tokens(prompt), budget)
-    pieces = served.llm.stream(prompt, budget)
+                    include_usage: bool, calls: list[tuple[str, str]] | None = None) -> Any:
+    if calls:  # the question needs tools: the answer calls them instead of answering
+        await _first_piece(served, prompt)
+        answer: Answer = ToolAnswer(served.llm.name, served.tokens(prompt), budget, calls)
+        pieces = _no_pieces()
+    else:
+        answer = Answer(shape, served.llm.name, served.tokens(prompt), budget)
+        pieces = served.llm.stream(prompt, budget)
     if stream:
         return StreamingResponse(answer.sse(pieces, include_usage), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -116,7 +137,8 @@ def _routes(app: FastAPI) -> None:
     async def chat(body: ChatRequest, served: Caller) -> Any:
         served.check_model(body.model, served.llm.name)
         budget = body.token_budget(served.settings.default_max_tokens)
-        return await _generate(served, CHAT, body.prompt(), budget, body.stream, body.include_usage())
+        return await _generate(served, CHAT, body.prompt(), budget, body.stream, body.include_usage(),
+                               body.tools_to_call())
 
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest, served: Caller) -> Any:

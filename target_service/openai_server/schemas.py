@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -47,9 +48,37 @@ class _Generation(_Request):
         return bool(self.stream_options and self.stream_options.include_usage)
 
 
+class Function(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: StrictStr = Field(min_length=1)
+
+
+class Tool(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["function"]
+    function: Function
+
+
 class ChatRequest(_Generation):
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | dict | None = None
+
+    def tools_to_call(self) -> list[tuple[str, str]]:
+        """(name, JSON arguments) of the offered tools this question needs, chosen as the bundled agent
+        chooses (the model is too small to): only when the last message is the user's, and
+        tool_choice is not "none"."""
+        from target_service.tools import plan_tools
+
+        offered = [t.function.name for t in self.tools or []]
+        question = self.messages[-1].text()
+        if not offered or self.tool_choice == "none" or self.messages[-1].role != "user":
+            return []
+        arguments = json.dumps({"input": question})
+        return [(name, arguments) for name in plan_tools(question) if name in offered]
 
     def prompt(self) -> str:
         return "\n".join(f"{m.role}: {m.text()}" for m in self.messages) + "\nassistant:"

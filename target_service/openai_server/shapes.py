@@ -91,3 +91,44 @@ class Answer:
             yield b"data: " + orjson.dumps({"error": {"message": str(exc), "type": "server_error",
                                                       "param": None, "code": None}}) + b"\n\n"
         yield b"data: [DONE]\n\n"
+
+
+def tool_call(index: int, name: str, arguments: str) -> dict[str, Any]:
+    return {"index": index, "id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+            "function": {"name": name, "arguments": arguments}}
+
+
+class ToolAnswer(Answer):
+    """A chat answer that calls tools instead of answering: ``finish_reason: tool_calls``; streamed,
+    each call's name comes in one delta and its arguments in the next, as OpenAI streams them."""
+
+    def __init__(self, model: str, prompt_tokens: int, budget: int, calls: list[tuple[str, str]]) -> None:
+        super().__init__(CHAT, model, prompt_tokens, budget)
+        self.calls = calls
+
+    def whole(self, pieces: list[str]) -> dict[str, Any]:
+        message = {"role": "assistant", "content": None,
+                   "tool_calls": [{k: v for k, v in tool_call(i, n, a).items() if k != "index"}
+                                  for i, (n, a) in enumerate(self.calls)]}
+        body = self._envelope(CHAT.whole, [{"index": 0, "message": message, "logprobs": None,
+                                            "finish_reason": "tool_calls"}])
+        body["usage"] = usage(self.prompt_tokens, len(self.calls))
+        return body
+
+    async def sse(self, pieces: AsyncIterator[str], include_usage: bool) -> AsyncIterator[bytes]:
+        extra = {"usage": None} if include_usage else {}
+
+        def frame(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return b"data: " + orjson.dumps({**self._envelope(CHAT.chunk, [choice]), **extra}) + b"\n\n"
+
+        yield frame({"role": "assistant", "content": None})
+        for i, (name, arguments) in enumerate(self.calls):
+            call = tool_call(i, name, "")
+            yield frame({"tool_calls": [call]})
+            yield frame({"tool_calls": [{"index": i, "function": {"arguments": arguments}}]})
+        yield frame({}, "tool_calls")
+        if include_usage:
+            yield b"data: " + orjson.dumps({**self._envelope(CHAT.chunk, []),
+                                             "usage": usage(self.prompt_tokens, len(self.calls))}) + b"\n\n"
+        yield b"data: [DONE]\n\n"

@@ -47,7 +47,7 @@ def _rows(n: int, rng: random.Random) -> list[RequestRow]:
                 cached=i % 3 == 0,
                 degraded=False,
                 ttft=(end - intended) / 2 if stream else None,
-                itl=0.01 if stream else None,
+                itl=rng.uniform(0.005, 0.05) if stream else None,
                 outcome=outcome,
             )
         )
@@ -65,8 +65,10 @@ def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent
     log = read_request_log(tmp_path / REQUEST_LOG)
     steady = stats.phase("steady")
     assert steady.requests == len(log) == 5000
-    for column, summary in (("latency", steady.latency), ("latency_uncorrected", steady.latency_uncorrected)):
-        values = sorted(log[column])
+    columns = (("latency", steady.latency), ("latency_uncorrected", steady.latency_uncorrected),
+               ("ttft", steady.ttft), ("itl", steady.itl))
+    for column, summary in columns:
+        values = sorted(log[column].dropna())
         for p, got in ((50, summary.p50), (90, summary.p90), (99, summary.p99), (99.9, summary.p999)):
             exact = values[math.ceil(p / 100 * len(values) - 1e-9) - 1]
             assert abs(got - exact) <= 0.001 * exact + 2e-6, (column, p, got, exact)
@@ -76,7 +78,7 @@ def test_histogram_percentiles_match_the_written_log_within_a_tenth_of_a_percent
     assert log["outcome"].value_counts().to_dict() == {"served": 4850, "error": 100, "shed": 50}
     assert steady.late_starts == 100  # exactly the rows started 200 ms after schedule
     assert steady.dropped == 3
-    assert steady.ttft.count == 1000 and steady.cached == 1667
+    assert steady.ttft.count == steady.itl.count == 1000 and steady.cached == 1667
     assert steady.achieved_rps == 50.0 and steady.target_rps == 50
     assert stats.phase("warmup").requests == 0
     assert [p for p, _ in stats.spectrum][-1] == 100

@@ -26,9 +26,14 @@ def _row(rng: random.Random, worker: int, i: int) -> RequestRow:
     start = intended + rng.choice([0.0, 0.0, 0.0, 0.2])  # a quarter start late
     phase = "steady" if i % 5 else "warmup"
     status, outcome = rng.choice([(200, "served"), (200, "served"), (429, "shed"), (500, "error")])
+    streamed = i % 2 == 0
     return RequestRow.measured(intended_start=intended, start=start, end=intended + latency, status=status,
-                               endpoint="/v1/agent/run", phase=phase, cached=i % 7 == 0, degraded=False,
-                               outcome=outcome, session=f"w{worker}s{i // 3}", turn=i % 3 + 1, turns=3)
+                               endpoint="/v1/agent/stream" if streamed else "/v1/agent/run", phase=phase,
+                               cached=i % 7 == 0, degraded=False, outcome=outcome,
+                               ttft=latency / 3 if streamed else None,
+                               itl=rng.uniform(0.005, 0.05) if streamed else None,
+                               session=f"w{worker}s{i // 3}", turn=i % 3 + 1, turns=3,
+                               cancelled=streamed and i % 11 == 0)
 
 
 def _nearest_rank(values: pd.Series, p: float) -> float:
@@ -67,8 +72,9 @@ def test_merged_worker_histograms_give_the_pooled_logs_percentiles(tmp_path) -> 
         assert merged.failures == int((rows.outcome == "error").sum())
         assert merged.cached == int(rows.cached.sum())
         for name, p in (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)):
-            raw = _nearest_rank(rows.latency, p)
-            assert abs(getattr(merged.latency, name) - raw) <= 1e-3 * raw + 1e-6, (phase, name, raw)
+            for column, summary in (("latency", merged.latency), ("ttft", merged.ttft), ("itl", merged.itl)):
+                raw = _nearest_rank(rows[column].dropna(), p)
+                assert abs(getattr(summary, name) - raw) <= 1e-3 * raw + 1e-6, (phase, column, name, raw)
     assert stats.phase("steady").dropped == 1 + 2 + 3
     for p, value in stats.spectrum:
         raw = _nearest_rank(log.latency, p) if p else log.latency.min()
@@ -76,6 +82,7 @@ def test_merged_worker_histograms_give_the_pooled_logs_percentiles(tmp_path) -> 
     assert [p for p, _ in stats.spectrum] == list(SPECTRUM)
     sessions = stats.sessions
     assert sessions is not None and sessions.started == log.session.nunique()
+    assert sessions.cancelled_turns == int(log.cancelled.sum())
     for turn, summary in sessions.latency_by_turn.items():
         raw = _nearest_rank(log[log.turn == turn].latency, 99)
         assert abs(summary.p99 - raw) <= 1e-3 * raw + 1e-6

@@ -1,0 +1,106 @@
+"""agent_sessions against a stateless OpenAI-compatible chat endpoint (``python -m
+target_service.openai_server``, simulated LLM with a prefill cost per prompt word), through the real
+runner with the ``openai`` preset: each turn resends the history in ``messages`` (so the first token
+comes later turn by turn), tool calls are read from whole answers and from streamed deltas, and
+streams the user cancels mid-answer are counted, in the request log and in ``stats.json`` alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from harness.load import run_scenario
+from harness.schemas import Endpoints, RunFolder, ScenarioPlan, ScenarioStats
+from harness.schemas.requests import read_request_log
+from harness.schemas.service import ServiceProfile
+from harness.target.presets import expand
+from tests.integration.load.conftest import checklist
+from tests.planted_services.launch import free_port, start_module
+
+pytestmark = pytest.mark.integration
+
+KEY = "openai-sessions-key"
+CANCEL_AFTER = 3
+TOOLS = [{"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+         for name in ("calculator", "external_api")]
+PROFILE = ServiceProfile.model_validate(expand({
+    "preset": "openai", "health": {"health_path": "/health"},
+    "requests": {"body": {"model": "simulated", "messages": [{"role": "user", "content": "{prompt}"}],
+                          "max_tokens": 16, "tools": TOOLS}}}))
+
+
+@pytest.fixture(scope="module")
+def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("openai-sessions")
+    port = free_port()
+    env = {"AGENT_SIM_TTFT_S": "0.05", "AGENT_SIM_PER_TOKEN_S": "0.01", "AGENT_SIM_JITTER": "0.2",
+           "AGENT_SIM_PREFILL_PER_TOKEN_S": "0.004"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the server reads its backend's timings from the environment
+    try:
+        proc = start_module("target_service.openai_server", ["--backend", "simulated", "--api-key", KEY],
+                            work / "openai.log", "/health", port, timeout_s=120)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def run(openai_server: str, tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    folder = RunFolder(tmp_path_factory.mktemp("run"))
+    plan = ScenarioPlan(warmup_s=0, steady_s=20, turn_rate_rps=12, turns_mean=4, turns_max=6,
+                        think_time_s=0.2, stream_share=0.5, cancel_share=0.3,
+                        cancel_after_tokens=CANCEL_AFTER)
+    run_scenario("agent_sessions", checklist=checklist(agent_sessions=plan), profile="quick",
+                 endpoints=Endpoints(target_url=openai_server, prometheus_url="http://127.0.0.1:9",
+                                     api_key=KEY, service=PROFILE), run_folder=folder)
+    return folder
+
+
+def _log(run: RunFolder) -> pd.DataFrame:
+    log = read_request_log(run.request_log("agent_sessions"))
+    return log.assign(tools=log.tools.fillna(""))
+
+
+def test_each_turn_resends_the_history(run: RunFolder) -> None:
+    log = _log(run)
+    assert (log.outcome == "served").all(), log.outcome.value_counts()
+    # The server keeps nothing: only a resent history makes later turns' prompts (and prefill) longer.
+    full = log[~log.cancelled & (log.tools == "")]  # answers read to their end, no tool call
+    depth = full.turn.clip(upper=3)  # turns 3 and deeper together: fewer sessions get that far
+    p50 = full.latency_uncorrected.groupby(depth).median().to_dict()
+    counts = depth.value_counts().to_dict()
+    assert min(counts.values()) >= 8 and len(counts) == 3, counts
+    assert p50[1] + 0.03 < p50[2] and p50[2] + 0.03 < p50[3], p50
+
+def test_tool_calls_are_read_from_whole_and_streamed_answers(run: RunFolder) -> None:
+    log = _log(run)
+    stats = ScenarioStats.load_file(run.client_stats("agent_sessions")).sessions
+    calls = log[log.tools != ""]
+    streamed = calls[calls.ttft.notna() | calls.output_tokens.notna()]
+    assert len(calls) > 0 and len(streamed) > 0 and len(calls) > len(streamed), (len(calls), len(streamed))
+    names = calls.tools.str.split(";").explode().value_counts().to_dict()
+    assert set(names) <= {"calculator:called", "external_api:called"}, names
+    recorded = {f"{tool}:{status}": n for tool, by in stats.tool_outcomes.items() for status, n in by.items()}
+    assert recorded == names
+
+
+def test_cancelled_streams_are_counted(run: RunFolder) -> None:
+    log = _log(run)
+    stats = ScenarioStats.load_file(run.client_stats("agent_sessions")).sessions
+    cancelled = log[log.cancelled]
+    assert len(cancelled) > 0 and stats.cancelled_turns == len(cancelled)
+    assert (cancelled.output_tokens == CANCEL_AFTER).all() and cancelled.ttft.notna().all()
+    assert (cancelled.outcome == "served").all()  # the user stopped reading: not the service's failure
+    finished = log[log.ttft.notna() & ~log.cancelled & (log.tools == "")]
+    assert (finished.output_tokens == 16).all()  # a stream read to its end: all 16 tokens (usage)
+    assert stats.completed > 0 and stats.failed == 0
