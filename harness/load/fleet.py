@@ -34,15 +34,20 @@ def _source_files(root: Path) -> list[Path]:
                   and "__pycache__" not in p.parts)
 
 
-@cache
-def code_fingerprint() -> str:
-    """sha256 over the harness package's and the scenarios' source files (path and bytes)."""
+def fingerprint(*roots: Path) -> str:
+    """sha256 over the source files under ``roots`` (each file's path and bytes)."""
     digest = hashlib.sha256()
-    for root in (Path(harness.__file__).parent, SCENARIO_DIR):
+    for root in roots:
         for path in _source_files(root):
             digest.update(path.relative_to(root.parent).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@cache
+def code_fingerprint() -> str:
+    """This process's harness package and scenarios, as ``fingerprint`` sees them."""
+    return fingerprint(Path(harness.__file__).parent, SCENARIO_DIR)
 
 
 @cache

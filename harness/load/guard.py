@@ -130,13 +130,17 @@ def invalid_reasons(
     """Why this scenario's numbers describe the generator rather than the service."""
     reasons = []
     run = longest = 0
+    hot: set[str] = set()  # the workers (every one that reports, remote ones too) above the limit
     for s in samples:
         run = run + 1 if s.get("phase") and s.get("cpu_max", 0) > settings.cpu_max else 0
         longest = max(longest, run)
+        if run:
+            hot |= {w for w, cpu in (s.get("cpu_by_worker") or {}).items() if cpu > settings.cpu_max}
     if longest >= settings.cpu_sustained_s:
+        which = f" (workers {', '.join(sorted(hot))})" if hot else " (the master)"
         reasons.append(
-            f"load generator CPU above {settings.cpu_max:g}% for {longest} s: add --workers "
-            f"or a generator host"
+            f"load generator CPU above {settings.cpu_max:g}% for {longest} s{which}: add --load-workers "
+            f"or a generator host (loadgate worker)"
         )
     for p in stats.phases:
         if p.requests and p.late_starts / p.requests > settings.late_share_max:
