@@ -34,6 +34,7 @@ TALLY_MESSAGE, COLLECT_MESSAGE, LOG_MESSAGE = "loadgate_tally", "loadgate_collec
 HELLO_MESSAGE, REFUSED_MESSAGE, LATE_MESSAGE = "loadgate_hello", "loadgate_refused", "loadgate_late"
 LOG_CHUNK = 256 * 1024  # characters of request log per message
 COLLECT_WAIT_S = 60.0  # for every worker's log after the load
+LAST_REQUESTS_WAIT_S = 5.0  # for this worker's requests still in flight when the master collects
 ADMIT_WAIT_S = 30.0  # for every connected worker's hello before the load
 
 
@@ -46,7 +47,8 @@ def keep(row: RequestRow) -> None:
     if STATE.keeper is None:
         log = Path(tempfile.mkdtemp(prefix="loadgate-worker-")) / "requests.csv"
         STATE.keeper = Keeper(log, STATE.plan.late_ms / 1000)
-    STATE.keeper.keep(row)
+    if not STATE.keeper.log.closed:  # closed: collected already, the request outlived the drain
+        STATE.keeper.keep(row)
 
 
 def flush(runner: Any, proc: psutil.Process) -> None:
@@ -73,6 +75,11 @@ def _flusher(runner: Any) -> None:
 def _send_log(environment: Any, **_: Any) -> None:
     """Worker side of ``collect``: the last increments, then the whole request log in pieces."""
     runner = environment.runner
+    # The master saw "0 in flight" in a report up to a flush old: a request started since then ends
+    # here, inside the drain it belongs to, before the log closes.
+    deadline = time.monotonic() + LAST_REQUESTS_WAIT_S
+    while STATE.in_flight and time.monotonic() < deadline:
+        gevent.sleep(0.05)
     flush(runner, psutil.Process())
     name = _name(runner)
     if STATE.keeper is not None:

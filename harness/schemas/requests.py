@@ -108,6 +108,10 @@ class RequestLogWriter:
     def close(self) -> None:
         self._file.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
     def __enter__(self) -> RequestLogWriter:
         return self
 
