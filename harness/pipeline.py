@@ -216,7 +216,7 @@ def _run_scenarios(names: list[str], checklist: Checklist, profile: str, stack: 
                     runs.append(run_scenario(name, checklist=checklist, profile=profile,
                                              endpoints=stack.endpoints, run_folder=folder,
                                              workers=settings.load_workers, progress=settings.progress,
-                                             abort=watchdog.abort_reason, seed=settings.seed,
+                                             abort=watchdog.stop_request, seed=settings.seed,
                                              settings=settings.load))
             except LoadError as exc:
                 # The timeline already records the failure; its items will grade as no-data.
@@ -284,7 +284,7 @@ def run(settings: RunSettings, scenario: str, say: Say) -> tuple[RunFolder, Scen
             result = run_scenario(scenario, checklist=checklist, profile=profile, endpoints=endpoints,
                                   run_folder=folder, workers=settings.load_workers,
                                   progress=settings.progress, trace=settings.trace,
-                                  abort=watchdog.abort_reason, seed=info.seed, settings=settings.load)
+                                  abort=watchdog.stop_request, seed=info.seed, settings=settings.load)
         _record_incidents(folder, watchdog.incidents, [])
         info.ended = time.time()
         info.save_file(folder.run_info)
@@ -334,7 +334,8 @@ def capacity(settings: CapacityRunSettings, say: Say) -> tuple[RunFolder, Capaci
                 pid = stack.service_process.pid if stack.service_process else None
                 yield Target(endpoints, service_pid=pid)
 
-        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker)
+        load = LoadDriver(functools.partial(run_scenario, settings=settings.load), prompt_picker,
+                          fault_lease_s=settings.load.fault_lease_s)
         result = run_capacity(cap, checklist=checklist, profile=profile, folder=folder, targets=targets,
                               load=load, say=say)
         info.ended = time.time()

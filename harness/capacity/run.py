@@ -7,7 +7,6 @@ the bundled service with that many workers (or yields a user's target for ``None
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -41,6 +40,7 @@ from harness.schemas.checklist import Checklist
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.timeline import ScenarioRun
 from harness.target.client import TargetClient
+from harness.target.lease import HeldFault
 
 Say = Callable[[str], None]
 STEPS_DIR = "capacity_steps"  # the runner's per-step timeline and client statistics, inside the run folder
@@ -62,6 +62,7 @@ class LoadDriver:
 
     run_scenario: Callable[..., ScenarioRun]  # harness.load.run_scenario
     prompts: Callable[[float], Callable[[], str]]  # fresh share -> prompt drawer (harness.load.prompt_picker)
+    fault_lease_s: float = 10.0  # a fault capacity holds itself is a lease this long (LoadSettings)
 
 
 def _quiet(_: str) -> None:
@@ -172,21 +173,21 @@ def _usl(levels: list[ProbeLevel]) -> tuple[USLFit | None, str | None]:
 
 
 @contextmanager
-def _llm_delay(endpoints: Endpoints, delay_s: float) -> Iterator[None]:
-    """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration."""
-    target = TargetClient.of(endpoints)
+def _llm_delay(endpoints: Endpoints, delay_s: float, lease_s: float) -> Iterator[None]:
+    """Slow every LLM call by ``delay_s`` through the service's fault API, for the duration: a lease
+    renewed while the search runs, so a capacity run killed with SIGKILL leaves it on for one lease."""
+    held = HeldFault(TargetClient.of(endpoints), {"llm_delay_s": delay_s}, lease_s=lease_s)
     try:
-        target.set_faults({"llm_delay_s": delay_s}, timeout_s=5).raise_for_status()
+        held.start()
     except httpx.HTTPError as exc:
         raise LoadError(f"cannot inject an LLM delay of {delay_s} s through the fault API of "
                         f"{endpoints.target_url}: {exc}") from exc
-    # Every worker re-reads the fault file at most every faults_poll_s (0.2 s by default).
-    time.sleep(1.0)
     try:
+        # Every worker re-reads the fault file at most every faults_poll_s (0.2 s by default).
+        time.sleep(1.0)
         yield
     finally:
-        with contextlib.suppress(httpx.HTTPError):
-            target.set_faults(None, timeout_s=5)
+        held.release()
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ def _what_if_searches(ctx: SearchContext, label: str, target: Target, baseline: 
         if not target.endpoints.admin_token:
             notes.append(f"what-if llm +{delay:g} s skipped: no admin token for the fault API")
             continue
-        with _llm_delay(target.endpoints, delay):
+        with _llm_delay(target.endpoints, delay, ctx.load.fault_lease_s):
             yield _one_search(ctx, f"{label} llm+{delay:g}s", target, llm_extra_s=delay, **same)
     for share in ctx.settings.fresh_share_what_if:
         mix = replace(ctx, settings=ctx.settings.model_copy(update={"fresh_share": share}))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
+from harness.grade import stops
 from harness.grade.context import GradeContext
 from harness.grade.requests_log import is_error, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
@@ -65,12 +66,21 @@ def max_latency(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         raise NoData("no request in the window has a measured latency", window=window, samples=0)
     value = float(latencies.max())
     over = int((latencies >= item.threshold.value).sum()) if item.threshold else 0
+    evidence = {"p99": float(pd.Series(latencies).quantile(0.99)),
+                "llm_timeout_s": MaxLatencyParams.of(item.params).llm_timeout_s,
+                "source": source(window) + " (latency_uncorrected)"}
+    held, note = stops.unanswered(ctx, window.scenario, window.phase), ""
+    if held is not None:  # the service stopped the scenario here: what it never answered waited longest
+        value = max(value, held.waited_s)
+        over += held.count if item.threshold and held.waited_s >= item.threshold.value else 0
+        note = f"; {held.line}"
+        evidence["unanswered"] = {"requests": held.count, "waited_at_least_s": held.waited_s,
+                                  "stop": held.stop.model_dump(mode="json")}
     status, reason = judge(item, value, None)
-    return make_result(item, status, f"slowest request {reason} ({over} of {len(rows)} at or over the limit)",
-                       value=value, samples=len(rows), window=window,
-                       evidence={"over_limit": over, "p99": float(pd.Series(latencies).quantile(0.99)),
-                                 "llm_timeout_s": MaxLatencyParams.of(item.params).llm_timeout_s,
-                                 "source": source(window) + " (latency_uncorrected)"})
+    total = len(rows) + (held.count if held else 0)
+    return make_result(item, status, f"slowest request {reason} ({over} of {total} at or over the limit)"
+                       f"{note}", value=value, samples=total, window=window,
+                       evidence={"over_limit": over, **evidence})
 
 
 def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
@@ -92,16 +102,22 @@ def degraded_ratio(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
 def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     """Errors over the requests the service took on; shed (429) requests are neither."""
     rows, window = client_rows(ctx, item)
-    errors = int(is_error(rows).sum())
+    # Requests the service still held when it stopped the scenario are errors: no answer.
+    held = stops.unanswered(ctx, window.scenario, window.phase)
+    unanswered = held.count if held else 0
+    errors = int(is_error(rows).sum()) + unanswered
     shed = int(is_shed(rows).sum())
-    n = len(rows) - shed
+    n = len(rows) + unanswered - shed
     if n == 0:
         raise NoData(f"every one of {shed} requests was shed (429)", window=window, samples=0)
     upper = stats.proportion_upper(errors, n, item.confidence)
     status, reason = judge(item, errors / n, upper)
     counts = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+    if unanswered:
+        counts["no answer at the stop"] = unanswered
     shed_note = f" ({shed} more shed with 429)" if shed else ""
-    return make_result(item, status, f"{errors} failed of {n} requests{shed_note}: {reason}",
+    held_note = f" ({held.line})" if held else ""
+    return make_result(item, status, f"{errors} failed of {n} requests{shed_note}: {reason}{held_note}",
                        value=errors / n, bound=upper, samples=n, window=window,
                        interval=stats.proportion_interval(errors, n, item.confidence),
                        evidence={"status_counts": counts, "errors": errors, "requests": n, "shed": shed,

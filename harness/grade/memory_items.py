@@ -54,20 +54,21 @@ def memory_per_request(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     try:
         blocks = blocks_of(times, [(w.start, w.end) for _, w in scenarios])
         leak = leak_per_request(requests, memory, blocks=blocks, names=[n for n, _ in scenarios],
-                                warmup_share=params.warmup_share, confidence=item.confidence)
+                                warmup_share=params.warmup_share, confidence=item.confidence,
+                                min_block_requests=params.min_scenario_requests)
     except ValueError as exc:
         raise NoData(str(exc), query=rss_q, window=window) from None
     value, bound = leak.per_request / KB, leak.high / KB
     status, reason = judge(item, value, bound)
     return make_result(
         item, status,
-        f"RSS retained per request served {reason}: within each of {len(leak.blocks)} scenarios, over "
-        f"{leak.requests} requests after their warm-ups ({leak.warmup_requests}; RSS "
-        f"{leak.growth / 1e6:+.1f} MB over the judged parts)",
+        f"RSS retained per request served {reason}: the least of {len(leak.blocks)} scenarios' slopes "
+        f"({leak.judged}, RSS {leak.growth / 1e6:+.1f} MB after its warm-up), a leak grows in every one",
         value=value, bound=bound, interval=(leak.low / KB, bound), samples=leak.requests, window=window,
         query=f"{rss_q} against {served_q}",
         evidence={"points": leak.points, "warmup_requests": leak.warmup_requests,
                   "growth_mb": leak.growth / 1e6, "peak_mb": float(np.max(memory)) / 1e6,
-                  "per_scenario_kb": {b.name: round(b.per_request / KB, 3) for b in leak.blocks},
-                  "method": "median of within-scenario pairwise slopes of RSS on requests served "
-                            "(seasonal Kendall / Theil-Sen), after each scenario's warm-up"})
+                  "per_scenario_kb": {b.name: [round(v / KB, 3) for v in (b.per_request, b.low, b.high)]
+                                      for b in leak.blocks},
+                  "method": "least of the scenarios' Theil-Sen slopes of RSS on requests served, each "
+                            "after its warm-up; bound: least upper bound, Bonferroni over the scenarios"})

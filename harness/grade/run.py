@@ -18,7 +18,7 @@ from harness.grade.verdict import decide, write_junit
 from harness.schemas.checklist import Checklist, ItemKind
 from harness.schemas.run import Endpoints, RunFolder, RunInfo
 from harness.schemas.service import MetricsMapping, preset_profile
-from harness.schemas.timeline import ScenarioStatus, Timeline
+from harness.schemas.timeline import ScenarioStatus, StopCause, Timeline
 from harness.schemas.verdict import Attestation, SeriesSet, Verdict, Window
 
 
@@ -114,6 +114,8 @@ def _run_invalid(timeline: Timeline | None, scenarios: set[str]) -> list[str]:
         if run.name not in scenarios:
             continue
         reasons += [f"{run.name}: {r}" for r in run.invalid_reasons]
+        if run.stop is not None and run.stop.cause == StopCause.service:
+            continue  # the service failing is a finding (its incident, its items), not an untrusted run
         if run.status != ScenarioStatus.completed:
             reasons.append(f"{run.name} {run.status.value}: {run.reason or 'no reason given'}")
     return reasons

@@ -26,7 +26,8 @@ def decide(run_id: str, items: list[ItemResult], invalid_reasons: list[str], *,
         outcome = Outcome.no_go
         reason = "; ".join(target_failures)
         if failed:
-            reason += f"; {len(failed)} blocker{'s' if len(failed) > 1 else ''} failed"
+            reason += f"; {len(failed)} blocker{'s' if len(failed) > 1 else ''} failed: " + \
+                ", ".join(i.id for i in failed)
     elif failed:
         outcome = Outcome.no_go
         reason = f"{len(failed)} blocker{'s' if len(failed) > 1 else ''} failed: " + _listed(failed)

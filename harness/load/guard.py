@@ -100,12 +100,12 @@ def hopeless(
             continue
         if field == "window_p99" and value > settings.stop_factor * limit:
             return (
-                f"stopped early: P99 {value:.2f} s over the last {settings.stop_window_s:g} s of phase "
+                f"P99 {value:.2f} s over the last {settings.stop_window_s:g} s of phase "
                 f"'{sample['phase']}' is more than {settings.stop_factor:g}x the {limit:g} s limit"
             )
         if field == "window_error_rate" and value > max(settings.stop_error_rate, limit):
             return (
-                f"stopped early: error rate {value:.1%} over the last {settings.stop_window_s:g} s of "
+                f"error rate {value:.1%} over the last {settings.stop_window_s:g} s of "
                 f"phase '{sample['phase']}' (limit {limit:g})"
             )
     return None
@@ -125,9 +125,14 @@ def rate_floor(promised_rps: float, duration_s: float, share: float, poisson: bo
 
 
 def invalid_reasons(
-    samples: list[dict[str, Any]], stats: ScenarioStats, settings: LoadSettings, poisson: bool
+    samples: list[dict[str, Any]], stats: ScenarioStats, settings: LoadSettings, poisson: bool,
+    unanswered: int = 0,
 ) -> list[str]:
-    """Why this scenario's numbers describe the generator rather than the service."""
+    """Why this scenario's numbers describe the generator rather than the service.
+
+    ``unanswered``: requests still in flight when the generator ended. The generator did issue them
+    (a service that stalls holds hundreds), so they count in the last phase, sent no later than its end.
+    """
     reasons = []
     run = longest = 0
     hot: set[str] = set()  # the workers (every one that reports, remote ones too) above the limit
@@ -149,7 +154,8 @@ def invalid_reasons(
                 f"{settings.late_ms:g} ms late (limit {settings.late_share_max:.0%}): the generator "
                 f"could not keep the schedule"
             )
-        issued = (p.requests + p.dropped) / max(p.end - p.start, 1e-9)
+        held = unanswered if p is stats.phases[-1] else 0
+        issued = (p.requests + p.dropped + held) / max(p.end - p.start, 1e-9)
         if p.target_rps and issued < rate_floor(p.target_rps, p.end - p.start, settings.issued_min, poisson):
             reasons.append(
                 f"phase '{p.phase}': the generator issued {issued:.1f} req/s of the promised "

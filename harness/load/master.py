@@ -22,9 +22,10 @@ from harness.process import ManagedProcess
 from harness.schemas import Endpoints
 from harness.schemas.faults import TOKEN_ENV
 from harness.schemas.files import write_atomic
-from harness.schemas.timeline import ScenarioRun, ScenarioStatus
+from harness.schemas.timeline import ScenarioRun, ScenarioStatus, ScenarioStop, StopCause
 
-Abort = Callable[[], str | None]
+# Polled while the scenario runs: a stop it returns ends the scenario (the stack's watchdog).
+Abort = Callable[[], ScenarioStop | None]
 START_GRACE_S = 90.0  # locust import + workers connecting, on a busy 2-core machine
 
 
@@ -82,20 +83,22 @@ class LiveTail:
         return new
 
 
-def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> str | None:
-    """A reason from outside the samples to end the scenario: the stack's watchdog, a dead worker."""
-    reason = abort() if abort else None
-    if reason:
-        return f"stopped: {reason}"
+def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> ScenarioStop | None:
+    """A stop from outside the samples: the stack's watchdog, a dead load generator worker."""
+    stop = abort() if abort else None
+    if stop is not None:
+        return stop
     for worker in workers:
         # Exit code 0 is a worker the master told to quit at the end of the plan.
         if worker.exit_code not in (None, 0):
             tail = worker.log_tail(5).replace("\n", " | ")
-            return (f"stopped: load generator {worker.name} exited with code {worker.exit_code}; "
-                    f"last lines: {tail}")
+            return ScenarioStop(cause=StopCause.harness, at=time.time(),
+                                reason=f"load generator {worker.name} exited with code "
+                                       f"{worker.exit_code}; last lines: {tail}")
     return None
 
 
+<<<<<<< HEAD
 def _show_roll_call(out: Path, progress: Progress, name: str, guard: LoadSettings) -> None:
     """Before the load, while the master waits for workers on other hosts: how many have come."""
     path = out / FLEET_FILE
@@ -107,9 +110,16 @@ def _show_roll_call(out: Path, progress: Progress, name: str, guard: LoadSetting
 
 def _stop(live: LiveTail, run: ScenarioRun, reason: str) -> None:
     run.status, run.reason = ScenarioStatus.aborted, reason
+=======
+def _stop(live: LiveTail, run: ScenarioRun, stop: ScenarioStop, phase: str | None,
+          said: str = "stopped") -> None:
+    """End the scenario early; the run records why and in which phase, for the items to read."""
+    run.status, run.reason = ScenarioStatus.aborted, f"{said}: {stop.reason}"
+    run.stop = stop.model_copy(update={"at": time.time(), "phase": phase})
+>>>>>>> main
     # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
     # ends the plan, drains, and writes its results as at a normal end.
-    write_atomic(live.path.parent / STOP_FILE, reason)
+    write_atomic(live.path.parent / STOP_FILE, run.reason)
 
 
 def _watch(
@@ -119,9 +129,10 @@ def _watch(
     run: ScenarioRun,
     progress: Progress,
     guard: LoadSettings,
-    outside: Callable[[], str | None],
+    outside: Callable[[], ScenarioStop | None],
 ) -> None:
     """Until the master exits: progress line, stop conditions, and a hard deadline."""
+<<<<<<< HEAD
     wait = guard.expect_workers_wait_s if guard.expect_workers else 0.0
     deadline = time.monotonic() + START_GRACE_S + wait + plan.total_s + plan.drain_s
     while master.alive():
@@ -130,7 +141,16 @@ def _watch(
         reason = outside()
         if reason and run.status == ScenarioStatus.running:
             _stop(live, run, reason)
+=======
+    deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
+    phase: str | None = None  # the phase of the latest live sample
+    while master.alive():
+        stop = outside()
+        if stop is not None and run.status == ScenarioStatus.running:
+            _stop(live, run, stop, phase)
+>>>>>>> main
         for sample in live.read():
+            phase = sample.get("phase")
             progress.show(progress_line(run.name, sample))
             t0 = sample["t"] - sample["elapsed"]
             phase_start = next(
@@ -143,7 +163,8 @@ def _watch(
             )
             reason = hopeless(sample, plan.stop_limits, phase_start, guard)
             if reason and run.status == ScenarioStatus.running:
-                _stop(live, run, reason)
+                hopeless_stop = ScenarioStop(cause=StopCause.service, reason=reason, at=sample["t"])
+                _stop(live, run, hopeless_stop, phase, said="stopped early")
         if time.monotonic() > deadline:
             master.stop(grace_s=10)
             raise LoadError(

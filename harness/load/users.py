@@ -40,7 +40,12 @@ from harness.load.exporter import Exporter
 from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import Recorder
+<<<<<<< HEAD
 from harness.load.shipping import admitted, keep, receive, start_sending
+=======
+from harness.load.senders import SenderPool
+from harness.load.shipping import final_flush, keep, receive_rows, start_flusher
+>>>>>>> main
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
 
@@ -58,15 +63,16 @@ def _outstanding() -> Iterator[None]:
 
 
 class ArrivalUser(FastHttpUser):
-    """Open model: one per worker, starting each request in its own greenlet at its scheduled time.
+    """Open model: one per worker, sending its share of the plan's arrivals from a pool of senders.
 
-    Arrivals follow the plan's rate (constant or Poisson) whatever the responses do; latency is
-    measured from the intended start, a request starting more than ``late_ms`` after it is late,
-    and an arrival finding ``max_in_flight`` requests outstanding is dropped and counted.
+    Arrivals follow the plan's rate (constant, Poisson, gamma, ramps, a trace) whatever the responses
+    do; latency is measured from the intended start, a request starting more than ``late_ms`` after
+    it is late, and an arrival finding ``max_in_flight`` requests outstanding is dropped and counted
+    (``harness.load.senders``).
     """
 
     abstract = True
-    concurrency = 4000  # the connection pool's ceiling, shared by this user's request greenlets
+    concurrency = 4000  # the connection pool's ceiling, shared by this user's senders
     # Never follow a redirect (Locust follows 30): a target answering 3xx could aim the load at any host.
     max_redirects = 0
     _pool: gevent.lock.BoundedSemaphore | None = None
@@ -75,27 +81,30 @@ class ArrivalUser(FastHttpUser):
     def schedule(self) -> None:
         while STATE.plan is None or STATE.plan.t0 is None:
             gevent.sleep(0.05)
+        plan = STATE.plan
         worker = getattr(self.environment.runner, "worker_index", 0)
-        for arrival in arrivals(STATE.plan, STATE.plan.rng("arrivals", worker), worker):
-            t, phase = arrival.t, arrival.phase
-            gevent.sleep(max(t - time.time(), 0))
-            plan = STATE.plan
-            if plan.phase_at(t)[1] is None:  # stopped early
-                break
-            if STATE.in_flight >= max(plan.max_in_flight // plan.workers, 1):
-                STATE.dropped[phase.name] = STATE.dropped.get(phase.name, 0) + 1
-                continue
-            gevent.spawn(self._one, plan, arrival)
+        if plan.connections is not None:
+            self._pool = gevent.lock.BoundedSemaphore(plan.connections)
+        SenderPool(
+            arrivals(plan, plan.rng("arrivals", worker), worker),
+            cap=max(plan.max_in_flight // plan.workers, 1),
+            send=lambda arrival: self._one(STATE.plan, arrival),
+            due=lambda arrival: STATE.plan.phase_at(arrival.t)[1] is not None,
+            dropped=_count_dropped,
+        ).run()
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
             gevent.sleep(1)
 
     def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
-        if self._pool is None and plan.connections is not None:
-            self._pool = gevent.lock.BoundedSemaphore(plan.connections)
         sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
         # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
         with _outstanding(), self._pool or contextlib.nullcontext():
             keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
+
+
+def _count_dropped(arrival: Arrival) -> None:
+    name = arrival.phase.name
+    STATE.dropped[name] = STATE.dropped.get(name, 0) + 1
 
 
 class ThinkingUser(FastHttpUser):

@@ -29,9 +29,11 @@ class MemoryTrendParams(Params):
 
 
 class MemoryPerRequestParams(Params):
-    # The first share of the run's requests, not judged: the caches fill there (bounded growth).
+    # Each scenario's first share of its requests, not judged: caches and the new load's buffers fill.
     warmup_share: float = Field(0.3, ge=0, lt=1)
     min_requests: int = Field(1000, gt=0)  # over the whole run
+    # A scenario's own slope counts when it served this many after its warm-up (fewer: too noisy).
+    min_scenario_requests: int = Field(1000, ge=0)
 
 
 class MaxLatencyParams(Params):

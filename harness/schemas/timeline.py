@@ -31,10 +31,27 @@ class ScenarioStatus(StrEnum):
     failed = "failed"  # the runner could not run it (reason says why)
 
 
+class StopCause(StrEnum):
+    service = "service"  # the service under test: it died, fell silent, or a blocker went hopeless
+    harness = "harness"  # a part of the run itself: Prometheus, a load generator worker, ...
+
+
+class ScenarioStop(Contract):
+    """Why a scenario ended early, for the items that read its phases: a service that failed under a
+    fault has shown how it handles that fault; a run cut short by its own parts has shown nothing."""
+
+    cause: StopCause
+    reason: str
+    at: float  # when the load generator was told to stop (the running phase ends here)
+    phase: str | None = None  # the phase running then; None: between phases or in the drain
+    since: float | None = None  # when the trouble began, as far as known (a silence's first failed poll)
+
+
 class ScenarioRun(Contract):
     name: str
     status: ScenarioStatus
     reason: str = ""
+    stop: ScenarioStop | None = None  # set when status is aborted by a stop condition
     start: float
     end: float | None = None
     phases: list[Phase] = Field(default_factory=list)
@@ -72,6 +89,9 @@ class Incident(Contract):
     kind: IncidentKind
     at: float  # when it happened, as far as known (the first failed poll for "no answer")
     detected_at: float
+    # The watchdog's last poll that found the component well: what broke, broke after it. None when
+    # no poll had (or for incidents found at grading).
+    ok_at: float | None = None
     scenario: str | None = None  # the scenario running then
     exit_code: int | None = None
     log_tail: str = ""  # the log file and its last lines

@@ -16,9 +16,13 @@ from types import TracebackType
 import httpx
 
 from harness.process import ManagedProcess
-from harness.schemas.timeline import Incident, IncidentKind
+from harness.schemas.timeline import TARGET_COMPONENT, Incident, IncidentKind, ScenarioStop, StopCause
 
 POLL_S = 1.0
+# What the watchdog promises (a death named within 15 s): one poll interval plus one round of checks
+# (each URL at most HTTP_TIMEOUT_S) lies well inside it. Incidents carry the last poll that found the
+# component well (``ok_at``), so a run shows from its own timestamps that the promise held.
+DETECT_WITHIN_S = 15.0
 # Nothing listening: a few polls in a row rule out a blip.
 REFUSED_AFTER_S = 3.0
 # Timeouts: a service under load may answer slowly; one that answers nothing for this long is gone.
@@ -35,12 +39,13 @@ class Watched:
     process: ManagedProcess | None = None
     url: str | None = None
     failing_since: float | None = None  # first failed poll of the current silence
+    ok_at: float | None = None  # start of the last poll that found it well
     refused_only: bool = False  # every failed poll so far was "connection refused"
     reported: bool = False
 
 
 class Watchdog:
-    """``with Watchdog(stack.watched()) as dog: ... dog.abort_reason()`` — polls in a background thread."""
+    """``with Watchdog(stack.watched()) as dog: ... dog.stop_request()`` — polls in a background thread."""
 
     def __init__(self, watched: list[Watched], *, poll_s: float = POLL_S,
                  say: Callable[[str], None] | None = None) -> None:
@@ -72,6 +77,16 @@ class Watchdog:
         incidents = self.incidents
         return incidents[0].summary if incidents else None
 
+    def stop_request(self) -> ScenarioStop | None:
+        """The running scenario's stop, or None while the stack is whole: the first incident, and
+        whose failure it is (the target's is the service failing; any other is the run's own)."""
+        incidents = self.incidents
+        if not incidents:
+            return None
+        first = incidents[0]
+        cause = StopCause.service if first.component == TARGET_COMPONENT else StopCause.harness
+        return ScenarioStop(cause=cause, reason=first.summary, at=first.detected_at, since=first.at)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
             self.poll()
@@ -95,14 +110,18 @@ class Watchdog:
 def _check_process(watched: Watched) -> Incident | None:
     proc = watched.process
     assert proc is not None
+    polled = time.time()  # before the check: a process seen alive was alive at this instant
     if proc.alive():
+        watched.ok_at = polled
         return None
     now = time.time()
     return Incident(component=watched.component, kind=IncidentKind.died, at=now, detected_at=now,
-                    exit_code=proc.exit_code, log_tail=f"{proc.log_path}:\n{proc.log_tail(LOG_LINES)}")
+                    ok_at=watched.ok_at, exit_code=proc.exit_code,
+                    log_tail=f"{proc.log_path}:\n{proc.log_tail(LOG_LINES)}")
 
 
 def _check_url(watched: Watched) -> Incident | None:
+    polled = time.time()
     try:
         httpx.get(watched.url or "", timeout=HTTP_TIMEOUT_S)
     except (httpx.ConnectError, httpx.RemoteProtocolError):
@@ -110,7 +129,7 @@ def _check_url(watched: Watched) -> Incident | None:
     except httpx.HTTPError as exc:
         failure, refused = type(exc).__name__, False
     else:
-        watched.failing_since = None  # any answer, even a 5xx, is a live service
+        watched.failing_since, watched.ok_at = None, polled  # any answer, even a 5xx, is a live service
         return None
     now = time.time()  # when the failure was seen: a poll sent just before a death still fails after it
     if watched.failing_since is None:
@@ -120,4 +139,5 @@ def _check_url(watched: Watched) -> Incident | None:
     if silent_s < (REFUSED_AFTER_S if watched.refused_only else SILENT_AFTER_S):
         return None
     return Incident(component=watched.component, kind=IncidentKind.no_answer, at=watched.failing_since,
-                    detected_at=now, detail=f"{watched.url} {failure} for {silent_s:.0f} s")
+                    detected_at=now, ok_at=watched.ok_at,
+                    detail=f"{watched.url} {failure} for {silent_s:.0f} s")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.grade.leak import aligned, leak_per_request
+from harness.grade.leak import aligned, blocks_of, leak_per_request
 
 RSS = Path(__file__).resolve().parents[2] / "fixtures" / "rss"
 KB = 1024.0
@@ -79,3 +79,24 @@ def test_too_little_to_fit_and_a_reset_counter_are_refused() -> None:
 def test_aligned_keeps_the_instants_both_series_have() -> None:
     t, a, b = aligned([(1.0, 10.0), (2.0, 20.0), (3.0, 30.0)], [(2.0, 200.0), (3.0, 300.0), (4.0, 400.0)])
     assert t.tolist() == [2.0, 3.0] and a.tolist() == [20.0, 30.0] and b.tolist() == [200.0, 300.0]
+
+
+def test_blocks_are_the_scenarios_windows_and_samples_between_them_count_nowhere() -> None:
+    times = np.array([0.0, 1, 2, 3, 4, 5, 6])
+    assert blocks_of(times, [(0.0, 2.0), (4.0, 6.0)]).tolist() == [0, 0, 0, -1, 1, 1, 1]
+
+
+def test_a_step_between_scenarios_is_not_retained_per_request() -> None:
+    # The 4 KB leak's recording with 20 MB added to the second burst, as a new kind of load's
+    # high-water step would: one block's interval takes the step in (the median resists it), so
+    # the item could not pass a healthy service; two blocks never compare across it.
+    t, served, rss = _series("leak_4kb")
+    idle = np.concatenate([[False], np.diff(served) == 0])
+    second = np.cumsum(idle) > 0
+    stepped = rss + np.where(second, 20e6, 0.0)
+    blocks = np.where(idle, -1, second.astype(int))
+    one = leak_per_request(served, stepped)
+    two = leak_per_request(served, stepped, blocks=blocks, names=["first", "second"])
+    assert one.high / KB > 10, one
+    assert 3.5 <= two.low / KB <= two.per_request / KB <= two.high / KB <= 4.5, two
+    assert [b.name for b in two.blocks] == ["first", "second"]

@@ -45,7 +45,7 @@ def test_a_target_that_broke_under_load_is_no_go_naming_it_before_anything_else(
     crash = "target service died at 10:00:00 UTC during target_2x (exit code -9)"
     verdict = decide("r", items, ["target_2x aborted"], prometheus_url=None, target_failures=[crash])
     assert verdict.outcome == Outcome.no_go
-    assert verdict.reason.startswith(crash) and verdict.reason.endswith("1 blocker failed")
+    assert verdict.reason.startswith(crash) and verdict.reason.endswith("1 blocker failed: auth")
 
 
 def test_junit_has_one_case_per_item_and_fails_blockers(tmp_path: Path) -> None:

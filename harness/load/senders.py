@@ -1,0 +1,77 @@
+"""Open-model arrivals sent by a pool of sender greenlets: no greenlet and no hand-over per arrival.
+
+Each sender takes the next arrival of the schedule (in time order), sleeps until its intended start
+and sends it, then takes the next one: one timer per arrival, as a bare Locust user sleeps between
+its tasks, and no scheduler greenlet in between. The pool grows only when every sender is busy, so
+its size follows the requests in flight (plus one), never the arrival rate.
+
+Exactness, as with a greenlet per arrival:
+
+- intended starts are the schedule's, untouched; a sender that wakes late sends at once, and the
+  request's row keeps its intended start (latency is measured from it, lateness counted from it);
+- one sender more than the requests in flight is kept (up to ``cap + 1``), so some sender is always
+  waiting on the earliest arrival not yet started: the generator adds no queue of its own. An
+  arrival that finds ``cap`` requests in flight when it is due is dropped and counted, exactly the
+  ones that would have found the cap under a greenlet per arrival.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import gevent
+
+from harness.load.arrivals import Arrival
+
+
+class SenderPool:
+    """Sends a schedule of arrivals with at most ``cap`` in flight; see the module docstring.
+
+    ``send(arrival)`` makes the request (it may wait for a connection: that counts as in flight and
+    shows as a late start); ``due(arrival)`` is False once the plan stopped before the arrival, which
+    ends the schedule; ``dropped(arrival)`` counts one that found ``cap`` in flight.
+    """
+
+    def __init__(
+        self, schedule: Iterator[Arrival], cap: int, send: Callable[[Arrival], object],
+        due: Callable[[Arrival], bool], dropped: Callable[[Arrival], object],
+    ) -> None:
+        self._schedule = schedule
+        self.cap = max(cap, 1)
+        self._send, self._due, self._dropped = send, due, dropped
+        self.in_flight = 0
+        self.size = 0  # senders started, the most ever alive at once
+        self._senders: list[gevent.Greenlet] = []
+        self._over = False
+
+    def run(self) -> None:
+        """Send the whole schedule; returns once it is over and every request has ended."""
+        self._grow()
+        while self._senders:
+            gevent.joinall(list(self._senders))
+            self._senders = [s for s in self._senders if not s.dead]
+
+    def _grow(self) -> None:
+        if self.size <= self.cap:
+            self.size += 1
+            self._senders.append(gevent.spawn(self._sender))
+
+    def _sender(self) -> None:
+        while not self._over and (arrival := next(self._schedule, None)) is not None:
+            delay = arrival.t - time.time()
+            if delay > 0:  # a late arrival goes at once: sleeping 0 would only yield
+                gevent.sleep(delay)
+            if not self._due(arrival):
+                self._over = True
+                return
+            if self.in_flight >= self.cap:
+                self._dropped(arrival)
+                continue
+            self.in_flight += 1
+            if self.size - self.in_flight == 0:  # nobody left waiting for the next arrival
+                self._grow()
+            try:
+                self._send(arrival)
+            finally:
+                self.in_flight -= 1
