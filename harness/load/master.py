@@ -98,7 +98,6 @@ def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> Scenari
     return None
 
 
-<<<<<<< HEAD
 def _show_roll_call(out: Path, progress: Progress, name: str, guard: LoadSettings) -> None:
     """Before the load, while the master waits for workers on other hosts: how many have come."""
     path = out / FLEET_FILE
@@ -108,15 +107,11 @@ def _show_roll_call(out: Path, progress: Progress, name: str, guard: LoadSetting
                       f"({guard.expect_workers} remote expected, up to {guard.expect_workers_wait_s:g} s)")
 
 
-def _stop(live: LiveTail, run: ScenarioRun, reason: str) -> None:
-    run.status, run.reason = ScenarioStatus.aborted, reason
-=======
 def _stop(live: LiveTail, run: ScenarioRun, stop: ScenarioStop, phase: str | None,
           said: str = "stopped") -> None:
     """End the scenario early; the run records why and in which phase, for the items to read."""
     run.status, run.reason = ScenarioStatus.aborted, f"{said}: {stop.reason}"
     run.stop = stop.model_copy(update={"at": time.time(), "phase": phase})
->>>>>>> main
     # Not SIGTERM: Locust's handler does not run reliably; the master polls this file,
     # ends the plan, drains, and writes its results as at a normal end.
     write_atomic(live.path.parent / STOP_FILE, run.reason)
@@ -132,23 +127,15 @@ def _watch(
     outside: Callable[[], ScenarioStop | None],
 ) -> None:
     """Until the master exits: progress line, stop conditions, and a hard deadline."""
-<<<<<<< HEAD
     wait = guard.expect_workers_wait_s if guard.expect_workers else 0.0
     deadline = time.monotonic() + START_GRACE_S + wait + plan.total_s + plan.drain_s
+    phase: str | None = None  # the phase of the latest live sample
     while master.alive():
         if not live.samples:
             _show_roll_call(live.path.parent, progress, run.name, guard)
-        reason = outside()
-        if reason and run.status == ScenarioStatus.running:
-            _stop(live, run, reason)
-=======
-    deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
-    phase: str | None = None  # the phase of the latest live sample
-    while master.alive():
         stop = outside()
         if stop is not None and run.status == ScenarioStatus.running:
             _stop(live, run, stop, phase)
->>>>>>> main
         for sample in live.read():
             phase = sample.get("phase")
             progress.show(progress_line(run.name, sample))

@@ -173,16 +173,12 @@ def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail
     run.params["target_in_flight_at_end"] = target_in_flight(TargetClient.of(endpoints))
     run.params["max_users"] = max((p.max_users for p in stats.phases), default=0)
     poisson = plan.arrival == "poisson"
-<<<<<<< HEAD
-    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson) + [
+    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson, result["in_flight_at_end"]) + [
         f"load generator worker '{name}' lost during the load ({why}): its share of the load is missing"
         for name, why in result.get("lost_workers", {}).items()]
     run.params["generator_workers"] = result.get("workers", [])
-=======
-    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson, result["in_flight_at_end"])
     if run.stop is not None and result.get("stopped_at"):
         run.stop.at = result["stopped_at"]  # the master's own moment: where the running phase ends
->>>>>>> main
     if result["requests"] == 0:
         raise LoadError("zero requests completed: check the target URL, the API key and the service "
                         f"log (generator log: {master.log_path})")

@@ -40,12 +40,8 @@ from harness.load.exporter import Exporter
 from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import Recorder
-<<<<<<< HEAD
-from harness.load.shipping import admitted, keep, receive, start_sending
-=======
 from harness.load.senders import SenderPool
-from harness.load.shipping import final_flush, keep, receive_rows, start_flusher
->>>>>>> main
+from harness.load.shipping import admitted, keep, receive, start_sending
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
 
