@@ -137,6 +137,8 @@ def _on_hello(environment: Any, msg: Any, **_: Any) -> None:
         environment.runner.send_message(LATE_MESSAGE, None, client_id=msg.node_id)
         return
     why = fleet.admission(msg.data, time.time(), locust_version, fleet.max_skew_s())
+    if msg.data["name"] in STATE.roster.values():  # names key the request logs and the reasons
+        why = f"two workers are named '{msg.data['name']}': give each its own --name"
     STATE.roster[msg.node_id] = msg.data["name"]
     if why is not None and STATE.refusal is None:
         STATE.refusal = why
