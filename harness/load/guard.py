@@ -131,7 +131,8 @@ def invalid_reasons(
     """Why this scenario's numbers describe the generator rather than the service.
 
     ``unanswered``: requests still in flight when the generator ended. The generator did issue them
-    (a service that stalls holds hundreds), so they count in the last phase, sent no later than its end.
+    (a service that stalls holds hundreds), in phases the count does not say: a phase's shortfall that
+    they could fill is not the generator's.
     """
     reasons = []
     run = longest = 0
@@ -154,8 +155,7 @@ def invalid_reasons(
                 f"{settings.late_ms:g} ms late (limit {settings.late_share_max:.0%}): the generator "
                 f"could not keep the schedule"
             )
-        held = unanswered if p is stats.phases[-1] else 0
-        issued = (p.requests + p.dropped + held) / max(p.end - p.start, 1e-9)
+        issued = (p.requests + p.dropped + unanswered) / max(p.end - p.start, 1e-9)
         if p.target_rps and issued < rate_floor(p.target_rps, p.end - p.start, settings.issued_min, poisson):
             reasons.append(
                 f"phase '{p.phase}': the generator issued {issued:.1f} req/s of the promised "

@@ -49,7 +49,8 @@ class _LogTail:
 def _access_log(ctx: GradeContext) -> Path:
     ep = service_endpoints(ctx)
     if ep.access_log is None:
-        raise NoData("the service's access log is not known to loadgate (no access_log endpoint)")
+        raise NoData("the service's access log is not known to loadgate: give its JSON-lines file with "
+                     "--access-log FILE, or waive the item")
     return Path(ep.access_log)
 
 

@@ -57,15 +57,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _checklist(tmp: Path) -> Path:
-    """The shipped checklist's streaming items (all profiles) over 20 s of streamed load at 10 req/s."""
+    """The shipped checklist's streaming items over 20 s of streamed load at 10 req/s."""
     shipped = yaml.safe_load((ROOT / "checklist.yaml").read_text())
     plan = {"warmup_s": 2, "steady_s": 20, "rate_x": 2, "stream_share": 1}
     short = {**{k: v for k, v in shipped.items() if k not in ("profiles", "items", "attestations")},
              "target_qps": 5, "default_profile": "short",
              "profiles": {"short": {"description": "streamed chat completions",
                                     "scenarios": {"target_2x": plan}}},
-             "items": [{k: v for k, v in i.items() if k != "profiles"} for i in shipped["items"]
-                       if i["id"] in STREAM_ITEMS]}
+             # Blockers here, as a team gating an LLM server would make them (shipped: warnings, full
+             # profile only, since the bundled service's streams are mostly cached or degraded).
+             "items": [{**{k: v for k, v in i.items() if k != "profiles"}, "severity": "blocker"}
+                       for i in shipped["items"] if i["id"] in STREAM_ITEMS]}
     path = tmp / "stream.yaml"
     path.write_text(yaml.safe_dump(short, sort_keys=False))
     return path
