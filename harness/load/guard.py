@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harness.errors import ConfigError
 from harness.schemas.checklist import Checklist, Severity
 from harness.schemas.timeline import ScenarioStats
 
@@ -51,6 +52,19 @@ class LoadSettings(BaseSettings):
     stop_factor: float = Field(3.0, description="hopeless: window P99 above factor x the limit")
     stop_error_rate: float = Field(0.5, description="hopeless: window error rate above this")
     stop_min_samples: int = 100
+
+    expect_workers: int = Field(0, ge=0, description="workers on other hosts (`loadgate worker`) to wait for")
+    master_bind: str | None = Field(None, description="HOST:PORT the Locust master listens on for workers")
+    expect_workers_wait_s: float = Field(120.0, gt=0, description="how long to wait for them")
+
+    def bind(self) -> tuple[str, int | None]:
+        """(host, port) the master listens on; port None: a free one (local workers only)."""
+        if not self.master_bind:
+            return "127.0.0.1", None
+        host, _, port = self.master_bind.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--master-bind '{self.master_bind}': write HOST:PORT")
+        return host.strip("[]"), int(port)
 
 
 def stop_limits(checklist: Checklist, profile: str, scenario: str) -> list[tuple[str, str, float]]:
@@ -122,13 +136,17 @@ def invalid_reasons(
     """
     reasons = []
     run = longest = 0
+    hot: set[str] = set()  # the workers (every one that reports, remote ones too) above the limit
     for s in samples:
         run = run + 1 if s.get("phase") and s.get("cpu_max", 0) > settings.cpu_max else 0
         longest = max(longest, run)
+        if run:
+            hot |= {w for w, cpu in (s.get("cpu_by_worker") or {}).items() if cpu > settings.cpu_max}
     if longest >= settings.cpu_sustained_s:
+        which = f" (workers {', '.join(sorted(hot))})" if hot else " (the master)"
         reasons.append(
-            f"load generator CPU above {settings.cpu_max:g}% for {longest} s: add --workers "
-            f"or a generator host"
+            f"load generator CPU above {settings.cpu_max:g}% for {longest} s{which}: add --load-workers "
+            f"or a generator host (loadgate worker)"
         )
     for p in stats.phases:
         if p.requests and p.late_starts / p.requests > settings.late_share_max:
