@@ -13,9 +13,13 @@ setup:
 gate: setup
 	$(BIN)/loadgate gate --profile $(PROFILE) $(foreach a,$(ATTEST),--attest $(a))
 
+# Test workers (pytest-xdist): most tests wait on the processes they start far more than they compute,
+# so two workers fit two cores; a test marked `alone` still runs with nothing beside it (tests/conftest.py).
+# A module stays on one worker (--dist loadfile): its fixtures (a fleet of services, a gate run) start once.
+TEST_WORKERS ?= 2
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
 test: setup
-	@$(BIN)/python -m pytest -q -ra; rc=$$?; [ $$rc -ne 5 ] || { echo "pytest collected no tests"; exit 1; }; exit $$rc
+	@$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile; rc=$$?; [ $$rc -ne 5 ] || { echo "pytest collected no tests"; exit 1; }; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .

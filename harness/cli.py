@@ -21,12 +21,12 @@ from pydantic import ValidationError
 
 from harness.cli_options import EXIT_USAGE, build_parser
 from harness.credentials import resolve_secrets
-from harness.errors import InternalError, LoadgateError
+from harness.errors import ConfigError, InternalError, LoadgateError
 from harness.hosts import ALLOW_ENV
 from harness.proxy import command as proxy_command
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, so --help stays quick
-    from harness.pipeline import StackSettings
+    from harness.pipeline import LoadSettings, StackSettings
 
 EXIT_INTERRUPTED = 130
 
@@ -56,8 +56,19 @@ def _run_settings(args: argparse.Namespace) -> dict:
         "checklist": args.checklist, "profile": args.profile, "reports_dir": args.reports_dir,
         "run_id": args.run_id, "force": args.force, "load_workers": args.load_workers, "seed": args.seed,
         "progress": False if args.no_progress else None, "stack": _stack_settings(args),
-        "service_file": args.service_file,
+        "service_file": args.service_file, "load": _load_settings(args),
     }
+
+
+def _load_settings(args: argparse.Namespace) -> LoadSettings:
+    """The LOADGATE_* environment, with the remote workers the command line asks for."""
+    from harness.pipeline import LoadSettings
+
+    if args.expect_workers and not args.master_bind:
+        raise ConfigError("--expect-workers needs --master-bind HOST:PORT: the address the workers "
+                          "on other hosts connect to")
+    given = {"expect_workers": args.expect_workers, "master_bind": args.master_bind}
+    return LoadSettings(**{k: v for k, v in given.items() if v})
 
 
 def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -189,9 +200,15 @@ def _one_line(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from harness import pipeline
+
+    return pipeline.worker(args.master, args.name, args.idle_exit, _allow_hosts(args), _say)
+
+
 COMMANDS = {"gate": _cmd_gate, "run": _cmd_run, "check": _cmd_check, "capacity": _cmd_capacity,
             "detect": _cmd_detect, "report": _cmd_report, "validate": _cmd_validate,
-            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status,
+            "up": _cmd_up, "down": _cmd_down, "status": _cmd_status, "worker": _cmd_worker,
             "proxy": lambda args: proxy_command.run(args, _say)}
 
 

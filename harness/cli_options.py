@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -85,6 +87,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="replace the run folder of a reused --run-id (default: refuse it)")
     g.add_argument("--load-workers", type=int, default=1, metavar="N",
                    help="Locust worker processes (default: %(default)s)")
+    g.add_argument("--expect-workers", type=int, default=0, metavar="N",
+                   help="also wait for N load-generator workers on other hosts, started with\n"
+                        "`loadgate worker --master HOST:PORT` (needs --master-bind)")
+    g.add_argument("--master-bind", metavar="HOST:PORT",
+                   help="where the Locust master listens for workers (default: a free loopback port);\n"
+                        "a non-loopback address needs --allow-host HOST[:PORT] as a remote target does")
     g.add_argument("--no-progress", action="store_true", help="no live progress line")
     g.add_argument("--seed", type=int, metavar="N",
                    help="seed of the load's random draws (arrivals, prompts); run.json records the one used, "
@@ -149,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for add in (_gate_command, _run_command, _check_command, _capacity_command, _validate_command,
                 _detect_command, _report_command, _up_command, _down_command, _status_command,
-                _proxy_command):
+                _proxy_command, _worker_command):
         add(command)
     return parser
 
@@ -299,3 +307,19 @@ def _status_command(command: Command) -> None:
 def _proxy_command(command: Command) -> None:
     proxy_command.add_arguments(command("proxy", "run an LLM (HTTP/SSE) or TCP fault proxy in the foreground",
                                         proxy_command.DESCRIPTION))
+
+
+def _worker_command(command: Command) -> None:
+    p = command("worker", "generate load for a gate, run or capacity search on another host",
+                "Join the Locust master of a `loadgate gate|run|capacity --expect-workers N\n"
+                "--master-bind HOST:PORT` as one of its N workers, for every scenario of the run, until\n"
+                "no master has answered for --idle-exit seconds. This host needs the same loadgate\n"
+                "revision (the master refuses other code, exit 3) and a clock within 100 ms of the\n"
+                "master's (LOADGATE_MAX_CLOCK_SKEW_MS). Example: loadgate worker --master 10.0.0.5:5557 "
+                "--allow-host 10.0.0.5")
+    p.add_argument("--master", required=True, metavar="HOST:PORT", help="the run's --master-bind address")
+    p.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
+                   help="what the master calls this worker in errors and reports (default: host-pid)")
+    p.add_argument("--idle-exit", type=float, default=300.0, metavar="SECONDS",
+                   help="end when no master has answered this long (default: %(default)s)")
+    _add_allow_host(p)

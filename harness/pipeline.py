@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import secrets
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness import __version__
 from harness.capacity import STEPS_DIR, CapacitySettings, LoadDriver, Target, run_capacity
@@ -25,7 +26,8 @@ from harness.diagnostics.overhead import measure_overhead
 from harness.diagnostics.recorder import DiagnosticsRecorder, DiagnosticsSettings
 from harness.errors import ConfigError, EndpointUnreachable, InternalError, LoadError, LoadgateError
 from harness.grade import grade_run, grade_window, scrape_interval_s, validate_names
-from harness.load import LoadSettings, check_trace, prompt_picker, run_scenario
+from harness.hosts import HostAllowlist
+from harness.load import LoadSettings, check_trace, prompt_picker, run_scenario, serve_worker
 from harness.report import render_compare, render_index, render_run, terminal_summary
 from harness.runfolder import claim, index_locked
 from harness.runinfo import git_commit, machine_info, new_run_id
@@ -67,6 +69,15 @@ class RunSettings(BaseModel):
     load: LoadSettings = Field(default_factory=LoadSettings)
     service_file: Path | None = None  # --service FILE: the service profile, over the checklist's
     seed: int | None = Field(None, ge=0, description="the load's random seed (default: new, in run.json)")
+
+    @model_validator(mode="after")
+    def _master_bind_allowed(self) -> RunSettings:
+        """A master bound to a non-loopback address is an open port: allowed as a remote target is."""
+        if self.load.master_bind:
+            host, port = self.load.bind()
+            url = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            HostAllowlist.parse(self.stack.allow_hosts).check(url, "--master-bind")
+        return self
 
 
 class GateSettings(RunSettings):
@@ -368,3 +379,9 @@ def status(state_file: Path) -> list[tuple[str, bool, str]]:
 def summary(folder: RunFolder) -> str:
     """The verdict in a few lines for the terminal."""
     return terminal_summary(folder)
+
+
+def worker(master: str, name: str, idle_exit_s: float, allow_hosts: list[str], say: Say) -> int:
+    """``loadgate worker``: a load generator for the master on ``master`` (HOST:PORT), every scenario."""
+    HostAllowlist.parse(allow_hosts).check(master, "--master")
+    return serve_worker(master, name, idle_exit_s, Path(tempfile.gettempdir()) / "loadgate-worker", say)

@@ -8,7 +8,7 @@ import pandas as pd
 from harness import stats
 from harness.grade import stops
 from harness.grade.context import GradeContext
-from harness.grade.requests_log import is_error, is_shed, phase_rows
+from harness.grade.requests_log import errors_by_kind, errors_text, is_error, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem
 from harness.schemas.params import MaxLatencyParams
@@ -117,8 +117,9 @@ def client_error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
         counts["no answer at the stop"] = unanswered
     shed_note = f" ({shed} more shed with 429)" if shed else ""
     held_note = f" ({held.line})" if held else ""
-    return make_result(item, status, f"{errors} failed of {n} requests{shed_note}: {reason}{held_note}",
-                       value=errors / n, bound=upper, samples=n, window=window,
+    kinds = errors_by_kind(rows)
+    return make_result(item, status, f"{errors} failed of {n} requests{errors_text(kinds)}{shed_note}: "
+                       f"{reason}{held_note}", value=errors / n, bound=upper, samples=n, window=window,
                        interval=stats.proportion_interval(errors, n, item.confidence),
                        evidence={"status_counts": counts, "errors": errors, "requests": n, "shed": shed,
-                                 "source": source(window)})
+                                 "error_kinds": kinds, "source": source(window)})

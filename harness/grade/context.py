@@ -16,7 +16,7 @@ from harness.schemas.faults import UpstreamCalls
 from harness.schemas.requests import read_request_log
 from harness.schemas.run import Endpoints, RunFolder
 from harness.schemas.service import MetricsMapping, preset_profile
-from harness.schemas.timeline import ScenarioStatus, Timeline
+from harness.schemas.timeline import ScenarioRun, ScenarioStatus, Timeline
 from harness.schemas.verdict import Window
 
 # A window may miss this share of its scrapes (and one more at the edges) before it is a gap.
@@ -51,19 +51,25 @@ class GradeContext:
         Prometheus does not list the job as a target (``loadgate check`` on recorded data)."""
         return self.require_prom().scrape_interval_s(self.job) or 1.0
 
+    def scenario_ran(self, name: str) -> ScenarioRun:
+        """The scenario's run, once it ran to its end; NoData saying why not (failed, e.g. a fault with
+        nowhere to go, or still running, or never started)."""
+        if self.timeline is None:
+            raise NoData("no timeline: no scenario ran")
+        try:
+            run = self.timeline.scenario(name)
+        except KeyError:
+            raise NoData(f"scenario {name} did not run") from None
+        if run.status in (ScenarioStatus.failed, ScenarioStatus.running):
+            raise NoData(f"scenario {name} {run.status.value}: {run.reason or 'no reason given'}")
+        return run
+
     def window(self, item: ChecklistItem) -> Window:
         if self.window_override is not None:
             return self.window_override
         if not item.scenario:
             raise NoData(f"item {item.id} names no scenario to read")
-        if self.timeline is None:
-            raise NoData("no timeline: no scenario ran")
-        try:
-            run = self.timeline.scenario(item.scenario)
-        except KeyError:
-            raise NoData(f"scenario {item.scenario} did not run") from None
-        if run.status in (ScenarioStatus.failed, ScenarioStatus.running):
-            raise NoData(f"scenario {item.scenario} {run.status.value}: {run.reason or 'no reason given'}")
+        run = self.scenario_ran(item.scenario)
         try:
             start, end = run.window(item.phase)
         except KeyError as exc:

@@ -12,7 +12,7 @@ from harness import stats
 from harness.grade.context import GradeContext
 from harness.grade.nodata import missing_series
 from harness.grade.queries import duration
-from harness.grade.requests_log import is_error, is_served, is_shed, phase_rows
+from harness.grade.requests_log import errors_by_kind, errors_text, is_error, is_served, is_shed, phase_rows
 from harness.grade.result import NoData, judge, make_result
 from harness.schemas.checklist import ChecklistItem, render_query
 from harness.schemas.params import MemoryTrendParams, ThroughputParams
@@ -169,7 +169,11 @@ def error_rate(ctx: GradeContext, item: ChecklistItem) -> ItemResult:
     rows = _client_rows(ctx, window)
     taken = int((is_error(rows) | is_served(rows)).sum()) if rows is not None else 0
     if rows is not None and taken:
-        results.append(_rate_result(item, int(is_error(rows).sum()), taken, "client", window, query))
+        client = _rate_result(item, int(is_error(rows).sum()), taken, "client", window, query)
+        kinds = errors_by_kind(rows)
+        client.reason = client.reason.replace(" requests;", f" requests{errors_text(kinds)};", 1)
+        client.evidence["error_kinds"] = kinds
+        results.append(client)
     worst = max(results, key=lambda r: _STATUS_RANK[r.status])
     worst.evidence["sides"] = {r.evidence["side"]: {k: r.evidence[k] for k in ("errors", "requests")}
                                for r in results}

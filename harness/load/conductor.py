@@ -10,9 +10,10 @@ import gevent
 import psutil
 
 from harness.load.faults import FaultDriver
-from harness.load.locust_state import FLUSH_S, STATE
+from harness.load.locust_state import STATE
 from harness.load.plan import PhaseSpec
 from harness.load.recorder import STOP_FILE
+from harness.load.shipping import collect
 
 
 def clear_fault(host: str, phase: str | None) -> None:
@@ -63,5 +64,5 @@ def conduct(runner: Any) -> None:
                 break
         edges = [b for _, a, b in plan.phase_bounds() if b > now] + [plan.t0] * (now < plan.t0)
         gevent.sleep(min([1.0, *(e - now + 0.001 for e in edges if e > now)]))  # faults switch on the edge
-    gevent.sleep(FLUSH_S * 2)  # the last rows from workers
+    collect(runner)  # the workers' last increments and their request logs
     STATE.done = True

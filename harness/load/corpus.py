@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.errors import LoadError
 from harness.load.plan import SCENARIO_DIR
+from harness.schemas.checklist import Lengths
 
 CORPUS_PATH = SCENARIO_DIR / "data" / "prompts.txt"
 
@@ -71,6 +72,16 @@ class RequestSizes:
 
 
 NO_SIZES = RequestSizes()
+
+
+def draw_length(spec: Lengths | None, rng: random.Random) -> int | None:
+    """A length from ``spec`` (gamma: shape 1/CV^2, scale mean*CV^2; CV 0 is the mean), at least 1."""
+    if spec is None:
+        return None
+    if spec.cv == 0:
+        return max(round(spec.mean), 1)
+    shape = 1 / spec.cv**2
+    return max(round(rng.gammavariate(shape, spec.mean / shape)), 1)
 
 
 def sized_prompt(prompt: str, tokens: int | None) -> str:

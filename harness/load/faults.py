@@ -69,13 +69,24 @@ class FaultDriver:
             out[f"{self.redis_proxy_url}{ADMIN_PREFIX}/fault"] = lease.model_dump(mode="json")
             admin["redis_down"] = False
         if any(admin.values()):
-            if not (self.admin_path and self.admin_token):
-                raise LoadError("this scenario injects faults but no admin token is known for the target "
-                                "(--admin-token), and no proxy takes them (--llm-proxy / --redis-proxy)")
             # Only the knobs set: a service that knows fewer of them than this harness still accepts it.
             admin = {k: v for k, v in admin.items() if v != FaultSpec.model_fields[k].default}
+            self._check_admin(admin)
             out[f"{self.target_url.rstrip('/')}{self.admin_path}"] = {**admin, "ttl_s": self.lease_s}
         return out
+
+    def _check_admin(self, faults: dict[str, object]) -> None:
+        """The service's own fault API must exist and be open to us; otherwise say which it lacks."""
+        what = ", ".join(f"{k}={v}" for k, v in faults.items())
+        if not self.admin_path:
+            raise LoadError(f"this scenario injects a fault ({what}) that only a fault API or proxy can "
+                            "apply: the service profile has none (service.admin.faults_path is not set: "
+                            "only the bundled service has one), and no proxy takes it (--llm-proxy / "
+                            "--redis-proxy)")
+        if not self.admin_token:
+            raise LoadError(f"this scenario injects a fault ({what}) through the service's fault API, but "
+                            "no admin token is known for it (LOADGATE_ADMIN_TOKEN or --admin-token-file), "
+                            "and no proxy takes it (--llm-proxy / --redis-proxy)")
 
     def destinations(self, specs: list[FaultSpec]) -> list[str]:
         return sorted({url for spec in specs for url in self.bodies(spec)})

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from harness.errors import ConfigError
 from harness.schemas.checklist import Checklist, Severity
 from harness.schemas.timeline import ScenarioStats
 
@@ -51,6 +52,19 @@ class LoadSettings(BaseSettings):
     stop_factor: float = Field(3.0, description="hopeless: window P99 above factor x the limit")
     stop_error_rate: float = Field(0.5, description="hopeless: window error rate above this")
     stop_min_samples: int = 100
+
+    expect_workers: int = Field(0, ge=0, description="workers on other hosts (`loadgate worker`) to wait for")
+    master_bind: str | None = Field(None, description="HOST:PORT the Locust master listens on for workers")
+    expect_workers_wait_s: float = Field(120.0, gt=0, description="how long to wait for them")
+
+    def bind(self) -> tuple[str, int | None]:
+        """(host, port) the master listens on; port None: a free one (local workers only)."""
+        if not self.master_bind:
+            return "127.0.0.1", None
+        host, _, port = self.master_bind.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--master-bind '{self.master_bind}': write HOST:PORT")
+        return host.strip("[]"), int(port)
 
 
 def stop_limits(checklist: Checklist, profile: str, scenario: str) -> list[tuple[str, str, float]]:
@@ -117,17 +131,22 @@ def invalid_reasons(
     """Why this scenario's numbers describe the generator rather than the service.
 
     ``unanswered``: requests still in flight when the generator ended. The generator did issue them
-    (a service that stalls holds hundreds), so they count in the last phase, sent no later than its end.
+    (a service that stalls holds hundreds), in phases the count does not say: a phase's shortfall that
+    they could fill is not the generator's.
     """
     reasons = []
     run = longest = 0
+    hot: set[str] = set()  # the workers (every one that reports, remote ones too) above the limit
     for s in samples:
         run = run + 1 if s.get("phase") and s.get("cpu_max", 0) > settings.cpu_max else 0
         longest = max(longest, run)
+        if run:
+            hot |= {w for w, cpu in (s.get("cpu_by_worker") or {}).items() if cpu > settings.cpu_max}
     if longest >= settings.cpu_sustained_s:
+        which = f" (workers {', '.join(sorted(hot))})" if hot else " (the master)"
         reasons.append(
-            f"load generator CPU above {settings.cpu_max:g}% for {longest} s: add --workers "
-            f"or a generator host"
+            f"load generator CPU above {settings.cpu_max:g}% for {longest} s{which}: add --load-workers "
+            f"or a generator host (loadgate worker)"
         )
     for p in stats.phases:
         if p.requests and p.late_starts / p.requests > settings.late_share_max:
@@ -136,8 +155,7 @@ def invalid_reasons(
                 f"{settings.late_ms:g} ms late (limit {settings.late_share_max:.0%}): the generator "
                 f"could not keep the schedule"
             )
-        held = unanswered if p is stats.phases[-1] else 0
-        issued = (p.requests + p.dropped + held) / max(p.end - p.start, 1e-9)
+        issued = (p.requests + p.dropped + unanswered) / max(p.end - p.start, 1e-9)
         if p.target_rps and issued < rate_floor(p.target_rps, p.end - p.start, settings.issued_min, poisson):
             reasons.append(
                 f"phase '{p.phase}': the generator issued {issued:.1f} req/s of the promised "

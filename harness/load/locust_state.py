@@ -1,4 +1,4 @@
-"""What one Locust process of a scenario holds: its plan, its recorder (master), its rows (workers).
+"""What one Locust process of a scenario holds: its plan, its recorder (master), its keeper (workers).
 
 One instance per process (``STATE``), shared by the users, the shape, the conductor and the wiring.
 """
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from harness.load.corpus import ZipfPicker
 from harness.load.plan import LoadPlan
 from harness.load.recorder import Recorder
+from harness.load.tally import Keeper
 from harness.schemas.checklist import ScenarioPlan
-from harness.schemas.requests import RequestRow
 
-FLUSH_S = 0.5  # how often workers send their rows to the master
+FLUSH_S = 0.5  # how often workers send their tallies to the master
 
 
 @dataclass
@@ -25,7 +25,10 @@ class LocustState:
     default_plan: ScenarioPlan | None = None
     plan: LoadPlan | None = None
     recorder: Recorder | None = None
-    rows: list[RequestRow] = field(default_factory=list)
+    keeper: Keeper | None = None  # a sending process: its request log and tally
+    roster: dict[str, str] = field(default_factory=dict)  # master: Locust client id -> worker name
+    logs_in: set[str] = field(default_factory=set)  # master: workers whose request log arrived
+    refusal: str | None = None  # master: why a worker may not join (the run is refused)
     dropped: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     done: bool = False  # master: plan and drain are over, the shape may stop

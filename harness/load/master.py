@@ -4,6 +4,7 @@ exits, with the progress line and the stop conditions read from the master's ``l
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import LoadError
+from harness.load.fleet import FLEET_FILE, WORKER_NAME_ENV
 from harness.load.guard import LoadSettings, hopeless
 from harness.load.plan import LoadPlan
 from harness.load.progress import Progress, progress_line
@@ -32,14 +34,19 @@ def _locust(locustfile: Path, *extra: str) -> list[str]:
 
 
 def locust_processes(name: str, locustfile: Path, out: Path, endpoints: Endpoints,
-                     workers: int) -> tuple[ManagedProcess, list[ManagedProcess]]:
-    """The master (reading ``out/plan.json``, writing into ``out``) and its workers, not yet started."""
+                     workers: int, guard: LoadSettings) -> tuple[ManagedProcess, list[ManagedProcess]]:
+    """The master (reading ``out/plan.json``, writing into ``out``) and its local workers, not yet
+    started; the master also waits for ``guard.expect_workers`` on other hosts."""
     secrets = {"LOADGATE_API_KEY": endpoints.api_key, "LOADGATE_ADMIN_TOKEN": endpoints.admin_token or "",
                TOKEN_ENV: endpoints.proxy_token or ""}
-    port = free_port()
+    host, port = guard.bind()
+    port = port or free_port()
+    local_host = LOOPBACK if host in ("0.0.0.0", "::", "*") else host
     master_args = [
-        "--headless", "--master", "--master-bind-host", LOOPBACK, "--master-bind-port", str(port),
-        "--expect-workers", str(workers), "--host", endpoints.target_url,
+        "--headless", "--master", "--master-bind-host", host, "--master-bind-port", str(port),
+        "--expect-workers", str(workers + guard.expect_workers),
+        "--expect-workers-max-wait", str(math.ceil(guard.expect_workers_wait_s)),
+        "--host", endpoints.target_url,
         "--loadgate-plan", str(out / "plan.json"), "--loadgate-out", str(out),
         "--csv", str(out / "locust"), "--only-summary",
     ]
@@ -49,8 +56,9 @@ def locust_processes(name: str, locustfile: Path, out: Path, endpoints: Endpoint
                             log_path=out / "locust-master.log", env=secrets)
     worker_procs = [
         ManagedProcess(f"locust worker {i} ({name})",
-                       _locust(locustfile, "--worker", "--master-host", LOOPBACK, "--master-port", str(port)),
-                       log_path=out / f"locust-worker{i}.log", env=secrets)
+                       _locust(locustfile, "--worker", "--master-host", local_host,
+                               "--master-port", str(port)),
+                       log_path=out / f"locust-worker{i}.log", env={**secrets, WORKER_NAME_ENV: f"local{i}"})
         for i in range(workers)
     ]
     return master, worker_procs
@@ -90,6 +98,15 @@ def _outside_stop(abort: Abort | None, workers: list[ManagedProcess]) -> Scenari
     return None
 
 
+def _show_roll_call(out: Path, progress: Progress, name: str, guard: LoadSettings) -> None:
+    """Before the load, while the master waits for workers on other hosts: how many have come."""
+    path = out / FLEET_FILE
+    if guard.expect_workers and path.exists():
+        fleet = json.loads(path.read_text(encoding="utf-8"))
+        progress.show(f"{name}: waiting for workers on {guard.master_bind}: {fleet['connected']} connected "
+                      f"({guard.expect_workers} remote expected, up to {guard.expect_workers_wait_s:g} s)")
+
+
 def _stop(live: LiveTail, run: ScenarioRun, stop: ScenarioStop, phase: str | None,
           said: str = "stopped") -> None:
     """End the scenario early; the run records why and in which phase, for the items to read."""
@@ -110,9 +127,12 @@ def _watch(
     outside: Callable[[], ScenarioStop | None],
 ) -> None:
     """Until the master exits: progress line, stop conditions, and a hard deadline."""
-    deadline = time.monotonic() + START_GRACE_S + plan.total_s + plan.drain_s
+    wait = guard.expect_workers_wait_s if guard.expect_workers else 0.0
+    deadline = time.monotonic() + START_GRACE_S + wait + plan.total_s + plan.drain_s
     phase: str | None = None  # the phase of the latest live sample
     while master.alive():
+        if not live.samples:
+            _show_roll_call(live.path.parent, progress, run.name, guard)
         stop = outside()
         if stop is not None and run.status == ScenarioStatus.running:
             _stop(live, run, stop, phase)
@@ -146,7 +166,7 @@ def drive(name: str, locustfile: Path, out: Path, endpoints: Endpoints, workers:
           abort: Abort | None, after: Callable[[], None] | None = None) -> tuple[ManagedProcess, LiveTail]:
     """Run the master and its workers until the master exits; every process is stopped on the way out,
     then ``after`` runs, whatever ended the run."""
-    master, worker_procs = locust_processes(name, locustfile, out, endpoints, workers)
+    master, worker_procs = locust_processes(name, locustfile, out, endpoints, workers, guard)
     shown = Progress(progress)
     live = LiveTail(out / LIVE_FILE)
     try:

@@ -19,7 +19,7 @@ from harness.errors import LoadError
 from harness.load.arrivals import Arrival, TraceRow, phase_arrivals, trace_arrivals, unit_gaps
 from harness.load.trace import load_trace
 from harness.schemas.base import Contract
-from harness.schemas.checklist import FaultSpec, ScenarioPlan
+from harness.schemas.checklist import FaultSpec, Lengths, ScenarioPlan
 from harness.schemas.service import ServiceProfile, preset_profile
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -58,6 +58,8 @@ class SessionSpec(Contract):
     think_time_s: float = Field(1.0, ge=0)
     cancel_share: float = Field(0.0, ge=0, le=1)  # of streamed turns: the user stops reading mid-answer
     cancel_after_tokens: int = Field(4, ge=1)
+    prompt_tokens: Lengths | None = None  # each question's length (ScenarioPlan.prompt_tokens)
+    output_tokens: Lengths | None = None  # each answer's max_tokens
 
 
 class LoadPlan(Contract):
@@ -328,7 +330,8 @@ def build_plan(
         trace=load_trace(trace_path(plan.trace)) if plan.trace and build is _replay else None,
         session=SessionSpec(turns_mean=plan.turns_mean, turns_max=plan.turns_max,
                             think_time_s=1.0 if plan.think_time_s is None else plan.think_time_s,
-                            cancel_share=plan.cancel_share, cancel_after_tokens=plan.cancel_after_tokens)
+                            cancel_share=plan.cancel_share, cancel_after_tokens=plan.cancel_after_tokens,
+                            prompt_tokens=plan.prompt_tokens, output_tokens=plan.output_tokens)
         if build is _sessions else None,
         stream_share=plan.stream_share,
         fresh_share=plan.fresh_share,

@@ -1,13 +1,10 @@
 """``run_scenario``: one scenario, headless, as a Locust master and N worker subprocesses.
 
 The harness never imports Locust: the master (``locust -f scenarios/<file>.py --master``) owns the
-plan, the faults, the recorder and the exporter; workers only send requests. Workers on other hosts
-run the same command the runner uses here, pointed at this master::
-
-    locust -f scenarios/target_2x.py --worker --master-host MASTER --master-port PORT
-
-(same code, same ``harness`` installed, clocks synchronised by NTP), and the master is started with
-``--expect-workers`` counting them. This module reads the master's ``live.jsonl`` for the progress
+plan, the faults, the recorder and the exporter; workers send requests and their tallies. Workers on
+other hosts run ``loadgate worker --master HOST:PORT`` (same loadgate revision, clocks synchronised
+by NTP: the master refuses them otherwise), and the master, bound with ``--master-bind``, waits for
+``--expect-workers`` of them. This module reads the master's ``live.jsonl`` for the progress
 line and the stop conditions, and its ``stats.json``/``generator.json`` at the end, and writes the
 scenario into ``timeline.json``.
 """
@@ -22,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from harness.errors import LoadError
+from harness.errors import ConfigError, LoadError
 from harness.load.faults import FaultDriver, save_upstream_calls
+from harness.load.fleet import FLEET_FILE, REFUSED_FILE
 from harness.load.guard import LoadSettings, invalid_reasons, rate_floor, stop_limits
 from harness.load.idle import target_in_flight
 from harness.load.master import Abort, LiveTail, drive
@@ -156,7 +154,7 @@ def _fresh_client_dir(folder: RunFolder, name: str, plan: LoadPlan) -> Path:
     """client/<name>/ without an earlier attempt's results, holding the plan the master reads."""
     out = folder.client_dir(name)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (LIVE_FILE, RESULT_FILE, STOP_FILE, ScenarioStats.FILE_NAME):
+    for stale in (LIVE_FILE, RESULT_FILE, STOP_FILE, ScenarioStats.FILE_NAME, REFUSED_FILE, FLEET_FILE):
         (out / stale).unlink(missing_ok=True)
     write_atomic(out / "plan.json", plan.model_dump_json(indent=2))
     return out
@@ -165,7 +163,7 @@ def _fresh_client_dir(folder: RunFolder, name: str, plan: LoadPlan) -> Path:
 def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail, plan: LoadPlan,
              guard: LoadSettings, endpoints: Endpoints) -> None:
     """The master's results into the run: phases, counts, invalid reasons, and the final status."""
-    result = _results(out, master)
+    result = _results(out, master, guard)
     stats = ScenarioStats.load_file(out / ScenarioStats.FILE_NAME)
     run.phases = _phases(result)
     run.end = result["ended"]
@@ -175,7 +173,10 @@ def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail
     run.params["target_in_flight_at_end"] = target_in_flight(TargetClient.of(endpoints))
     run.params["max_users"] = max((p.max_users for p in stats.phases), default=0)
     poisson = plan.arrival == "poisson"
-    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson, result["in_flight_at_end"])
+    run.invalid_reasons = invalid_reasons(live.samples, stats, guard, poisson, result["in_flight_at_end"]) + [
+        f"load generator worker '{name}' lost during the load ({why}): its share of the load is missing"
+        for name, why in result.get("lost_workers", {}).items()]
+    run.params["generator_workers"] = result.get("workers", [])
     if run.stop is not None and result.get("stopped_at"):
         run.stop.at = result["stopped_at"]  # the master's own moment: where the running phase ends
     if result["requests"] == 0:
@@ -199,8 +200,16 @@ def _collect(run: ScenarioRun, out: Path, master: ManagedProcess, live: LiveTail
             run.reason = "completed below the promised rate: " + ", ".join(short)
 
 
-def _results(out: Path, master: ManagedProcess) -> dict[str, Any]:
+def _results(out: Path, master: ManagedProcess, guard: LoadSettings) -> dict[str, Any]:
     path = out / RESULT_FILE
+    refused = out / REFUSED_FILE
+    if refused.exists():  # not a LoadError: a gate stops here, it does not go on to the next scenario
+        raise ConfigError("the run was refused before the load: " + refused.read_text(encoding="utf-8"))
+    if not path.exists() and guard.expect_workers and (out / FLEET_FILE).exists():
+        fleet = json.loads((out / FLEET_FILE).read_text(encoding="utf-8"))
+        raise LoadError(f"only {fleet['connected']} workers connected to the master on {guard.master_bind} "
+                        f"within {guard.expect_workers_wait_s:g} s ({guard.expect_workers} remote expected); "
+                        f"start them with `loadgate worker --master {guard.master_bind}`")
     if not path.exists():
         raise LoadError(f"the Locust master ended without results (exit code {master.exit_code}); "
                         f"log {master.log_path}:\n" + master.log_tail())

@@ -41,7 +41,8 @@ class SenderPool:
         self.cap = max(cap, 1)
         self._send, self._due, self._dropped = send, due, dropped
         self.in_flight = 0
-        self.size = 0  # senders started, the most ever alive at once
+        self.size = 0  # senders alive
+        self.peak = 0  # the most senders ever alive at once
         self._senders: list[gevent.Greenlet] = []
         self._over = False
 
@@ -55,9 +56,16 @@ class SenderPool:
     def _grow(self) -> None:
         if self.size <= self.cap:
             self.size += 1
+            self.peak = max(self.peak, self.size)
             self._senders.append(gevent.spawn(self._sender))
 
     def _sender(self) -> None:
+        try:
+            self._send_arrivals()
+        finally:  # a sender that died of an error is replaced at the next arrival that needs one
+            self.size -= 1
+
+    def _send_arrivals(self) -> None:
         while not self._over and (arrival := next(self._schedule, None)) is not None:
             delay = arrival.t - time.time()
             if delay > 0:  # a late arrival goes at once: sleeping 0 would only yield

@@ -13,7 +13,9 @@ from harness.schemas.timeline import SessionStats
 
 
 @dataclass
-class _Session:
+class SessionState:
+    """One conversation so far; it crosses processes whole (``astuple``), all turns on one worker."""
+
     planned: int
     first_intended: float
     last_end: float
@@ -23,7 +25,7 @@ class _Session:
 
 @dataclass
 class SessionAccumulator:
-    sessions: dict[str, _Session] = field(default_factory=dict)
+    sessions: dict[str, SessionState] = field(default_factory=dict)
     by_turn: dict[int, HdrHistogram] = field(default_factory=dict)
     tools: Counter[tuple[str, str]] = field(default_factory=Counter)
     cancelled: int = 0
@@ -32,7 +34,7 @@ class SessionAccumulator:
             tools: str, cancelled: bool = False) -> None:
         state = self.sessions.get(session)
         if state is None:
-            state = self.sessions[session] = _Session(planned, intended, end)
+            state = self.sessions[session] = SessionState(planned, intended, end)
         state.first_intended = min(state.first_intended, intended)
         state.last_end = max(state.last_end, end)
         state.answered += not failed

@@ -6,8 +6,9 @@ that carries the conversation: the service keeps it (the profile's ``conversatio
 bundled agent's ``memory: true``) or, for a stateless chat API (``messages``), the user resends the
 whole history each turn. Turns are streamed at the plan's ``stream_share``; a streamed answer's tool-call
 deltas are read, and ``cancel_share`` of them the user stops reading mid-answer (``cancelled`` in the
-log; the session goes on with the partial answer). Each turn's latency is
-measured from its own intended start (the previous answer plus the think time), so a turn the
+log; the session goes on with the partial answer). Prompt and output lengths may be drawn per
+turn from stated distributions (``prompt_tokens``, ``output_tokens``: gamma, mean and CV). Each turn's
+latency is measured from its own intended start (the previous answer plus the think time), so a turn the
 generator starts late shows as late, not as a faster service. A turn that fails ends the session,
 as a user gives up. A session counts as in flight from its first question to its last answer, so
 the drain after the plan lets started conversations finish.
@@ -26,7 +27,7 @@ import orjson
 from locust.contrib.fasthttp import FastHttpUser
 
 from harness.load.arrivals import Arrival
-from harness.load.corpus import SCENARIO_DIR, load_prompts
+from harness.load.corpus import SCENARIO_DIR, RequestSizes, draw_length, load_prompts, sized_prompt
 from harness.load.locust_state import STATE
 from harness.load.plan import LoadPlan, SessionSpec
 from harness.load.shipping import keep
@@ -114,6 +115,7 @@ class Turn:
     history: list[dict[str, Any]]  # the conversation so far as chat messages (stateless targets)
     stream: bool = False
     cancel_after: int | None = None
+    max_tokens: int | None = None
 
 
 def ask(user: FastHttpUser, plan: LoadPlan, turn: Turn, intended: float) -> Answer:
@@ -122,7 +124,7 @@ def ask(user: FastHttpUser, plan: LoadPlan, turn: Turn, intended: float) -> Answ
     spec = plan.service.requests
     path = target_requests.path(spec, turn.stream)
     body = target_requests.turn_body(spec, turn.prompt, turn.history, session_id=turn.session_id,
-                                     max_tokens=plan.max_tokens, stream=turn.stream)
+                                     max_tokens=turn.max_tokens, stream=turn.stream)
     try:
         response = user.client.request(spec.method, path, json=body, stream=turn.stream,
                                        headers=target_requests.headers(spec, plan.api_key),
@@ -187,8 +189,10 @@ class SessionUser(ArrivalUser):
     def _turn(plan: LoadPlan, rng: random.Random, session_id: str, index: int, turns: int,
               history: list[dict[str, Any]]) -> Turn:
         assert plan.session is not None and STATE.picker is not None and SessionUser._followups
+        spec = plan.session
+        sizes = RequestSizes(draw_length(spec.prompt_tokens, rng), draw_length(spec.output_tokens, rng))
         prompt = STATE.picker.pick() if index == 1 else rng.choice(SessionUser._followups)
         stream = bool(plan.service.requests.stream_path) and rng.random() < plan.stream_share
-        cancel = stream and rng.random() < plan.session.cancel_share
-        return Turn(session_id, index, turns, prompt, list(history), stream,
-                    plan.session.cancel_after_tokens if cancel else None)
+        cancel = stream and rng.random() < spec.cancel_share
+        return Turn(session_id, index, turns, sized_prompt(prompt, sizes.prompt_tokens), list(history),
+                    stream, spec.cancel_after_tokens if cancel else None, sizes.max_tokens(plan.max_tokens))

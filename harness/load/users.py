@@ -41,7 +41,7 @@ from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
 from harness.load.recorder import Recorder
 from harness.load.senders import SenderPool
-from harness.load.shipping import final_flush, keep, receive_rows, start_flusher
+from harness.load.shipping import admitted, keep, receive, start_sending
 from harness.schemas.checklist import ScenarioPlan
 from harness.schemas.faults import TOKEN_ENV
 
@@ -141,6 +141,8 @@ class PlanShape(LoadTestShape):
             return None
         workers = self.runner.worker_count if isinstance(self.runner, MasterRunner) else 1
         if plan.t0 is None:
+            if not admitted(self.runner):  # a worker may not join: no load at all
+                return None
             plan.workers = max(workers, 1)
             plan.t0 = time.time() + self.start_lead_s
             gevent.spawn(conduct, self.runner)
@@ -241,16 +243,13 @@ def _init(environment: Any, **_: Any) -> None:
             exporter.serve(options.loadgate_exporter)
         out = Path(options.loadgate_out or Path("loadgate-out") / STATE.plan.scenario)
         STATE.recorder = Recorder(STATE.plan, out, exporter)
-        receive_rows(runner)
+        receive(runner)
     if not isinstance(runner, MasterRunner):
-        start_flusher(runner)
+        start_sending(runner)
 
 
 @events.quitting.add_listener
 def _quitting(environment: Any, **_: Any) -> None:
-    runner = environment.runner
-    if not isinstance(runner, MasterRunner):
-        final_flush(runner)
     if STATE.recorder is None:
         return
     if STATE.fault_on:  # an early stop must not leave the target slowed down (the runner clears too)

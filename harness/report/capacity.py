@@ -125,17 +125,28 @@ def _errors_of(step: CapacityStep) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def _lowest_steps(name: str, steps: list[CapacityStep]) -> str:
+    """A search that held nothing: its lowest step and what it failed on; when that step observed
+    neither (too few samples for a bound), also the lowest step that failed."""
+    low = min(steps, key=lambda s: s.rate_rps)
+    if low.outcome == StepOutcome.failed:
+        return f"{name}: even {rps(low.rate_rps)}, its lowest step, failed{_errors_of(low)}."
+    why = low.reason.split(";")[0]
+    line = f"{name}: its lowest step, {rps(low.rate_rps)}, was {low.outcome.value} ({why})"
+    failed = [s for s in steps if s.outcome == StepOutcome.failed]
+    if failed:
+        low_fail = min(failed, key=lambda s: s.rate_rps)
+        line += f"; {rps(low_fail.rate_rps)}, the lowest that failed, failed{_errors_of(low_fail)}"
+    return line + "."
+
+
 def _nothing_held(result: CapacityResult) -> list[str]:
-    """No search found a passing rate: each search's lowest step and what it failed on."""
+    """No search found a passing rate: each search's lowest steps and what they failed on."""
     lines = [f"No rate met the SLO ({slo_text(result)})."]
     for search in result.searches:
         steps = [s for s in result.steps if s.search == search.name]
-        if not steps or search.max_sustainable_rps is not None:
-            continue
-        low = min(steps, key=lambda s: s.rate_rps)
-        lines.append(f"{search.name}: even {rps(low.rate_rps)}, its lowest step, "
-                     f"{'failed' if low.outcome == StepOutcome.failed else 'was ' + low.outcome.value}"
-                     f"{_errors_of(low)}.")
+        if steps and search.max_sustainable_rps is None:
+            lines.append(_lowest_steps(search.name, steps))
     if any("degraded" in s.error_kinds for s in result.steps):
         lines.append("A degraded answer is the service answering without its LLM (a fallback after an LLM "
                      "timeout or with its circuit breaker open); it counts as an error.")

@@ -58,7 +58,9 @@ def throughput_chart(sources: list[Source]) -> Chart:
         if knee and knee.rate_rps is not None:
             chart.vlines.append(VLine(knee.rate_rps, f"knee {fmt_value(knee.rate_rps, 'req/s')}", src.color))
     chart.note = ("Knee: the first rate whose P50 is 1.5x the P50 at the lowest rate measured. "
-                  "Below y = x the service completes less than is offered: a queue grows.")
+                  "Below y = x the service completes less than is offered: a queue grows. Achieved counts "
+                  "every answer, degraded and failed ones too: on y = x is not at the SLO (see each "
+                  "step's errors).")
     return chart
 
 
@@ -117,6 +119,10 @@ def usl_chart(sources: list[Source]) -> Chart:
             chart.refs.append(RefLine(usl.peak_rps, f"limit {fmt_value(usl.peak_rps, 'req/s')}", src.color))
     chart.note = ("Rings: the probe's measured throughput per concurrency level; lines: the fit "
                   "X(N) = λN / (1 + σ(N−1) + κN(N−1)); a peak beyond twice the data is an extrapolation.")
+    unfitted = [f"{src.label}: {src.search.usl_error}" for src in sources
+                if src.search.usl is None and src.search.usl_error]
+    if unfitted:  # a search missing from the chart says why
+        chart.note += " No fit for " + "; ".join(unfitted) + "."
     return chart
 
 
@@ -144,7 +150,7 @@ def breaking_chart(sources: list[Source]) -> Chart:
                   "rerun's estimate lands. The curve: the pass chance of a hold-length step at the median.")
     if not chart.lines:
         chart.note = ("No breaking rate: it needs a search with steps that passed and steps that failed; "
-                      "every measured step " + ("failed." if not any(s.outcome == StepOutcome.passed
-                                                                  for src in sources for s in src.steps)
-                                                else "fell on one side only."))
+                      + ("no measured step passed." if not any(s.outcome == StepOutcome.passed
+                                                               for src in sources for s in src.steps)
+                         else "each search's steps fell on one side only."))
     return chart

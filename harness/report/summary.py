@@ -45,7 +45,9 @@ def terminal_summary(run_folder: Path | str | RunFolder) -> str:
             measured = fmt_value(i.value, i.unit)
             vs = f" vs {i.threshold}" if i.threshold else ""
             bound = f" (bound {fmt_value(i.bound, i.unit)})" if is_number(i.bound) else ""
-            lines.append(f"  {i.status.value.upper():<8}{i.severity:<8} {i.id}: {measured}{vs}{bound}"
+            status = f"{i.status.value.upper():<8}"
+            status += "" if status.endswith(" ") else " "  # NOT-APPLICABLE runs past the column
+            lines.append(f"  {status}{i.severity:<8} {i.id}: {measured}{vs}{bound}"
                          f" — {_clip(i.reason, 120)}")
             top = data.top_cause(i.id)
             if top:

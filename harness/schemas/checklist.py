@@ -33,6 +33,14 @@ class FaultSpec(Contract):
     llm_disconnect_after_chunks: int | None = Field(None, ge=0)
 
 
+class Lengths(Contract):
+    """A length in tokens drawn per request: gamma with this mean and coefficient of variation (0: always
+    the mean), as vLLM's and AIPerf's synthetic workloads state theirs."""
+
+    mean: float = Field(gt=0)
+    cv: float = Field(0.0, ge=0)
+
+
 class ScenarioPlan(Contract):
     """How one scenario runs in one profile. Durations in seconds; rates as multiples of target_qps."""
 
@@ -52,6 +60,10 @@ class ScenarioPlan(Contract):
     # (the stream closed mid-answer; counted, and the session goes on with the partial answer).
     cancel_share: float = Field(0.0, ge=0, le=1)
     cancel_after_tokens: int = Field(4, ge=1)
+    # agent_sessions: each question padded to a prompt length, and its answer capped at an output
+    # length, drawn from these (unset: the corpus's questions and the plan's max_tokens).
+    prompt_tokens: Lengths | None = None
+    output_tokens: Lengths | None = None
     users: int | None = Field(None, gt=0)  # closed model: concurrent users
     spawn_rate: float | None = Field(None, gt=0)
     think_time_s: float | None = Field(None, ge=0)

@@ -95,8 +95,22 @@ class RequestLogWriter:
     def write(self, row: RequestRow) -> None:
         self._csv.writerow([_cell(value) for value in row])
 
+    def append_log(self, part: Path) -> None:
+        """Copy another log's rows (same schema version, else ReportError naming it) after these."""
+        version = _file_version(part)
+        if version != SCHEMA_VERSION:
+            raise ReportError(f"request log part {part} has schema_version {version}, not {SCHEMA_VERSION}")
+        with open(part, encoding="utf-8") as source:
+            source.readline(), source.readline()  # the version line and the header
+            for line in source:
+                self._file.write(line)
+
     def close(self) -> None:
         self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
 
     def __enter__(self) -> RequestLogWriter:
         return self
@@ -169,3 +183,15 @@ def read_request_log(path: Path) -> pd.DataFrame | None:
             if unknown:
                 raise ReportError(f"request log {path} has unknown {name} values {sorted(unknown)}")
     return frame
+
+
+
+def merge_request_logs(parts: list[Path], path: Path) -> Path:
+    """One log from several processes' logs (each of this schema version), part after part.
+
+    Rows keep each part's order (completion order on that process); they are not re-sorted.
+    """
+    with RequestLogWriter(path) as merged:
+        for part in parts:
+            merged.append_log(part)
+    return Path(path)

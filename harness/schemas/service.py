@@ -192,7 +192,7 @@ class ServiceProfile(Contract):
         messages = self.requests.body.get("messages")
         if self.requests.conversation == "messages" and not (isinstance(messages, list) and messages):
             raise ValueError("requests.conversation 'messages' needs a non-empty 'messages' list in "
-                             "requests.body")
+                             "requests.body (a body without one: set requests.conversation: server)")
         return self
 
 

@@ -89,6 +89,9 @@ class Incident(Contract):
     kind: IncidentKind
     at: float  # when it happened, as far as known (the first failed poll for "no answer")
     detected_at: float
+    # The watchdog's last poll that found the component well: what broke, broke after it. None when
+    # no poll had (or for incidents found at grading).
+    ok_at: float | None = None
     scenario: str | None = None  # the scenario running then
     exit_code: int | None = None
     log_tail: str = ""  # the log file and its last lines

@@ -19,6 +19,10 @@ from harness.process import ManagedProcess
 from harness.schemas.timeline import TARGET_COMPONENT, Incident, IncidentKind, ScenarioStop, StopCause
 
 POLL_S = 1.0
+# What the watchdog promises (a death named within 15 s): one poll interval plus one round of checks
+# (each URL at most HTTP_TIMEOUT_S) lies well inside it. Incidents carry the last poll that found the
+# component well (``ok_at``), so a run shows from its own timestamps that the promise held.
+DETECT_WITHIN_S = 15.0
 # Nothing listening: a few polls in a row rule out a blip.
 REFUSED_AFTER_S = 3.0
 # Timeouts: a service under load may answer slowly; one that answers nothing for this long is gone.
@@ -35,6 +39,7 @@ class Watched:
     process: ManagedProcess | None = None
     url: str | None = None
     failing_since: float | None = None  # first failed poll of the current silence
+    ok_at: float | None = None  # start of the last poll that found it well
     refused_only: bool = False  # every failed poll so far was "connection refused"
     reported: bool = False
 
@@ -105,14 +110,18 @@ class Watchdog:
 def _check_process(watched: Watched) -> Incident | None:
     proc = watched.process
     assert proc is not None
+    polled = time.time()  # before the check: a process seen alive was alive at this instant
     if proc.alive():
+        watched.ok_at = polled
         return None
     now = time.time()
     return Incident(component=watched.component, kind=IncidentKind.died, at=now, detected_at=now,
-                    exit_code=proc.exit_code, log_tail=f"{proc.log_path}:\n{proc.log_tail(LOG_LINES)}")
+                    ok_at=watched.ok_at, exit_code=proc.exit_code,
+                    log_tail=f"{proc.log_path}:\n{proc.log_tail(LOG_LINES)}")
 
 
 def _check_url(watched: Watched) -> Incident | None:
+    polled = time.time()
     try:
         httpx.get(watched.url or "", timeout=HTTP_TIMEOUT_S)
     except (httpx.ConnectError, httpx.RemoteProtocolError):
@@ -120,7 +129,7 @@ def _check_url(watched: Watched) -> Incident | None:
     except httpx.HTTPError as exc:
         failure, refused = type(exc).__name__, False
     else:
-        watched.failing_since = None  # any answer, even a 5xx, is a live service
+        watched.failing_since, watched.ok_at = None, polled  # any answer, even a 5xx, is a live service
         return None
     now = time.time()  # when the failure was seen: a poll sent just before a death still fails after it
     if watched.failing_since is None:
@@ -130,4 +139,5 @@ def _check_url(watched: Watched) -> Incident | None:
     if silent_s < (REFUSED_AFTER_S if watched.refused_only else SILENT_AFTER_S):
         return None
     return Incident(component=watched.component, kind=IncidentKind.no_answer, at=watched.failing_since,
-                    detected_at=now, detail=f"{watched.url} {failure} for {silent_s:.0f} s")
+                    detected_at=now, ok_at=watched.ok_at,
+                    detail=f"{watched.url} {failure} for {silent_s:.0f} s")

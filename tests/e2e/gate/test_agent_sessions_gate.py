@@ -1,7 +1,7 @@
 """agent_sessions through `loadgate gate` on the bundled service (simulated LLM, short plan): the
 external API tool slowed by 5 s is contained by its 0.5 s timeout (GO, degraded answers counted),
 and the same slowdown on a service without a tool timeout (AGENT_TOOL_TIMEOUT_S=0) is NO-GO naming
-the tool item."""
+the tool item. The two gates run side by side (simulated LLM, 6 turns/s each: light)."""
 
 from __future__ import annotations
 
@@ -32,23 +32,39 @@ def _checklist(tmp: Path) -> Path:
     return path
 
 
-def _gate(tmp: Path, run_id: str, tool_timeout_s: str) -> tuple[subprocess.CompletedProcess[str], RunFolder]:
-    reports = tmp / "reports"
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(_checklist(tmp)),
-         "--backend", "simulated", "--reports-dir", str(reports), "--run-id", run_id, "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "AGENT_TOOL_TIMEOUT_S": tool_timeout_s},
-    )
-    return done, RunFolder(reports / run_id)
+@pytest.fixture(scope="module")
+def gates(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, RunFolder]]:
+    """run id -> (the finished gate, its run folder), for a 0.5 s tool timeout and for none."""
+    started = {}
+    for run_id, tool_timeout_s in (("contained", "0.5"), ("uncontained", "0")):
+        tmp = tmp_path_factory.mktemp(run_id)
+        argv = [sys.executable, "-m", "harness.cli", "gate", "--checklist", str(_checklist(tmp)),
+                "--backend", "simulated", "--reports-dir", str(tmp / "reports"), "--run-id", run_id,
+                "--no-progress"]
+        out, err = (tmp / "stdout.txt").open("w+"), (tmp / "stderr.txt").open("w+")  # files: no pipe fills
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, text=True,
+                                env={**os.environ, "AGENT_TOOL_TIMEOUT_S": tool_timeout_s})
+        started[run_id] = proc, tmp, out, err
+    done = {}
+    for run_id, (proc, tmp, out, err) in started.items():
+        try:
+            code = proc.wait(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        with out, err:
+            out.seek(0), err.seek(0)
+            done[run_id] = (subprocess.CompletedProcess(proc.args, code, out.read(), err.read()),
+                            RunFolder(tmp / "reports" / run_id))
+    return done
 
 
 def _item(folder: RunFolder):
     return next(i for i in Verdict.load_file(folder.verdict).items if i.id == "tool_timeout_contained")
 
 
-def test_the_tools_timeout_contains_a_slow_external_api(tmp_path: Path) -> None:
-    done, folder = _gate(tmp_path, "contained", "0.5")
+def test_the_tools_timeout_contains_a_slow_external_api(gates) -> None:
+    done, folder = gates["contained"]
     item = _item(folder)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-3000:]}\n{item.reason}"
     assert Verdict.load_file(folder.verdict).outcome == Outcome.go
@@ -58,8 +74,8 @@ def test_the_tools_timeout_contains_a_slow_external_api(tmp_path: Path) -> None:
     assert sessions.tool_outcomes["external_api"]["timeout"] == item.evidence["tool_statuses"]["timeout"]
 
 
-def test_without_a_tool_timeout_the_gate_is_no_go_naming_the_tool_item(tmp_path: Path) -> None:
-    done, folder = _gate(tmp_path, "uncontained", "0")
+def test_without_a_tool_timeout_the_gate_is_no_go_naming_the_tool_item(gates) -> None:
+    done, folder = gates["uncontained"]
     item = _item(folder)
     assert done.returncode == 1, f"{done.stdout}\n{done.stderr[-3000:]}"
     assert item.status == ItemStatus.failed and item.value >= 5

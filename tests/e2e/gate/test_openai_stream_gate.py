@@ -57,15 +57,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _checklist(tmp: Path) -> Path:
-    """The shipped checklist's streaming items (all profiles) over 20 s of streamed load at 10 req/s."""
+    """The shipped checklist's streaming items over 20 s of streamed load at 10 req/s."""
     shipped = yaml.safe_load((ROOT / "checklist.yaml").read_text())
     plan = {"warmup_s": 2, "steady_s": 20, "rate_x": 2, "stream_share": 1}
     short = {**{k: v for k, v in shipped.items() if k not in ("profiles", "items", "attestations")},
              "target_qps": 5, "default_profile": "short",
              "profiles": {"short": {"description": "streamed chat completions",
                                     "scenarios": {"target_2x": plan}}},
-             "items": [{k: v for k, v in i.items() if k != "profiles"} for i in shipped["items"]
-                       if i["id"] in STREAM_ITEMS]}
+             # Blockers here, as a team gating an LLM server would make them (shipped: warnings, full
+             # profile only, since the bundled service's streams are mostly cached or degraded).
+             "items": [{**{k: v for k, v in i.items() if k != "profiles"}, "severity": "blocker"}
+                       for i in shipped["items"] if i["id"] in STREAM_ITEMS]}
     path = tmp / "stream.yaml"
     path.write_text(yaml.safe_dump(short, sort_keys=False))
     return path
@@ -98,8 +100,9 @@ def test_streaming_items_are_graded_on_an_openai_target(gated: Gated) -> None:
     rows = read_request_log(folder.request_log("target_2x"))
     steady = rows[rows["phase"] == "steady"]
     assert items["stream_goodput"].samples == len(steady) > 150, why  # every request streamed and counted
-    # 20 ms a token on the server: each answer's mean gap is near it, and the P95 under the 0.25 s limit
-    assert 0.01 < items["stream_itl"].value < 0.1, why
+    # 20 ms a token (+-20%) on the server: each answer's mean gap is at least about that (a busy machine
+    # only adds), and the P95 under the 0.25 s limit (the item passed above): no tighter wall-clock ceiling.
+    assert items["stream_itl"].value >= 0.018, why
     assert (steady["output_tokens"] == TOKENS).all()  # the server's usage, read from the last chunk
 
 

@@ -17,7 +17,8 @@ import pytest
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Timeline, Verdict
 from harness.schemas.diagnostics import DiagnosticsOverhead
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+# alone: it must hold 2x the target rate on the real model, so no other test runs beside it.
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow, pytest.mark.alone]
 
 ROOT = Path(__file__).resolve().parents[3]
 

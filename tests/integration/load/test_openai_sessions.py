@@ -1,8 +1,9 @@
 """agent_sessions against a stateless OpenAI-compatible chat endpoint (``python -m
 target_service.openai_server``, simulated LLM with a prefill cost per prompt word), through the real
 runner with the ``openai`` preset: each turn resends the history in ``messages`` (so the first token
-comes later turn by turn), tool calls are read from whole answers and from streamed deltas, and
-streams the user cancels mid-answer are counted, in the request log and in ``stats.json`` alike.
+comes later turn by turn), tool calls are read from whole answers and from streamed deltas, streams
+the user cancels mid-answer are counted, in the request log and in ``stats.json`` alike, and answer
+lengths follow the stated distribution.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from harness.load import run_scenario
 from harness.schemas import Endpoints, RunFolder, ScenarioPlan, ScenarioStats
+from harness.schemas.checklist import Lengths
 from harness.schemas.requests import read_request_log
 from harness.schemas.service import ServiceProfile
 from harness.target.presets import expand
@@ -30,7 +32,7 @@ TOOLS = [{"type": "function", "function": {"name": name, "parameters": {"type": 
 PROFILE = ServiceProfile.model_validate(expand({
     "preset": "openai", "health": {"health_path": "/health"},
     "requests": {"body": {"model": "simulated", "messages": [{"role": "user", "content": "{prompt}"}],
-                          "max_tokens": 16, "tools": TOOLS}}}))
+                          "max_tokens": "{max_tokens}", "tools": TOOLS}}}))
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,8 @@ def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def run(openai_server: str, tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
     folder = RunFolder(tmp_path_factory.mktemp("run"))
     plan = ScenarioPlan(warmup_s=0, steady_s=20, turn_rate_rps=12, turns_mean=4, turns_max=6,
-                        think_time_s=0.2, stream_share=0.5, cancel_share=0.3,
-                        cancel_after_tokens=CANCEL_AFTER)
+                        think_time_s=0.2, stream_share=0.7, cancel_share=0.3,
+                        cancel_after_tokens=CANCEL_AFTER, output_tokens=Lengths(mean=16, cv=0.5))
     run_scenario("agent_sessions", checklist=checklist(agent_sessions=plan), profile="quick",
                  endpoints=Endpoints(target_url=openai_server, prometheus_url="http://127.0.0.1:9",
                                      api_key=KEY, service=PROFILE), run_folder=folder)
@@ -75,9 +77,10 @@ def test_each_turn_resends_the_history(run: RunFolder) -> None:
     log = _log(run)
     assert (log.outcome == "served").all(), log.outcome.value_counts()
     # The server keeps nothing: only a resent history makes later turns' prompts (and prefill) longer.
-    full = log[~log.cancelled & (log.tools == "")]  # answers read to their end, no tool call
-    depth = full.turn.clip(upper=3)  # turns 3 and deeper together: fewer sessions get that far
-    p50 = full.latency_uncorrected.groupby(depth).median().to_dict()
+    # Time to first token (prefill), not the whole answer: answer lengths are drawn per turn.
+    streamed = log[log.ttft.notna() & (log.tools == "")]
+    depth = streamed.turn.clip(upper=3)  # turns 3 and deeper together: fewer sessions get that far
+    p50 = streamed.ttft.groupby(depth).median().to_dict()
     counts = depth.value_counts().to_dict()
     assert min(counts.values()) >= 8 and len(counts) == 3, counts
     assert p50[1] + 0.03 < p50[2] and p50[2] + 0.03 < p50[3], p50
@@ -101,6 +104,13 @@ def test_cancelled_streams_are_counted(run: RunFolder) -> None:
     assert len(cancelled) > 0 and stats.cancelled_turns == len(cancelled)
     assert (cancelled.output_tokens == CANCEL_AFTER).all() and cancelled.ttft.notna().all()
     assert (cancelled.outcome == "served").all()  # the user stopped reading: not the service's failure
-    finished = log[log.ttft.notna() & ~log.cancelled & (log.tools == "")]
-    assert (finished.output_tokens == 16).all()  # a stream read to its end: all 16 tokens (usage)
     assert stats.completed > 0 and stats.failed == 0
+
+
+def test_answer_lengths_follow_the_stated_distribution(run: RunFolder) -> None:
+    log = _log(run)
+    # A stream read to its end has the tokens its turn asked for (the server's usage): mean 16, CV 0.5.
+    finished = log[log.ttft.notna() & ~log.cancelled & (log.tools == "")].output_tokens.astype(float)
+    assert len(finished) >= 40 and finished.min() >= 1
+    assert abs(finished.mean() - 16) < 0.25 * 16 and 0.3 < finished.std() / finished.mean() < 0.7, (
+        finished.describe())

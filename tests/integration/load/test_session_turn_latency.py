@@ -2,7 +2,7 @@
 conversation memory and a simulated LLM whose first token waits 4 ms per prompt word (prefill), driven
 by agent_sessions through the real runner. Every turn misses the response cache (fresh prompts), so
 what grows from turn to turn is the history in the prompt. The per-turn statistics in ``stats.json``
-agree with the request log they were recorded from.
+agree with the request log they were recorded from, and the report's chart draws them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.load import run_scenario
+from harness.report.charts import scenario_charts
+from harness.report.rundata import load_run
 from harness.schemas import Endpoints, RunFolder, ScenarioPlan, ScenarioStats
 from harness.schemas.requests import read_request_log
 from harness.stack.redis import start_redis
@@ -69,3 +71,7 @@ def test_turn_latency_rises_with_the_history(memory_service: str, tmp_path: Path
         p50[turn] = exact
     # Each turn's prompt carries ~40 more words than the last: ~0.15 s more before the first token.
     assert p50[1] + 0.05 < p50[2] and p50[2] + 0.05 < p50[3], p50
+    # The report's chart draws these same numbers.
+    chart = next(c for c in scenario_charts(load_run(folder), "agent_sessions") if c.key == "turn-latency")
+    drawn = dict(next(line for line in chart.lines if line.label == "p50").points)
+    assert all(drawn[float(turn)] == by_turn[turn].p50 for turn in p50), (drawn, p50)

@@ -57,7 +57,8 @@ def test_streaming_slos_are_graded_on_the_bundled_stream(bundled: str, tmp_path:
     results = {i.id: grade_item(ctx, i, {}) for i in shipped.items if i.id in STREAM_ITEMS}
     summary = {k: (r.status, r.value, r.reason) for k, r in results.items()}
     assert {r.status for r in results.values()} == {ItemStatus.passed}, summary
-    assert 0.005 < results["stream_itl"].value < 0.05, summary  # ~10 ms a token, as configured
-    assert 0.04 < results["stream_ttft"].value < 2, summary
+    # At least what the simulated model takes (10 ms a token, 50 ms to the first): a busy machine can only
+    # add to it; the upper side is the items' own limits (0.25 s, 2 s), which passed above.
+    assert results["stream_itl"].value >= 0.009 and results["stream_ttft"].value >= 0.045, summary
     assert results["stream_goodput"].samples == len(log)
     assert results["stream_tokens_per_s"].evidence["total_tokens_per_s"] > 0

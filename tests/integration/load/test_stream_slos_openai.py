@@ -116,7 +116,7 @@ def test_a_healthy_openai_target_meets_its_streaming_slos(fast_server: str, tmp_
     summary = {k: (r.status, r.value, r.reason) for k, r in results.items()}
     assert {r.status for r in results.values()} == {ItemStatus.passed}, summary
     assert results["stream_goodput"].samples == REQUESTS
-    assert results["stream_itl"].value < 0.05, summary
+    assert results["stream_itl"].value >= 0.009, summary  # 10 ms a token or more; the limit passed above
     # usage in the last chunk: every answer counted its tokens as the server reported them
     assert results["stream_tokens_per_s"].evidence["total_output_tokens"] == REQUESTS * TOKENS
 

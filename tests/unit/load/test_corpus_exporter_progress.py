@@ -9,7 +9,9 @@ import httpx
 from harness.load.corpus import CORPUS_PATH, ZipfPicker, load_prompts
 from harness.load.exporter import LATENCY_BUCKETS, Exporter
 from harness.load.progress import Progress, progress_line
+from harness.load.tally import Tally
 from harness.ports import free_port
+from harness.schemas.requests import RequestRow
 from scenarios.make_corpus import prompts
 from target_service.metrics import LATENCY_BUCKETS as SERVICE_BUCKETS
 
@@ -36,9 +38,16 @@ def test_exporter_serves_the_brief_metric_names() -> None:
     exporter = Exporter("target_2x")
     address = f"127.0.0.1:{free_port()}"
     exporter.serve(address)
-    exporter.request("steady", "/v1/agent/run", 200, 0.42, None, late=True)
-    exporter.request("steady", "/v1/agent/stream", 0, 1.5, 0.3, late=False)
-    exporter.drop("steady", 2)
+    worker, merged = Tally(late_s=0.05), Tally(late_s=0.05)
+    exporter.read(merged)  # what the master serves: the tallies its workers sent, merged
+    worker.add(RequestRow.measured(intended_start=10.0, start=10.1, end=10.42, status=200,
+                                   endpoint="/v1/agent/run", phase="steady", cached=False, degraded=False,
+                                   outcome="served"))
+    worker.add(RequestRow.measured(intended_start=10.0, start=10.0, end=11.5, ttft=0.3, status=0,
+                                   endpoint="/v1/agent/stream", phase="steady", cached=False,
+                                   degraded=False, outcome="error"))
+    worker.add_dropped({"steady": 2})
+    merged.merge(worker.take())
     exporter.gauges(users=7, in_flight=3, phase="steady", target_rps=50)
     text = httpx.get(f"http://{address}/metrics").text
     for line in [

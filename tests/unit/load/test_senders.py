@@ -62,7 +62,7 @@ def test_arrivals_finding_the_cap_in_flight_are_dropped_and_counted_exactly() ->
     release.set()
     runner.get(timeout=DEADLINE_S)
     assert pool.in_flight == 0
-    assert pool.size <= pool.cap + 1
+    assert pool.peak <= pool.cap + 1
 
 
 def test_a_freed_slot_takes_the_next_arrival_and_intended_starts_are_the_schedules() -> None:
@@ -102,7 +102,7 @@ def test_no_greenlet_per_arrival_the_pool_follows_the_requests_in_flight() -> No
                       due=rec.due, dropped=rec.drop)
     pool.run()
     assert sorted(a for a, _ in rec.sent) == schedule and not rec.dropped
-    assert pool.size == 2  # one sending, one waiting for the next arrival; never one per arrival
+    assert pool.peak == 2  # one sending, one waiting for the next arrival; never one per arrival
 
 
 def test_late_arrivals_go_at_once_with_their_intended_start_and_are_not_dropped_below_the_cap() -> None:
@@ -117,7 +117,7 @@ def test_late_arrivals_go_at_once_with_their_intended_start_and_are_not_dropped_
     pool.run()
     assert sorted(a for a, _ in rec.sent) == schedule and not rec.dropped
     assert all(at - a.t > 0.5 for a, at in rec.sent)  # late, and kept as late (latency from intended)
-    assert pool.size <= pool.cap + 1
+    assert pool.peak <= pool.cap + 1
 
 
 def test_an_early_stop_ends_the_schedule_at_the_first_arrival_past_it() -> None:
@@ -141,3 +141,18 @@ def test_run_returns_only_once_every_request_has_ended() -> None:
     schedule = _schedule(time.time(), 8, 0.0)
     SenderPool(iter(schedule), cap=8, send=send, due=lambda a: True, dropped=lambda a: None).run()
     assert sorted(ended) == schedule
+
+
+def test_a_sender_killed_by_an_error_is_replaced_and_the_schedule_goes_on() -> None:
+    rec = Recorder()
+    schedule = _schedule(time.time(), 20, 0.001)
+
+    def send(arrival: Arrival) -> None:
+        if arrival == schedule[3]:
+            raise RuntimeError("a bug in one request")
+        rec.sent.append((arrival, time.time()))
+
+    pool = SenderPool(iter(schedule), cap=5, send=send, due=rec.due, dropped=rec.drop)
+    pool.run()
+    assert sorted(a for a, _ in rec.sent) == schedule[:3] + schedule[4:] and not rec.dropped
+    assert pool.size == 0 and pool.in_flight == 0

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from harness.errors import ConfigError
+from harness.proxy import leases
 from harness.proxy.leases import LeaseStore
 from harness.proxy.settings import ProxySettings, split_host_port
 from harness.schemas.faults import FaultLease, LLMFault
@@ -38,13 +37,15 @@ def test_host_port_parsing_names_the_option():
         split_host_port("nope", "--listen")
 
 
-def test_a_lease_carries_one_fault_and_expires():
+def test_a_lease_carries_one_fault_and_expires(fake_clock):
     with pytest.raises(ValidationError, match="exactly one"):
         FaultLease(ttl_s=1)
+    clock = fake_clock(leases)
     store = LeaseStore("llm")
     store.set(FaultLease(llm=LLMFault(error_rate=1), ttl_s=0.05))
-    assert store.current() is not None
-    time.sleep(0.06)
+    clock.advance(0.049)
+    assert store.current() is not None and store.state().expires_in_s == pytest.approx(0.001)
+    clock.advance(0.001)
     assert store.current() is None and store.state().last_end == "expired"
     assert LLMFault(routes=["/v1/chat/"]).applies_to("/v1/chat/completions")
     assert not LLMFault(routes=["/v1/chat/"]).applies_to("/v1/embeddings")

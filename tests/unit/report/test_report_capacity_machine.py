@@ -106,7 +106,32 @@ def test_when_nothing_held_each_search_says_what_its_lowest_step_failed_on(tmp_p
     assert any("answering without its LLM" in x for x in lines)
     page = parse(render_run(run).read_text(encoding="utf-8"))
     breaking = next(f for f in page.find_all("figure") if f.attrs.get("data-chart") == "breaking")
-    assert "No breaking rate: it needs a search with steps that passed and steps that failed; every " \
-           "measured step failed." in breaking.text
+    assert "No breaking rate: it needs a search with steps that passed and steps that failed; no " \
+           "measured step passed." in breaking.text
     text = page.find_all("section", id="headline")[0].text
     assert "holds no rate" not in text and "One replica" not in text.split("What if")[0]
+
+
+def test_a_lowest_step_that_observed_neither_is_named_with_the_lowest_that_failed(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, LOCAL, nothing_held=True)
+    data = json.loads((run / "capacity.json").read_text())
+    first = data["searches"][0]["name"]
+    mine = sorted((s for s in data["steps"] if s["search"] == first), key=lambda s: s["rate_rps"])
+    mine[0].update(outcome="inconclusive",
+                   reason="58 samples give no upper bound on P99 (estimate 1.01 s); drain wait 0 s")
+    (run / "capacity.json").write_text(json.dumps(data))
+    line = next(x for x in headline(CapacityResult.load_file(run)) if x.startswith(f"{first}: "))
+    assert line.startswith(f"{first}: its lowest step, {fmt_value(mine[0]['rate_rps'], 'req/s')}, was "
+                           "inconclusive (58 samples give no upper bound on P99 (estimate 1.01 s))")
+    assert f"; {fmt_value(mine[1]['rate_rps'], 'req/s')}, the lowest that failed, failed (" in line
+
+
+def test_a_search_without_a_usl_fit_is_named_under_the_chart_with_why(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, None)
+    data = json.loads((run / "capacity.json").read_text())
+    last = data["searches"][-1]
+    last.update(usl=None, usl_error="a USL fit needs 3 distinct concurrency levels, got 2")
+    (run / "capacity.json").write_text(json.dumps(data))
+    page = parse(render_run(run).read_text(encoding="utf-8"))
+    usl = next(f for f in page.find_all("figure") if f.attrs.get("data-chart") == "usl")
+    assert f"No fit for {last['name']}: a USL fit needs 3 distinct concurrency levels, got 2." in usl.text

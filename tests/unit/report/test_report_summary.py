@@ -44,3 +44,12 @@ def test_summary_of_an_ungraded_run_says_so(tmp_path: Path) -> None:
     (run / "verdict.json").unlink()
     text = terminal_summary(run)
     assert text.startswith("NOT GRADED") and "verdict.json is missing" in text
+
+
+def test_a_not_applicable_item_keeps_a_space_before_its_severity(tmp_path: Path) -> None:
+    run = copy_fixture(tmp_path)
+    verdict = json.loads((run / "verdict.json").read_text())
+    verdict["items"][0]["status"] = "not-applicable"
+    (run / "verdict.json").write_text(json.dumps(verdict))
+    line = next(ln for ln in terminal_summary(run).splitlines() if f" {verdict['items'][0]['id']}:" in ln)
+    assert line.split()[:2] == ["NOT-APPLICABLE", verdict["items"][0]["severity"]]
