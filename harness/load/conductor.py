@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import gevent
+import gevent.lock
 import psutil
 
 from harness.load.faults import FaultDriver
@@ -14,6 +15,10 @@ from harness.load.locust_state import STATE
 from harness.load.plan import PhaseSpec
 from harness.load.recorder import STOP_FILE
 from harness.load.shipping import collect
+
+# Ticks come 1 ms apart at a phase edge and a set can outlast a tick: one fault call at a time, in
+# the order the ticks asked, so a slow set is never doubled and never lands after its clear.
+_FAULT_CALLS = gevent.lock.Semaphore()
 
 
 def clear_fault(host: str, phase: str | None) -> None:
@@ -26,6 +31,11 @@ def clear_fault(host: str, phase: str | None) -> None:
 
 def _set_fault(host: str, phase: PhaseSpec | None) -> None:
     """Set the phase's fault at its start, renew its lease every tick it lasts, clear it after."""
+    with _FAULT_CALLS:
+        _switch_fault(host, phase)
+
+
+def _switch_fault(host: str, phase: PhaseSpec | None) -> None:
     rec = STATE.recorder
     if phase is None or phase.fault is None:
         if STATE.fault_on:

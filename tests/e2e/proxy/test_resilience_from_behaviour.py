@@ -1,7 +1,7 @@
 """Must-show (issue 17): an agent with no /admin/faults and no breaker gauge, its LLM reached through
 `loadgate proxy llm`: the gate grades timeouts, degradation, errors and the breaker from behaviour.
-GO with a timeout and a breaker; NO-GO naming timeouts_set and circuit_breaker without them. The two
-gates run side by side, each with its own agent, proxy and upstream (25 req/s each, simulated LLM)."""
+GO with a timeout and a breaker; NO-GO naming timeouts_set and circuit_breaker without them. Each gate
+has its own agent, proxy and upstream (25 req/s, simulated LLM)."""
 
 from __future__ import annotations
 
@@ -33,24 +33,22 @@ def _gate(agent: str, proxy: str, reports: Path, log: IO[str]) -> subprocess.Pop
 
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, tuple[int, dict]]]:
-    """resilient -> (exit code, verdict): both agents gated at once."""
-    with ExitStack() as stack:
-        runs = {}
-        for resilient in (True, False):
+    """resilient -> (exit code, verdict). One gate after the other: side by side, the second agent's
+    CPU degraded the resilient one's answers while its fault switched on (degradation_ready < 0.9)."""
+    done = {}
+    for resilient in (True, False):
+        with ExitStack() as stack:
             reports = tmp_path_factory.mktemp(f"resilient-{resilient}")
             processes = Processes(reports / "logs")
             stack.callback(processes.stop_all)
             agent, proxy = start_agent_behind_proxy(processes, resilient)
             gate = _gate(agent, proxy, reports, stack.enter_context((reports / "gate.log").open("w")))
             stack.callback(lambda g=gate: g.poll() is None and g.kill())
-            runs[resilient] = gate, reports
-        done = {}
-        for resilient, (gate, reports) in runs.items():
             gate.wait(timeout=420)
             verdict = reports / "r" / "verdict.json"
             assert verdict.exists(), (reports / "gate.log").read_text()[-3000:]
             done[resilient] = gate.returncode, json.loads(verdict.read_text())
-        yield done
+    yield done
 
 
 def test_resilient_agent_is_go_from_behaviour(gated):

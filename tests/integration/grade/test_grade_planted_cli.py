@@ -3,6 +3,7 @@ is not JSON, each gated by ``loadgate gate`` end to end; the exit code and the f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from grade_planted import KEYS, REPO, planted_checklist_file, start_planted
 
 from harness import __version__
 from harness.checklist import checklist_sha256
+from harness.load.recorder import LIVE_FILE
 from harness.schemas.run import RunFolder, RunInfo
 from harness.schemas.timeline import ScenarioStats
 from harness.schemas.verdict import ItemStatus, Outcome, Verdict
@@ -25,6 +27,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 TARGET_QPS = 20.0  # target_2x drives 40 req/s
 PHASES = (2.0, 10.0)  # warm-up, steady: 400 graded requests, 4 of them planted at 1%
 SEED = 16
+
+
+def _live_requests(live: Path) -> int:
+    """Requests ended so far, from the master's last complete live sample (0 before the first)."""
+    text = live.read_text(encoding="utf-8") if live.exists() else ""
+    complete = text[: text.rfind("\n") + 1].splitlines()
+    return json.loads(complete[-1])["requests"] if complete else 0
 
 
 def gate(target_url: str, checklist: Path, reports: Path, run_id: str) -> subprocess.CompletedProcess[str]:
@@ -86,11 +95,13 @@ def test_ctrl_c_mid_load_exits_130_and_stops_what_it_started(tmp_path: Path) -> 
             [sys.executable, "-m", "harness.cli", "gate", "--target-url", f"http://127.0.0.1:{port}",
              "--checklist", str(checklist), "--reports-dir", str(reports), "--run-id", "ctrl-c",
              "--no-progress"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        log = RunFolder(reports / "ctrl-c").request_log("target_2x")
+        # The master's live samples count requests as they end (the request log is merged only after
+        # the load): SIGINT once some have, so the load is running.
+        live = RunFolder(reports / "ctrl-c").request_log("target_2x").parent / LIVE_FILE
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (log.exists() and log.stat().st_size > 2000):
-            time.sleep(0.5)  # until requests are being logged: the load is running
-        assert log.exists(), "the load never started"
+        while time.monotonic() < deadline and _live_requests(live) < 20:
+            time.sleep(0.5)
+        assert _live_requests(live) >= 20, "the load never started"
         gate_proc.send_signal(signal.SIGINT)
         _, err = gate_proc.communicate(timeout=180)  # liveness only: 60 s ran out once at load 6
     finally:

@@ -44,7 +44,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_streaming_slos_are_graded_on_the_bundled_stream(bundled: str, tmp_path: Path) -> None:
     folder = RunFolder(tmp_path / "run")
-    plan = ScenarioPlan(warmup_s=0, steady_s=12, rate_x=1, stream_share=1.0, fresh_share=1.0)
+    plan = ScenarioPlan(warmup_s=0, steady_s=18, rate_x=1, stream_share=1.0, fresh_share=1.0)
     run_scenario("target_2x", checklist=checklist(target_2x=plan), profile="quick",
                  endpoints=Endpoints(target_url=bundled, prometheus_url="http://127.0.0.1:9", api_key=KEY,
                                      admin_token=ADMIN), run_folder=folder)
