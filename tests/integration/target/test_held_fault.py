@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -14,12 +16,19 @@ from tests.integration.load.conftest import endpoints, start_target
 pytestmark = pytest.mark.integration
 
 
+def _methods(url: str) -> list[str]:
+    return [method for method, _ in httpx.get(f"{url}/admin/faults", timeout=5).json()]
+
+
 def test_the_what_if_delay_is_a_renewed_lease_then_cleared() -> None:
     proc, url = start_target()
     try:
-        with _llm_delay(endpoints(url), 0.5, lease_s=1.0):  # renewed every 0.1 s; held >= 1 s
-            pass
-        calls = httpx.get(f"{url}/admin/faults", timeout=5).json()[:-1]  # [method, body], less this GET
+        with _llm_delay(endpoints(url), 0.5, lease_s=1.0):  # renewed every 0.1 s
+            # Held until three PUTs arrived, however busy the machine: renewals, not their pace.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _methods(url).count("PUT") < 3:
+                time.sleep(0.1)
+        calls = [call for call in httpx.get(f"{url}/admin/faults", timeout=5).json() if call[0] != "GET"]
     finally:
         proc.terminate()
         proc.wait(10)
