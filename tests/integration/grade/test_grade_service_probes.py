@@ -52,7 +52,9 @@ def test_slowdown_and_probes_pass_on_the_bundled_service(make_stack: Callable[..
     shipped = load_checklist(REPO / "checklist.yaml")
     plan = ScenarioPlan(warmup_s=0, steady_s=PHASES[0][1], rate_x=1, fault=FAULT, fault_s=PHASES[1][1],
                         recovery_s=PHASES[2][1])
-    items = [i for i in shipped.items if i.scenario in (None, "llm_slowdown") and i.kind != ItemKind.manual]
+    # memory_per_request needs >= 1000 requests in a scenario after its warm-up: a gate's, not these ~700.
+    items = [i for i in shipped.items if i.scenario in (None, "llm_slowdown") and i.kind != ItemKind.manual
+             and i.id != "memory_per_request"]
     checklist = shipped.model_copy(update={"target_qps": RATE, "items": items,
                                            "profiles": {"quick": Profile(scenarios={"llm_slowdown": plan})}})
     verdict = grade_run(folder.root, checklist, endpoints=ep)
