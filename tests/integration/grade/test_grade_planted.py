@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -242,55 +241,37 @@ def _cli(args: list[str], patch: str = "") -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
-Checked = tuple[subprocess.CompletedProcess[str], RunFolder]
-
-
-def _check(run: PlantedRun, workdir: Path, shift_s: float = 0.0, patch: str = "") -> Checked:
-    """``loadgate check`` over ``run``'s steady window (moved by ``shift_s``), in a child process."""
-    checklist = write_checklist(workdir / "checklist.yaml", planted_checklist())
-    start, end = run.windows["steady"]
-    done = _cli(["check", "--prometheus-url", run.endpoints.prometheus_url, "--job", run.name,
-                 "--since", f"{start + shift_s:.3f}", "--until", f"{end + shift_s:.3f}", "--checklist",
-                 str(checklist), "--reports-dir", str(workdir / "reports"), "--run-id", "check"], patch)
-    return done, RunFolder(workdir / "reports" / "check")
-
-
-# (planted run, window shift) of the exit-code cases: 0 GO (any_key's fault is only in a probe `check`
-# does not run), 1 NO-GO, 2 INVALID (an hour before the planted services existed: no data).
-EXIT_CASES = {0: ("any_key", 0), 1: ("erroring", 0), 2: ("any_key", -3600)}
-PATCHES = {
-    "raises": ("import harness.grade.items as items\n"
-               "def broken(ctx, item):\n    raise KeyError('planted bug')\n"
-               "items.MEASURES['error_rate'] = broken"),
-    "crash": "import harness.pipeline as pipeline\npipeline.render_run = lambda folder: 1 / 0",
-}
-
-
-@pytest.fixture(scope="module")
-def checked(planted_runs: dict[str, PlantedRun],
-            tmp_path_factory: pytest.TempPathFactory) -> dict[object, Checked]:
-    """Every CLI case below, run side by side (each only reads Prometheus and writes its own folder):
-    the exit codes by code, the planted bugs by name (on any_key's steady window)."""
-    with ThreadPoolExecutor(len(EXIT_CASES) + len(PATCHES)) as pool:
-        runs = {code: pool.submit(_check, planted_runs[name], tmp_path_factory.mktemp(f"exit{code}"), shift)
-                for code, (name, shift) in EXIT_CASES.items()}
-        runs.update({name: pool.submit(_check, planted_runs["any_key"], tmp_path_factory.mktemp(name),
-                                       patch=patch) for name, patch in PATCHES.items()})
-        return {key: run.result() for key, run in runs.items()}
+def _check_args(run: PlantedRun, tmp_path: Path, run_id: str, window: tuple[float, float]) -> list[str]:
+    checklist = write_checklist(tmp_path / "checklist.yaml", planted_checklist())
+    return ["check", "--prometheus-url", run.endpoints.prometheus_url, "--job", run.name,
+            "--since", f"{window[0]:.3f}", "--until", f"{window[1]:.3f}", "--checklist", str(checklist),
+            "--reports-dir", str(tmp_path / "reports"), "--run-id", run_id]
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("code", list(EXIT_CASES))
-def test_exit_code_is_the_verdict(code: int, checked: dict[object, Checked]) -> None:
-    done, folder = checked[code]
-    verdict = Verdict.load_file(folder.verdict)
+@pytest.mark.parametrize(("name", "shift_s", "code"), [("any_key", 0, 0), ("erroring", 0, 1),
+                                                      ("any_key", -3600, 2)])
+def test_exit_code_is_the_verdict(name: str, shift_s: float, code: int, planted_runs: dict[str, PlantedRun],
+                                  tmp_path: Path) -> None:
+    """0 GO (any_key's fault is only in a probe `check` does not run), 1 NO-GO, 2 INVALID (an hour
+    before the planted services existed: no data)."""
+    run = planted_runs[name]
+    start, end = run.windows["steady"]
+    done = _cli(_check_args(run, tmp_path, "exit", (start + shift_s, end + shift_s)))
+    verdict = Verdict.load_file(RunFolder(tmp_path / "reports" / "exit").verdict)
     assert done.returncode == code, f"{done.stderr}\n{verdict.reason}"
     assert verdict.outcome.exit_code == code
 
 
 @pytest.mark.e2e
-def test_an_item_that_raises_is_error_and_the_run_still_reports(checked: dict[object, Checked]) -> None:
-    done, folder = checked["raises"]
+def test_an_item_that_raises_is_error_and_the_run_still_reports(planted_runs: dict[str, PlantedRun],
+                                                                tmp_path: Path) -> None:
+    run = planted_runs["any_key"]
+    patch = ("import harness.grade.items as items\n"
+             "def broken(ctx, item):\n    raise KeyError('planted bug')\n"
+             "items.MEASURES['error_rate'] = broken")
+    done = _cli(_check_args(run, tmp_path, "raises", run.windows["steady"]), patch)
+    folder = RunFolder(tmp_path / "reports" / "raises")
     verdict = Verdict.load_file(folder.verdict)
     by_id = {i.id: i for i in verdict.items}
     assert done.returncode == 2, done.stderr  # blocks like no-data: INVALID, never GO
@@ -301,9 +282,12 @@ def test_an_item_that_raises_is_error_and_the_run_still_reports(checked: dict[ob
 
 
 @pytest.mark.e2e
-def test_a_harness_crash_exits_3_with_one_line_and_its_traceback_saved(
-        checked: dict[object, Checked]) -> None:
-    done, folder = checked["crash"]
+def test_a_harness_crash_exits_3_with_one_line_and_its_traceback_saved(planted_runs: dict[str, PlantedRun],
+                                                                       tmp_path: Path) -> None:
+    run = planted_runs["any_key"]
+    patch = "import harness.pipeline as pipeline\npipeline.render_run = lambda folder: 1 / 0"
+    done = _cli(_check_args(run, tmp_path, "crash", run.windows["steady"]), patch)
+    folder = RunFolder(tmp_path / "reports" / "crash")
     assert done.returncode == 3, done.stderr
     said = [line for line in done.stderr.splitlines() if not line.startswith("[")]  # not progress lines
     assert len(said) == 1 and "Traceback" not in done.stderr, done.stderr
