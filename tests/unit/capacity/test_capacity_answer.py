@@ -54,7 +54,8 @@ def test_settings_take_one_peak_or_several_and_reject_nonsense() -> None:
 def _step(search: str, index: int, rate: float, outcome: StepOutcome) -> CapacityStep:
     return CapacityStep(search=search, index=index, rate_rps=rate, duration_s=30, achieved_rps=rate,
                         requests=100, errors=0, error_kinds={}, error_rate=0.0, error_rate_ci=(0.0, 0.03),
-                        p50_s=None, p95_s=None, p99_s=None, p99_ci_s=None, mean_latency_s=None, in_flight_little=None,
+                        p50_s=None, p95_s=None, p99_s=None, p99_ci_s=None, mean_latency_s=None,
+                        in_flight_little=None,
                         in_flight_observed=None, drain_wait_s=0.0, drained=True, outcome=outcome, reason="t")
 
 
