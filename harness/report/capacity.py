@@ -204,18 +204,21 @@ def _busy_lines(result: CapacityResult, cores: int | None) -> list[str]:
         return []
     others = [s.other_cpu_cores for s in result.steps if s.other_cpu_cores is not None]
     loads = [s.load_average for s in result.steps if s.load_average is not None]
-    left = ("these rates are what the machine had left then, not the service's capacity on a machine of "
-            "its own.")
-    if others and max(others) > BUSY_OTHER_CORES:
-        return [f"The machine was busy: processes outside this run kept {min(others):.2f}–{max(others):.2f} "
-                f"of its {cores} cores busy during the steps, CPU the service needed; {left}"]
+    busy = [s for s in result.steps if (s.other_cpu_cores or 0.0) > BUSY_OTHER_CORES]
+    if busy:
+        searches = ", ".join(dict.fromkeys(s.search for s in busy))
+        return [f"The machine was busy: processes outside this run kept up to {max(others):.2f} of its {cores} "
+                f"cores busy, over {BUSY_OTHER_CORES:g} in {len(busy)} of {len(others)} steps ({searches}), "
+                f"CPU the service needed; those steps' rates are what the machine had left then, not the "
+                f"service's capacity on a machine of its own."]
     if others:
         return [f"The machine was the run's own: processes outside it used at most {max(others):.2f} of "
                 f"its {cores} cores during any step."]
     if loads and max(loads) > cores:
         return [f"The machine was busy: its 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
                 f"over the steps on {cores} cores (the service and the load generator included), so "
-                f"other processes may have taken CPU the service needed; {left}"]
+                f"other processes may have taken CPU the service needed; these rates may be what the machine "
+                f"had left then, not the service's capacity on a machine of its own."]
     return []
 
 
