@@ -35,7 +35,7 @@ from harness.errors import LoadError
 from harness.load.agent_request import send_one
 from harness.load.arrivals import Arrival
 from harness.load.conductor import clear_fault, conduct
-from harness.load.corpus import RequestSizes, ZipfPicker, load_prompts
+from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
 from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
@@ -92,10 +92,19 @@ class ArrivalUser(FastHttpUser):
             gevent.sleep(1)
 
     def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
-        sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
-        # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
-        with _outstanding(), self._pool or contextlib.nullcontext():
-            keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
+        sizes = NO_SIZES if arrival.prompt_tokens is None and arrival.output_tokens is None \
+            else RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
+        session = f"s{random.randrange(10_000)}"
+        STATE.in_flight += 1  # as _outstanding(), without a generator per request
+        try:
+            if self._pool is None:
+                keep(send_one(self, plan, arrival.t, arrival.phase.name, session, sizes))
+                return
+            # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
+            with self._pool:
+                keep(send_one(self, plan, arrival.t, arrival.phase.name, session, sizes))
+        finally:
+            STATE.in_flight -= 1
 
 
 def _count_dropped(arrival: Arrival) -> None:
