@@ -15,7 +15,8 @@ def _rows(n: int) -> list[RequestRow]:
     return [RequestRow.measured(intended_start=t + i * 0.01, start=t + i * 0.01 + rng.random() * 0.1,
                                 end=t + i * 0.01 + 0.1 + rng.random(), status=rng.choice([200, 200, 503]),
                                 endpoint="/v1/agent/run", phase=rng.choice(["warmup", "steady"]),
-                                cached=False, degraded=False, outcome=RequestOutcome.served, session=f"s{i % 7}", turn=1)
+                                cached=False, degraded=False, outcome=RequestOutcome.served,
+                                session=f"s{i % 7}", turn=1)
             for i in range(n)]
 
 
