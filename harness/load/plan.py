@@ -7,6 +7,7 @@ the wall clock and the plan's ``t0`` (hosts running workers need synchronised cl
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -169,9 +170,8 @@ def arrivals(plan: LoadPlan, rng: random.Random, worker: int = 0) -> Iterator[Ar
         rate0 = (spec.rate_rps or 0.0) * scale
         rate1 = (spec.rate_end_rps if spec.rate_end_rps is not None else spec.rate_rps or 0.0) * scale
         times = phase_arrivals(start, end, spec.duration_s, rate0, rate1, gap, constant=constant, rng=rng)
-        for i, t in enumerate(times):
-            if i % share == worker:
-                yield Arrival(t, spec)
+        for t in itertools.islice(times, worker % share, None, share):
+            yield Arrival(t, spec)
 
 
 def _rate(plan: ScenarioPlan, target_qps: float, x: float | None = None) -> float:

@@ -21,7 +21,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ class ArrivalUser(FastHttpUser):
             arrivals(plan, plan.rng("arrivals", worker), worker),
             cap=max(plan.max_in_flight // plan.workers, 1),
             send=lambda arrival: self._one(STATE.plan, arrival),
-            due=lambda arrival: STATE.plan.phase_at(arrival.t)[1] is not None,
+            due=_due_before(plan.end),
             dropped=_count_dropped,
         ).run()
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
@@ -105,6 +105,16 @@ class ArrivalUser(FastHttpUser):
                 keep(send_one(self, plan, arrival.t, arrival.phase.name, session, sizes))
         finally:
             STATE.in_flight -= 1
+
+
+def _due_before(end: float) -> Callable[[Arrival], bool]:
+    """Whether an arrival is still to be sent: before the plan's end and any early stop (in the master's
+    latest plan); what ``phase_at(t) is not None`` says for the schedule's times, without the walk."""
+    def due(arrival: Arrival) -> bool:
+        stop = STATE.plan.stop_at
+        return arrival.t < end and (stop is None or arrival.t < stop)
+
+    return due
 
 
 def _count_dropped(arrival: Arrival) -> None:
