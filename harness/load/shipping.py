@@ -47,7 +47,7 @@ def keep(row: RequestRow) -> None:
     if STATE.keeper is None:
         log = Path(tempfile.mkdtemp(prefix="loadgate-worker-")) / "requests.csv"
         STATE.keeper = Keeper(log, STATE.plan.late_ms / 1000)
-    if not STATE.keeper.log.closed:  # closed: collected already, the request outlived the drain
+    if not STATE.keeper.closed:  # closed: collected already, the request outlived the drain
         STATE.keeper.keep(row)
 
 

@@ -172,12 +172,37 @@ def _phase_message(acc: PhaseAccumulator, encode: bool) -> dict[str, Any]:
 
 
 class Keeper:
-    """One sending process's finished requests: its own request log on local disk, and its tally."""
+    """One sending process's finished requests: its own request log on local disk, and its tally.
+
+    ``keep`` only queues the row; the queue is written and counted in one go when the tally or the log
+    is next read (each flush, FLUSH_S): the same work, done in a batch instead of after every request.
+    """
 
     def __init__(self, log_path: Path, late_s: float) -> None:
-        self.log = RequestLogWriter(log_path)
-        self.tally = Tally(late_s)
+        self._log = RequestLogWriter(log_path)
+        self._tally = Tally(late_s)
+        self._queued: list[RequestRow] = []
 
     def keep(self, row: RequestRow) -> None:
-        self.log.write(row)
-        self.tally.add(row)
+        self._queued.append(row)
+
+    @property
+    def closed(self) -> bool:
+        return self._log.closed
+
+    @property
+    def tally(self) -> Tally:
+        self._drain()
+        return self._tally
+
+    @property
+    def log(self) -> RequestLogWriter:
+        self._drain()
+        return self._log
+
+    def _drain(self) -> None:
+        if self._queued:
+            rows, self._queued = self._queued, []
+            self._log.write_rows(rows)
+            for row in rows:
+                self._tally.add(row)

@@ -95,6 +95,9 @@ class RequestLogWriter:
     def write(self, row: RequestRow) -> None:
         self._csv.writerow([_cell(value) for value in row])
 
+    def write_rows(self, rows: list[RequestRow]) -> None:
+        self._csv.writerows([[_cell(value) for value in row] for row in rows])
+
     def append_log(self, part: Path) -> None:
         """Copy another log's rows (same schema version, else ReportError naming it) after these."""
         version = _file_version(part)
