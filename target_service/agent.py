@@ -15,7 +15,7 @@ from target_service.batching import MicroBatcher
 from target_service.cache import ResponseCache, cache_key
 from target_service.config import Settings
 from target_service.faults import FaultStore, InjectedLLMError
-from target_service.llm.base import LLM, LLMError
+from target_service.llm.base import CONVERSATION, LLM, LLMError
 from target_service.resilience import BreakerOpen, CircuitBreaker
 from target_service.retrieval.index import Hit, PassageIndex
 from target_service.sessions import History, SessionStore
@@ -135,6 +135,7 @@ class Agent:
                      memory: bool = False) -> AsyncIterator[Event]:
         """One turn. With ``memory`` the session's history goes into the prompt (and the turn into it)."""
         t0 = time.perf_counter()
+        CONVERSATION.set(session_id or "")
         max_tokens = max_tokens or self._s.default_max_tokens
         history = await self.sessions.load(key_id, session_id) if memory and session_id else None
         turn = _turn_fields(session_id, history)

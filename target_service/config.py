@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Prefill: time per prompt word (up to max_prompt_tokens) before the first token, as a real model
     # reads the whole prompt first; a session's history then makes its later turns start later. 0: none.
     sim_prefill_per_token_s: float = Field(0.0, ge=0)
+    # A JSON line per call with the first-token delay the model chose, for tests that bound measured
+    # latency from below by it (load only adds time). None: no trace.
+    sim_trace_path: Path | None = None
     # openai backend
     openai_base_url: str = "http://127.0.0.1:8000"
     openai_api_key: SecretStr | None = None

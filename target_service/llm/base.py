@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 
 from target_service.config import Settings
+
+# The conversation (session id) a backend call answers, set per request by the server that knows it;
+# the simulated backend's trace names it, so a test can join the trace to its request log.
+CONVERSATION: ContextVar[str] = ContextVar("conversation", default="")
 
 
 class LLMError(RuntimeError):

@@ -17,7 +17,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from target_service.config import Settings
-from target_service.llm.base import LLM, LLMError, get_llm
+from target_service.llm.base import CONVERSATION, LLM, LLMError, get_llm
 from target_service.openai_server.schemas import ChatRequest, CompletionRequest, EmbeddingRequest
 from target_service.openai_server.shapes import CHAT, TEXT, Answer, Shape, ToolAnswer
 from target_service.security import KeyRing, bearer
@@ -136,6 +136,7 @@ def _routes(app: FastAPI) -> None:
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest, served: Caller) -> Any:
         served.check_model(body.model, served.llm.name)
+        CONVERSATION.set(body.user or "")
         budget = body.token_budget(served.settings.default_max_tokens)
         return await _generate(served, CHAT, body.prompt(), budget, body.stream, body.include_usage(),
                                body.tools_to_call())

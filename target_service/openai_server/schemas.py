@@ -66,6 +66,7 @@ class ChatRequest(_Generation):
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS)
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | dict | None = None
+    user: StrictStr | None = None  # the end user (a session id): names the conversation in the sim's trace
 
     def tools_to_call(self) -> list[tuple[str, str]]:
         """(name, JSON arguments) of the offered tools this question needs, chosen as the bundled agent

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +43,10 @@ class Running:
     run_path: str
     log: Path
     health_path: str = "/healthz"
+    ready_timeout_s: float = 90.0
 
     def wait_ready(self) -> None:
-        wait_ready(self.proc, f"{self.url}{self.health_path}", self.log)
+        wait_ready(self.proc, f"{self.url}{self.health_path}", self.log, self.ready_timeout_s)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -55,13 +58,16 @@ class Running:
                 self.proc.wait(10)
 
 
-def spawn_module(module: str, args: list[str], log: Path, port: int) -> subprocess.Popen[bytes]:
-    """``python -m module --port PORT args...`` in its own process group, output to ``log``."""
+def spawn_module(module: str, args: list[str], log: Path, port: int,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m module --port PORT args...`` in its own process group, output to ``log``, with
+    ``env`` added to this process's environment."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own argv, no shell
             [sys.executable, "-m", module, "--port", str(port), *args], cwd=REPO, stdout=out,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, **env} if env else None)
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 90.0) -> None:
@@ -86,6 +92,33 @@ def start_module(module: str, args: list[str], log: Path, ready_path: str, port:
     proc = spawn_module(module, args, log, port)
     wait_ready(proc, f"http://{LOOPBACK}:{port}{ready_path}", log, timeout_s)
     return proc
+
+
+def spawn_openai_server(workdir: Path, key: str, env: dict[str, str] | None = None,
+                        backend: str = "simulated") -> Running:
+    """``python -m target_service.openai_server`` on a free port, accepting only ``key``; ``env``:
+    its ``AGENT_*`` settings (the simulated backend's timings, ``AGENT_SIM_TRACE_PATH``). Started,
+    not waited for (``Running.wait_ready``)."""
+    port = free_port()
+    log = workdir / f"openai-{backend}-{port}.log"
+    proc = spawn_module("target_service.openai_server", ["--backend", backend, "--api-key", key], log, port,
+                        env)
+    url = f"http://{LOOPBACK}:{port}"
+    # The model loads in the lifespan: the local backend may take minutes on a busy machine.
+    return Running("openai", proc, url, f"{url}/metrics", "/v1/chat/completions", log, health_path="/health",
+                   ready_timeout_s=180.0)
+
+
+@contextmanager
+def openai_server(workdir: Path, key: str, env: dict[str, str] | None = None,
+                  backend: str = "simulated") -> Iterator[Running]:
+    """``spawn_openai_server``, ready, and stopped (its process group) when the block ends."""
+    server = spawn_openai_server(workdir, key, env, backend)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 def spawn_style(style: str, workdir: Path, *args: str) -> Running:

@@ -19,7 +19,7 @@ import yaml
 
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdict
 from harness.schemas.requests import read_request_log
-from tests.planted_services.launch import free_port, start_module
+from tests.planted_services.launch import openai_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -37,23 +37,10 @@ SERVICE = {"preset": "openai", "health": {"health_path": "/health"},
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("openai")
-    port = free_port()
     env = {"AGENT_SIM_TTFT_S": "0.05", "AGENT_SIM_PER_TOKEN_S": "0.02", "AGENT_SIM_JITTER": "0.2",
            "AGENT_DEFAULT_MAX_TOKENS": str(TOKENS)}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the server reads its backend's timings from the environment
-    try:
-        proc = start_module("target_service.openai_server", ["--backend", "simulated", "--api-key", KEY],
-                            workdir / "openai.log", "/health", port, timeout_s=120)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with openai_server(tmp_path_factory.mktemp("openai"), KEY, env) as running:
+        yield running.url
 
 
 def _checklist(tmp: Path) -> Path:

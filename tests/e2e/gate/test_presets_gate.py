@@ -28,7 +28,7 @@ from harness.schemas.requests import read_request_log
 from harness.schemas.run import RunInfo
 from harness.stack.prometheus import start_prometheus
 from tests.integration.grade.grade_planted import wait_scraped
-from tests.planted_services.launch import REPO, Running, free_port, spawn_module, spawn_style
+from tests.planted_services.launch import REPO, Running, spawn_openai_server, spawn_style
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -76,15 +76,6 @@ OPENAI_SERVICE = {
 }
 
 
-def _start_openai(workdir: Path) -> Running:
-    port = free_port()
-    log = workdir / "openai.log"
-    proc = spawn_module("target_service.openai_server", ["--backend", "simulated", "--api-key", KEY], log,
-                        port)
-    url = f"http://127.0.0.1:{port}"
-    return Running("openai", proc, url, f"{url}/metrics", "/v1/chat/completions", log, health_path="/health")
-
-
 # Three waves: the presets healthy; the OpenAI target beside the 5xx runs (those at 24 req/s, light:
 # 600 requests still show 0.5% over 0.3%); the slow runs (48 req/s: their error rate must pass).
 WAVES = ("healthy", "openai+errors", "slow")
@@ -124,7 +115,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[tuple
         for style, condition in RUNS:
             gates[style, condition] = Gate(style, condition,
                                            spawn_style(style, workdir, *_fault_args(style, condition)))
-        gates["openai", "healthy"] = Gate("openai", "healthy", _start_openai(workdir))
+        gates["openai", "healthy"] = Gate("openai", "healthy", spawn_openai_server(workdir, KEY))
         for gate in gates.values():
             gate.service.wait_ready()
         targets = {_job(*key): gate.service.metrics_url for key, gate in gates.items()}

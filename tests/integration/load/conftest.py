@@ -1,4 +1,5 @@
-"""A cheap planted target (fast_target.py) on a free loopback port, and a checklist built in code."""
+"""A cheap planted target (fast_target.py) on a free loopback port, a checklist built in code, and the
+simulated model's trace joined to a request log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from harness.ports import free_port
@@ -57,3 +59,18 @@ def endpoints(url: str, **extra: object) -> Endpoints:
 
 def checklist(**plans: ScenarioPlan) -> Checklist:
     return Checklist(target_qps=10, profiles={"quick": Profile(scenarios=plans)}, items=[])
+
+
+def first_token_waits(trace: Path, log: pd.DataFrame) -> pd.DataFrame:
+    """The session turns of ``log`` with what the simulated model chose for each before its first token
+    (its trace, ``AGENT_SIM_TRACE_PATH``): ``first_token_s`` modelled from the prompt's words,
+    ``waited_s`` after jitter. A conversation's n-th model call answered its n-th turn: one call per
+    turn (nothing cached), each turn sent after the last was answered."""
+    calls = pd.read_json(trace, lines=True, dtype={"conversation": str})
+    calls = calls.assign(turn=calls.groupby("conversation").cumcount() + 1)
+    turns = log[log.session != ""]
+    assert not turns.cached.any(), "a cached turn makes no model call: the trace would not line up"
+    joined = turns.merge(calls, left_on=["session", "turn"], right_on=["conversation", "turn"], how="left",
+                         validate="one_to_one")
+    assert joined.waited_s.notna().all(), joined[joined.waited_s.isna()][["session", "turn"]]
+    return joined

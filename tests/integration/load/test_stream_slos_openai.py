@@ -6,7 +6,6 @@ A server streaming a token every 0.3 s fails inter-token latency and goodput; on
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from harness.schemas.verdict import ItemStatus
 from harness.target import requests as target_requests
 from harness.target.presets import expand
 from harness.target.responses import StreamReader
-from tests.planted_services.launch import free_port, start_module
+from tests.planted_services.launch import openai_server
 
 pytestmark = pytest.mark.integration
 
@@ -38,21 +37,9 @@ REQUESTS, RATE, TOKENS = 80, 8.0, 8
 
 
 def _server(workdir: Path, per_token_s: str) -> Iterator[str]:
-    port = free_port()
     env = {"AGENT_SIM_TTFT_S": "0.05", "AGENT_SIM_PER_TOKEN_S": per_token_s, "AGENT_SIM_JITTER": "0.2"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the server reads its backend's timings from the environment
-    try:
-        proc = start_module("target_service.openai_server", ["--backend", "simulated", "--api-key", KEY],
-                            workdir / f"openai-{port}.log", "/health", port, timeout_s=120)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with openai_server(workdir, KEY, env) as running:
+        yield running.url
 
 
 # The openai preset, with the model this server serves (as a user's `service:` override would say).

@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 import pytest
 
-from tests.planted_services.launch import Running, free_port, start_module
+from tests.planted_services.launch import Running, spawn_openai_server
 
 pytestmark = pytest.mark.integration
 
@@ -21,12 +21,9 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 def _start(workdir: Path, backend: str) -> Running:
-    port = free_port()
-    log = workdir / f"openai-{backend}.log"
-    proc = start_module("target_service.openai_server", ["--backend", backend, "--api-key", KEY], log,
-                        "/health", port, timeout_s=180)
-    url = f"http://127.0.0.1:{port}"
-    return Running("openai", proc, url, f"{url}/metrics", "/v1/chat/completions", log)
+    server = spawn_openai_server(workdir, KEY, backend=backend)
+    server.wait_ready()
+    return server
 
 
 @pytest.fixture(scope="module")
