@@ -18,7 +18,9 @@ At overload, drops come without a timer each: a sender that dropped an arrival w
 free (or ``DROP_TICK_S``) instead of sleeping to each next arrival, then drops in one step every
 arrival that came due while the cap stayed full. Which arrivals that is comes from the pool's record
 of when the cap was last full (``_full_since`` .. the request end that freed a slot), so counts and
-intended starts stay exact; only the moment a drop is counted moves, by at most ``DROP_TICK_S``.
+intended starts stay exact; only the moment a drop is counted moves, by at most ``DROP_TICK_S``. The
+freed slot wakes the waiting sender in the same turn of the loop, before another request can end, so
+the last full stretch is the one its arrival fell in.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ class SenderPool:
         self._over = False
         self._full_since: float | None = None  # when ``cap`` requests were last found in flight
         self._last_full = (0.0, 0.0)  # [from, to): the last time the cap stayed full
-        self._freed = gevent.event.Event()  # a slot freed under a full cap: wakes a waiting sender
+        # A slot freed under a full cap wakes the senders waiting on this event; each free swaps in a
+        # new one, so a wake-up is never lost to another sender starting to wait in between.
+        self._freed = gevent.event.Event()
+        self._waiting = 0
 
     def run(self) -> None:
         """Send the whole schedule; returns once it is over and every request has ended."""
@@ -99,8 +104,11 @@ class SenderPool:
             if not (dropping and self.in_flight >= self.cap):
                 gevent.sleep(delay)
                 return
-            self._freed.clear()
-            self._freed.wait(max(delay, DROP_TICK_S))
+            self._waiting += 1
+            try:
+                self._freed.wait(max(delay, DROP_TICK_S))
+            finally:
+                self._waiting -= 1
 
     def _send_one(self, arrival: Arrival) -> None:
         self.in_flight += 1
@@ -113,5 +121,7 @@ class SenderPool:
         finally:
             if self.in_flight == self.cap:
                 self._last_full = (self._full_since or 0.0, time.time())
-                self._freed.set()
+                if self._waiting:
+                    self._freed.set()
+                    self._freed = gevent.event.Event()
             self.in_flight -= 1
