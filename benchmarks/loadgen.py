@@ -380,6 +380,12 @@ def _flat_row(runs: dict[str, list[Window]], flat: str, window_s: float, w: Wind
         claim=f">= {FLAT_FLOOR:.1f}x (issue 20)",
         holds=ratio >= FLAT_FLOOR,
         extra={"bare_us_per_request": round(_median([x.us_per_request for x in runs[f"bare {flat}"]]), 1),
+               "bare_cpu_share": round(_median([x.cpu_s / x.seconds for x in runs[f"bare {flat}"]]), 2),
+               # The worker alone (the generator's tree less the master): is it CPU-bound as bare is?
+               "worker_us_per_request": round(_median([(x.cpu_s - x.master_cpu_s) / max(x.requests, 1) * 1e6
+                                                       for x in runs[f"1 worker {flat}"]]), 1),
+               "worker_cpu_share": round(_median([(x.cpu_s - x.master_cpu_s) / x.seconds
+                                                  for x in runs[f"1 worker {flat}"]]), 2),
                "wrk_rps": round(w.rps, 1), "wrk_server_cpu_share": round(w.server_cpu_s / w.seconds, 2)},
         note=f"{FLAT_USERS} bare users back to back in one process vs loadgate as its runner runs it:"
         " Locust's master (request log, histograms, exporter) and one worker process sending, offered"
