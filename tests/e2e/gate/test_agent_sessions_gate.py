@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from harness.schemas import ItemStatus, Outcome, RunFolder, ScenarioStats, Verdict
+from harness.schemas.requests import read_request_log
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -71,7 +72,12 @@ def test_the_tools_timeout_contains_a_slow_external_api(gates) -> None:
     assert item.status == ItemStatus.passed and item.value < 3
     assert item.evidence["degraded"] > 0 and item.evidence["tool_statuses"].get("timeout", 0) > 0
     sessions = ScenarioStats.load_file(folder.client_stats("agent_sessions")).sessions
-    assert sessions.tool_outcomes["external_api"]["timeout"] == item.evidence["tool_statuses"]["timeout"]
+    log = read_request_log(folder.request_log("agent_sessions"))
+    timeouts = int(log.tools.fillna("").str.count("external_api:timeout").sum())
+    # stats.json counts the run, as its request log does; the item grades the fault phase only (a turn
+    # sent just after the phase, before the conductor cleared the fault, times out outside it).
+    assert sessions.tool_outcomes["external_api"]["timeout"] == timeouts
+    assert 0 < item.evidence["tool_statuses"]["timeout"] <= timeouts
 
 
 def test_without_a_tool_timeout_the_gate_is_no_go_naming_the_tool_item(gates) -> None:

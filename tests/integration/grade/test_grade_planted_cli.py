@@ -1,5 +1,7 @@
 """Outcomes through the real CLI: planted services that shed, answer 400, or answer 200 with a body that
-is not JSON, each gated by ``loadgate gate`` end to end; the exit code and the failing item asserted."""
+is not JSON, each gated by ``loadgate gate`` end to end (the three side by side: each has its own
+service, stack and run folder, and each phase mostly waits); the exit code and the failing item
+asserted."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -53,17 +56,33 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_planted_outcome_is_no_go_through_the_cli(name: str, tmp_path: Path) -> None:
-    knobs, failing, not_failing = CASES[name]
-    checklist = planted_checklist_file(tmp_path / "checklist.yaml", ("load_2x_target", "error_rate"),
+Gated = tuple[subprocess.CompletedProcess[str], Path, Path]  # the CLI's result, its checklist, its reports
+
+
+def _gate_planted(name: str, workdir: Path) -> Gated:
+    checklist = planted_checklist_file(workdir / "checklist.yaml", ("load_2x_target", "error_rate"),
                                        target_qps=TARGET_QPS, phases=PHASES)
-    proc, port = start_planted(name, knobs, tmp_path)
+    proc, port = start_planted(name, CASES[name][0], workdir)
+    reports = workdir / "reports"
     try:
-        done = gate(f"http://127.0.0.1:{port}", checklist, tmp_path / "reports", name)
+        return gate(f"http://127.0.0.1:{port}", checklist, reports, name), checklist, reports
     finally:
         proc.stop()
-    folder = RunFolder(tmp_path / "reports" / name)
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Gated]:
+    """Every case's gate, run side by side."""
+    with ThreadPoolExecutor(len(CASES)) as pool:
+        runs = {name: pool.submit(_gate_planted, name, tmp_path_factory.mktemp(name)) for name in CASES}
+        return {name: run.result() for name, run in runs.items()}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_planted_outcome_is_no_go_through_the_cli(name: str, gated: dict[str, Gated]) -> None:
+    _, failing, not_failing = CASES[name]
+    done, checklist, reports = gated[name]
+    folder = RunFolder(reports / name)
     verdict = Verdict.load_file(folder.verdict)
     items = {i.id: i for i in verdict.items}
     summary = "\n".join(f"{i.id}: {i.status.value} {i.reason}" for i in verdict.items)

@@ -33,13 +33,13 @@ def planted(tmp_path: Path) -> Iterator[callable]:
         proc.stop()
 
 
-def _grade_burst(url: str, burst: int, concurrency: int):  # noqa: ANN202 - an ItemResult
+def _grade_burst(url: str, burst: int, concurrency: int, target_qps: int = 25):  # noqa: ANN202 - an ItemResult
     shipped = load_checklist(REPO / "checklist.yaml")
     item = next(i for i in shipped.items if i.id == "rate_limiting")
     item = item.model_copy(update={"params": {"burst": burst, "concurrency": concurrency}})
-    # The run's load: 2 x 25 = 50 req/s.
+    # The run's load: 2 x target_qps (50 req/s by default).
     checklist = shipped.model_copy(update={
-        "target_qps": 25, "items": [item],
+        "target_qps": target_qps, "items": [item],
         "profiles": {"quick": Profile(scenarios={"target_2x": ScenarioPlan(steady_s=10, rate_x=2)})}})
     ctx = GradeContext(checklist=checklist, profile="quick", prom=None,
                        endpoints=Endpoints(target_url=url, prometheus_url="http://127.0.0.1:9",
@@ -59,6 +59,8 @@ def test_a_burst_slower_than_the_runs_own_load_is_no_data_saying_why(planted) ->
 
 def test_a_fast_burst_without_any_429_fails(planted) -> None:
     url = planted("--no-rate-limit")
-    result = _grade_burst(url, burst=400, concurrency=32)
-    assert result.evidence["burst_rps"] > 1.1 * 50, "the planted service answers far faster than 55 req/s"
+    # A light run (20 req/s): the burst must beat 22 req/s, which a busy machine's planted service
+    # still does many times over (the grade, not the machine's speed, is under test).
+    result = _grade_burst(url, burst=400, concurrency=32, target_qps=10)
+    assert result.evidence["burst_rps"] > 1.1 * 20, "the planted service answers far faster than 22 req/s"
     assert result.status == ItemStatus.failed and "got no 429" in result.reason

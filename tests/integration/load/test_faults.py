@@ -6,6 +6,7 @@ import pytest
 
 from harness.load import LoadSettings, run_scenario
 from harness.schemas import FaultSpec, RunFolder, ScenarioPlan
+from harness.schemas.requests import read_request_log
 from harness.schemas.timeline import ScenarioStats
 from tests.integration.load.conftest import checklist, endpoints
 
@@ -45,6 +46,9 @@ def test_llm_slowdown_phases_and_fault_injection(tmp_path, fast_target) -> None:
     stats = ScenarioStats.load_file(folder.client_stats("llm_slowdown"))
     assert stats.phase("before").degraded == 0
     assert stats.phase("fault").degraded > 0.5 * stats.phase("fault").requests
-    # The 0.3 s delay shows in the fault phase's median, against the run's own "before" median.
-    fault_p50, before_p50 = stats.phase("fault").latency.p50, stats.phase("before").latency.p50
-    assert fault_p50 > 0.3 and fault_p50 - before_p50 > 0.2, (fault_p50, before_p50)
+    # The 0.3 s delay shows in the fault phase's median, and in every answer the fault reached (the
+    # target says so: degraded): lower bounds, which load (it only adds time) cannot break.
+    assert stats.phase("fault").latency.p50 > 0.3, stats.phase("fault").latency
+    log = read_request_log(folder.request_log("llm_slowdown"))
+    delayed = log[log.degraded]
+    assert len(delayed) >= stats.phase("fault").degraded and (delayed.latency > 0.3).all(), delayed.latency

@@ -39,6 +39,6 @@ def test_a_stop_in_the_fault_is_recorded_with_its_cause_phase_and_held_requests(
     assert run.stop is not None and run.stop.cause == StopCause.service and run.stop.phase == "fault"
     assert [p.name for p in run.phases] == ["before", "fault"]
     assert run.stop.at == pytest.approx(run.phase("fault").end)  # the master's stop ends the phase
-    assert run.phase("fault").duration < 20  # long before the 30 s plan
+    assert run.phase("fault").duration < plan.fault_s  # cut by the stop, not run out (load only delays it)
     assert run.params["in_flight_at_end"] > 0  # the stalled half, still held after the drain
     assert not any("issued" in reason for reason in run.invalid_reasons), run.invalid_reasons

@@ -54,10 +54,10 @@ def test_too_few_blocks_is_said_not_guessed() -> None:
 def test_recorder_pauses_its_probes_in_alternate_blocks(tmp_path: Path) -> None:
     recorder = DiagnosticsRecorder(tmp_path, settings=DiagnosticsSettings(ab_block_s=0.2, gpu=False))
     with recorder.heavy("target_2x"):
-        seen = []
-        for _ in range(8):
-            seen.append(recorder.probing(time.monotonic()))
-            time.sleep(0.1)
+        # Times given, not slept to: a busy machine's late wake-ups cannot alias with the 0.2 s blocks.
+        now = time.monotonic()
+        seen = [recorder.probing(now + 0.05 + 0.1 * k) for k in range(8)]
+        time.sleep(0.8)  # at least four blocks written (a late wake-up only adds blocks)
     assert recorder.probing(time.monotonic())  # outside a heavy phase: always probing
     written = read_jsonl(tmp_path / AB_FILE, DiagnosticsBlock)
     assert len(written) >= 4 and {b.label for b in written} == {"target_2x"}
