@@ -207,10 +207,10 @@ def _busy_lines(result: CapacityResult, cores: int | None) -> list[str]:
     busy = [s for s in result.steps if (s.other_cpu_cores or 0.0) > BUSY_OTHER_CORES]
     if busy:
         searches = ", ".join(dict.fromkeys(s.search for s in busy))
-        return [f"The machine was busy: processes outside this run kept up to {max(others):.2f} of its {cores} "
-                f"cores busy, over {BUSY_OTHER_CORES:g} in {len(busy)} of {len(others)} steps ({searches}), "
-                f"CPU the service needed; those steps' rates are what the machine had left then, not the "
-                f"service's capacity on a machine of its own."]
+        return [f"The machine was busy: processes outside this run kept up to {max(others):.2f} of its "
+                f"{cores} cores busy, over {BUSY_OTHER_CORES:g} in {len(busy)} of {len(others)} steps "
+                f"({searches}), CPU the service needed; those steps' rates are what the machine had left "
+                f"then, not the service's capacity on a machine of its own."]
     if others:
         return [f"The machine was the run's own: processes outside it used at most {max(others):.2f} of "
                 f"its {cores} cores during any step."]
