@@ -2,14 +2,23 @@
 
 Run by ``benchmarks.loadgen`` as a subprocess (``locust -f``): nothing in the harness imports it.
 ``BENCH_RATE_PER_USER`` > 0 paces each user (``constant_throughput``); 0 sends back to back.
+``BENCH_RECORD_STARTS=PATH`` (only in the benchmark's unmeasured capture run) writes every request's
+start time to PATH at exit: the arrival shape loadgate then replays.
 """
 
 import os
+from pathlib import Path
 
-from locust import constant_throughput, task
+from locust import constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 RATE = float(os.environ.get("BENCH_RATE_PER_USER", "0"))
+RECORD = os.environ.get("BENCH_RECORD_STARTS", "")
+
+if RECORD:
+    _starts: list[float] = []
+    events.request.add_listener(lambda start_time, **_: _starts.append(start_time))
+    events.quitting.add_listener(lambda **_: Path(RECORD).write_text("\n".join(map(repr, sorted(_starts)))))
 
 
 class Bare(FastHttpUser):

@@ -58,7 +58,7 @@ def send_one(
             tokens = reading.tokens if reading.tokens is not None else reading.chunks
             readable = reading.readable
         elif status == 200:
-            answer = read_body(service.responses, response.content or b"", dict(response.headers or {}))
+            answer = read_body(service.responses, response.content or b"", response.headers or {})
             cached, degraded, readable = answer.cached, answer.degraded, answer.readable
     except Exception:  # noqa: BLE001 - a broken stream mid-body is a failed request, not a crash
         status = 0

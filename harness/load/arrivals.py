@@ -70,7 +70,8 @@ def phase_arrivals(
     """Intended starts in [start, end) for a rate going linearly from rate0 at ``start`` to rate1
     ``duration`` seconds later (per second); ``end`` may come earlier when the plan stops early.
 
-    Constant arrivals begin at a random phase within the first gap, so several workers interleave.
+    Constant arrivals begin at a random phase within the first gap (one fleet-wide schedule, split by
+    ``arrivals`` among the workers).
     """
     if rate0 <= 0 and rate1 <= 0:
         return

@@ -9,6 +9,7 @@ from typing import Any
 import gevent
 import gevent.lock
 import psutil
+from locust.runners import LocalRunner
 
 from harness.load.faults import FaultDriver
 from harness.load.locust_state import STATE
@@ -63,7 +64,8 @@ def conduct(runner: Any) -> None:
         if plan.stop_at is None and (rec.out / STOP_FILE).exists():
             plan.stop_at = now  # workers stop scheduling at the next broadcast
         end = plan.end
-        runner.send_message("loadgate_plan", plan.model_dump(mode="json"))
+        if not isinstance(runner, LocalRunner):  # alone, this process's plan is the plan: nobody to tell
+            runner.send_message("loadgate_plan", plan.model_dump(mode="json"))
         _, phase = plan.phase_at(now)
         if plan.t0 <= now:
             gevent.spawn(_set_fault, host, phase)

@@ -86,8 +86,10 @@ def draw_length(spec: Lengths | None, rng: random.Random) -> int | None:
 
 def sized_prompt(prompt: str, tokens: int | None) -> str:
     """The prompt padded with plain words to about ``tokens`` words (a word is ~1 token here)."""
+    if tokens is None:
+        return prompt
     words = prompt.split()
-    if tokens is None or len(words) >= tokens:
+    if len(words) >= tokens:
         return prompt
     pad = [_FILLER[i % len(_FILLER)] for i in range(tokens - len(words))]
     return " ".join([*words, *pad])[:MAX_INPUT_CHARS]

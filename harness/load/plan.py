@@ -7,6 +7,7 @@ the wall clock and the plan's ``t0`` (hosts running workers need synchronised cl
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -154,14 +155,22 @@ def arrivals(plan: LoadPlan, rng: random.Random, worker: int = 0) -> Iterator[Ar
         if bounds:
             yield from trace_arrivals(bounds[0][1], plan.trace, bounds[0][0], worker, plan.workers)
         return
+    constant = plan.arrival == "constant"
+    # Constant: one schedule for the whole fleet, arrival i to worker i mod N, so the fleet sends the
+    # phase's count exactly and evenly spaced (N streams with their own phases would be +-1 each and
+    # unevenly spaced). Its offset is drawn the same on every worker: from the seed and t0 they share.
+    share = plan.workers if constant else 1
+    if constant and plan.workers > 1:
+        rng = random.Random(f"{plan.seed}:{plan.scenario}:arrivals:{plan.t0!r}")
     gap = unit_gaps(plan.arrival, rng, plan.arrival_cv)
     for spec, start, end in plan.phase_bounds():
         if not spec.rate_rps and not spec.rate_end_rps:
             continue
-        rate0 = (spec.rate_rps or 0.0) / plan.workers
-        rate1 = (spec.rate_end_rps if spec.rate_end_rps is not None else spec.rate_rps or 0.0) / plan.workers
-        constant = plan.arrival == "constant"
-        for t in phase_arrivals(start, end, spec.duration_s, rate0, rate1, gap, constant=constant, rng=rng):
+        scale = share / plan.workers  # the fleet's rate for the constant schedule, this worker's otherwise
+        rate0 = (spec.rate_rps or 0.0) * scale
+        rate1 = (spec.rate_end_rps if spec.rate_end_rps is not None else spec.rate_rps or 0.0) * scale
+        times = phase_arrivals(start, end, spec.duration_s, rate0, rate1, gap, constant=constant, rng=rng)
+        for t in itertools.islice(times, worker % share, None, share):
             yield Arrival(t, spec)
 
 

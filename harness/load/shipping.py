@@ -22,7 +22,7 @@ from typing import Any
 import gevent
 import psutil
 from locust import __version__ as locust_version
-from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, LocalRunner, MasterRunner, WorkerRunner
 
 from harness.load import fleet
 from harness.load.locust_state import FLUSH_S, STATE
@@ -47,7 +47,7 @@ def keep(row: RequestRow) -> None:
     if STATE.keeper is None:
         log = Path(tempfile.mkdtemp(prefix="loadgate-worker-")) / "requests.csv"
         STATE.keeper = Keeper(log, STATE.plan.late_ms / 1000)
-    if not STATE.keeper.log.closed:  # closed: collected already, the request outlived the drain
+    if not STATE.keeper.closed:  # closed: collected already, the request outlived the drain
         STATE.keeper.keep(row)
 
 
@@ -57,7 +57,7 @@ def flush(runner: Any, proc: psutil.Process) -> None:
     tally = None
     if STATE.keeper is not None:
         STATE.keeper.tally.add_dropped(dropped)
-        tally = STATE.keeper.tally.take()
+        tally = STATE.keeper.tally.take(encode=not isinstance(runner, LocalRunner))
     runner.send_message(TALLY_MESSAGE, {"worker": _name(runner), "tally": tally, "dropped": dropped,
                                         "users": runner.user_count, "in_flight": STATE.in_flight,
                                         "cpu": proc.cpu_percent(None)})

@@ -24,8 +24,29 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(1, _MAX_US, SIG_FIGS)
 
 
+def _layout(hist: HdrHistogram) -> tuple[int, int, int, int, int]:
+    return (hist.counts_len, hist.sub_bucket_mask, hist.unit_magnitude, hist.sub_bucket_half_count_magnitude,
+            hist.sub_bucket_half_count)
+
+
+_LAYOUT = _layout(new_histogram())
+_COUNTS_LEN, _MASK, _UNIT, _HALF_MAGNITUDE, _HALF = _LAYOUT
+
+
 def record(hist: HdrHistogram, seconds: float) -> None:
-    hist.record_value(min(max(int(round(seconds * _US)), 1), _MAX_US))
+    """``hist.record_value`` of the latency in µs, its index arithmetic inlined: hdrh spends six Python
+    calls per value there, and a generator records four values per request (equal counts: tested)."""
+    value = min(max(int(round(seconds * _US)), 1), _MAX_US)
+    if hist.counts_len != _COUNTS_LEN:  # not one of ours: hdrh's own path
+        hist.record_value(value)
+        return
+    bucket = (value | _MASK).bit_length() - _UNIT - _HALF_MAGNITUDE - 1
+    hist.counts[((bucket + 1) << _HALF_MAGNITUDE) + (value >> (bucket + _UNIT)) - _HALF] += 1
+    hist.total_count += 1
+    if value < hist.min_value:
+        hist.min_value = value
+    if value > hist.max_value:
+        hist.max_value = value
 
 
 def percentile(hist: HdrHistogram, p: float) -> float:

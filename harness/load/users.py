@@ -21,7 +21,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from harness.errors import LoadError
 from harness.load.agent_request import send_one
 from harness.load.arrivals import Arrival
 from harness.load.conductor import clear_fault, conduct
-from harness.load.corpus import RequestSizes, ZipfPicker, load_prompts
+from harness.load.corpus import NO_SIZES, RequestSizes, ZipfPicker, load_prompts
 from harness.load.exporter import Exporter
 from harness.load.locust_state import STATE
 from harness.load.plan import SCENARIOS, LoadPlan, PhaseSpec, arrivals, build_plan, resolve
@@ -85,17 +85,36 @@ class ArrivalUser(FastHttpUser):
             arrivals(plan, plan.rng("arrivals", worker), worker),
             cap=max(plan.max_in_flight // plan.workers, 1),
             send=lambda arrival: self._one(STATE.plan, arrival),
-            due=lambda arrival: STATE.plan.phase_at(arrival.t)[1] is not None,
+            due=_due_before(plan.end),
             dropped=_count_dropped,
         ).run()
         while True:  # the plan is over; the shape stops the test once in-flight requests drained
             gevent.sleep(1)
 
     def _one(self, plan: LoadPlan, arrival: Arrival) -> None:
-        sizes = RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
-        # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
-        with _outstanding(), self._pool or contextlib.nullcontext():
-            keep(send_one(self, plan, arrival.t, arrival.phase.name, f"s{random.randrange(10_000)}", sizes))
+        sizes = NO_SIZES if arrival.prompt_tokens is None and arrival.output_tokens is None \
+            else RequestSizes(arrival.prompt_tokens, arrival.output_tokens)
+        session = f"s{random.randrange(10_000)}"
+        STATE.in_flight += 1  # as _outstanding(), without a generator per request
+        try:
+            if self._pool is None:
+                keep(send_one(self, plan, arrival.t, arrival.phase.name, session, sizes))
+                return
+            # The wait for a connection comes before "start": it shows as late, not as uncorrected latency.
+            with self._pool:
+                keep(send_one(self, plan, arrival.t, arrival.phase.name, session, sizes))
+        finally:
+            STATE.in_flight -= 1
+
+
+def _due_before(end: float) -> Callable[[Arrival], bool]:
+    """Whether an arrival is still to be sent: before the plan's end and any early stop (in the master's
+    latest plan); what ``phase_at(t) is not None`` says for the schedule's times, without the walk."""
+    def due(arrival: Arrival) -> bool:
+        stop = STATE.plan.stop_at
+        return arrival.t < end and (stop is None or arrival.t < stop)
+
+    return due
 
 
 def _count_dropped(arrival: Arrival) -> None:

@@ -17,6 +17,8 @@ Outside loadgate, read it with ``pandas.read_csv(path, skiprows=1)``.
 from __future__ import annotations
 
 import csv
+import functools
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -93,7 +95,13 @@ class RequestLogWriter:
         self._csv.writerow(COLUMNS)
 
     def write(self, row: RequestRow) -> None:
-        self._csv.writerow([_cell(value) for value in row])
+        self.write_rows([row])
+
+    def write_rows(self, rows: list[RequestRow]) -> None:
+        cells = _cell_writers()
+        self._csv.writerows([[value if cell is None else cell(value) for cell, value in zip(cells, row,
+                                                                                          strict=True)]
+                             for row in rows])
 
     def append_log(self, part: Path) -> None:
         """Copy another log's rows (same schema version, else ReportError naming it) after these."""
@@ -127,6 +135,29 @@ def write_request_log(path: Path, rows: list[RequestRow]) -> Path:
         for row in rows:
             log.write(row)
     return Path(path)
+
+
+@functools.cache
+def _cell_writers() -> tuple[Callable[[Any], Any] | None, ...]:
+    """``_cell`` per column, specialised by the column's type (None: written as it is; csv writes None
+    as empty and a str enum as its value): the log is written on the generator's hot path."""
+    def floats(value: Any) -> Any:
+        return f"{value:.6f}" if type(value) is float else _cell(value)
+
+    def bools(value: Any) -> Any:
+        return int(value) if type(value) is bool else _cell(value)
+
+    writers: list[Callable[[Any], Any] | None] = []
+    for kind, _ in _column_types().values():
+        if kind is float:
+            writers.append(floats)
+        elif kind is bool:
+            writers.append(bools)
+        elif issubclass(kind, Enum) and not issubclass(kind, str):
+            writers.append(_cell)
+        else:
+            writers.append(None)
+    return tuple(writers)
 
 
 def _column_types() -> dict[str, tuple[type, bool]]:
