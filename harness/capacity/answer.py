@@ -14,6 +14,7 @@ from harness.schemas.capacity import (
     CapacityStep,
     ReplicaPlan,
     SearchResult,
+    StepOutcome,
     WhatIf,
 )
 from harness.schemas.checklist import Checklist
@@ -60,18 +61,30 @@ def _method(search: SearchResult, baseline: SearchResult) -> str:
     return f"the service restarted with {search.workers} uvicorn worker(s) (baseline {baseline.workers})"
 
 
-def what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings) -> WhatIf:
+def lowest_failed_rps(search: SearchResult, steps: list[CapacityStep]) -> float | None:
+    """The lowest rate at which a step of ``search`` failed outright (not inconclusive)."""
+    return min((s.rate_rps for s in steps if s.search == search.name and s.outcome == StepOutcome.failed),
+               default=None)
+
+
+def what_if(search: SearchResult, baseline: SearchResult, settings: CapacitySettings,
+            steps: list[CapacityStep]) -> WhatIf:
     """``search`` against ``baseline``; a breaking rate outside the baseline's rerun interval is real."""
     base, now = baseline.max_sustainable_rps, search.max_sustainable_rps
+    failed_from = lowest_failed_rps(search, steps) if now is None and base else None
     beyond = breaking_change = None
     if search.breaking and baseline.breaking:
         beyond = not baseline.breaking.rerun_covers(search.breaking.estimate_rps)
         breaking_change = search.breaking.estimate_rps / baseline.breaking.estimate_rps - 1
+    elif failed_from and baseline.breaking:
+        # Failing below where a rerun of the baseline would put its breaking rate is no rerun's noise.
+        beyond = failed_from < baseline.breaking.rerun_interval_rps[0]
     return WhatIf(
         search=search.name, baseline=baseline.name, llm_extra_latency_s=search.llm_extra_latency_s,
         fresh_share=search.fresh_share, workers=search.workers, method=_method(search, baseline),
         baseline_rps=base, max_sustainable_rps=now,
         change=(now - base) / base if base and now is not None else None,
+        failed_from_rps=failed_from, change_at_most=failed_from / base - 1 if failed_from and base else None,
         beyond_rerun_interval=beyond, breaking_change=breaking_change,
         replicas=replicas_needed(settings.peak_qps[0], settings.headroom, now)
         if settings.peak_qps and now else None)
@@ -97,11 +110,12 @@ def _notes(settings: CapacitySettings, searches: list[SearchResult]) -> list[str
     return notes
 
 
-def _what_ifs(searches: list[SearchResult], settings: CapacitySettings) -> list[WhatIf]:
+def _what_ifs(searches: list[SearchResult], settings: CapacitySettings,
+              steps: list[CapacityStep]) -> list[WhatIf]:
     """Every search against the first one (the baseline): slower models, cache shares, worker counts."""
     if not searches:
         return []
-    return [what_if(s, searches[0], settings) for s in searches[1:]]
+    return [what_if(s, searches[0], settings, steps) for s in searches[1:]]
 
 
 def finish(settings: CapacitySettings, checklist: Checklist, searches: list[SearchResult],
@@ -133,7 +147,7 @@ def finish(settings: CapacitySettings, checklist: Checklist, searches: list[Sear
         ended=time.time(), max_sustainable_rps=best.max_sustainable_rps if best else None,
         bracket_rps=best.bracket_rps if best else (None, None), breaking=best.breaking if best else None,
         summary="; ".join(parts), steps=steps, searches=searches, recommendation=rec,
-        what_if=_what_ifs(searches, settings), peaks_qps=settings.peak_qps, headroom=settings.headroom,
+        what_if=_what_ifs(searches, settings, steps), peaks_qps=settings.peak_qps, headroom=settings.headroom,
         cost_per_replica=settings.cost_per_replica,
         cost_unit=settings.cost_unit if settings.cost_per_replica else "",
         notes=[*notes, *_notes(settings, searches)])

@@ -14,6 +14,7 @@ import pandas as pd
 import psutil
 
 from harness.capacity.concurrency_sweep import one_uncached_request
+from harness.capacity.cpu_account import CpuAccount
 from harness.capacity.judge import SLO, backlog_growth, judge_step
 from harness.capacity.observe import Observation, Observer, steal_percent, wait_drained
 from harness.capacity.settings import CapacitySettings
@@ -125,9 +126,12 @@ class StepRunner:
                                             timeout_s=self.settings.drain_timeout_s,
                                             nudge=lambda: one_uncached_request(self.endpoints))
         name = f"capacity_{_slug(search)}_{index:02d}"
-        cpu_before = psutil.cpu_times()
+        cpu_before, account_before = psutil.cpu_times(), CpuAccount.now(self.service_pid)
         degraded_before = self._degraded_now()
         run, observation = self._run(name, rate, steady_s)
+        # Only where the service is known: else its own CPU would read as the machine's other work.
+        other_cores = CpuAccount.now(self.service_pid).other_cores_since(account_before) \
+            if self.service_pid else None
         reasons = _increase(degraded_before, self._degraded_now())
         window = run.window(STEADY)
         stats = ScenarioStats.load_file(self.folder.client_stats(name)).phase(STEADY)
@@ -162,6 +166,7 @@ class StepRunner:
             degraded=stats.degraded, degraded_reasons=reasons,
             cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
             cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2),
+            other_cpu_cores=None if other_cores is None else round(other_cores, 3),
             steal_percent=steal_percent(cpu_before, psutil.cpu_times()),
             rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, drain_state=how, outcome=outcome, reason=reason,

@@ -30,7 +30,7 @@ class StepRow:
 
 
 STEP_COLUMNS = ("Search", "#", "Offered", "Hold", "Achieved", "P50", "P95", "P99", "Errors", "Error rate",
-                "Outcome", "Drain wait", "Load avg")
+                "Outcome", "Drain wait", "Load avg", "Other CPU")
 
 
 def rps(value: float | None) -> str:
@@ -61,6 +61,7 @@ def step_cells(step: CapacityStep) -> list[Cell]:
         Cell(fmt_value(step.drain_wait_s, "s") + ("" if step.drained else " (not drained)"),
              step.drain_wait_s, "drain_wait_s"),
         Cell(fmt_value(step.load_average), step.load_average, "load_average"),
+        Cell(fmt_value(step.other_cpu_cores), step.other_cpu_cores, "other_cpu_cores"),
     ]
 
 
@@ -188,14 +189,37 @@ def machine_lines(result: CapacityResult, run: RunInfo | None) -> list[str]:
         lines.append(f"Service LLM: {llm['backend']}{model}" + (f", on {where}" if where else "")
                      + (": a simulated model (a sleep per token, no CPU), so these rates are not the real "
                         "model's" if "simulat" in str(llm["backend"]).lower() else "") + ".")
-    loads = [s.load_average for s in result.steps if s.load_average is not None]
-    cores = run.machine.cores if run else None
-    if loads and cores and max(loads) > cores:
-        lines.append(f"The machine was busy: its 1-minute load average was {min(loads):.1f}–"
-                     f"{max(loads):.1f} over the steps on {cores} cores, so other processes took CPU the "
-                     f"service needed; these rates are what the machine had left then, not the service's "
-                     f"capacity on a machine of its own.")
+    lines.extend(_busy_lines(result, run.machine.cores if run else None))
     return lines
+
+
+# Cores taken by processes outside the run above which a step's rate is what the machine had left.
+BUSY_OTHER_CORES = 0.25
+
+
+def _busy_lines(result: CapacityResult, cores: int | None) -> list[str]:
+    """Whether the service had the machine: from the CPU other processes took during the steps; a run
+    recorded before that was kept falls back to the load average (the run's own load included)."""
+    if not cores:
+        return []
+    others = [s.other_cpu_cores for s in result.steps if s.other_cpu_cores is not None]
+    loads = [s.load_average for s in result.steps if s.load_average is not None]
+    busy = [s for s in result.steps if (s.other_cpu_cores or 0.0) > BUSY_OTHER_CORES]
+    if busy:
+        searches = ", ".join(dict.fromkeys(s.search for s in busy))
+        return [f"The machine was busy: processes outside this run kept up to {max(others):.2f} of its "
+                f"{cores} cores busy, over {BUSY_OTHER_CORES:g} in {len(busy)} of {len(others)} steps "
+                f"({searches}), CPU the service needed; those steps' rates are what the machine had left "
+                f"then, not the service's capacity on a machine of its own."]
+    if others:
+        return [f"The machine was the run's own: processes outside it used at most {max(others):.2f} of "
+                f"its {cores} cores during any step."]
+    if loads and max(loads) > cores:
+        return [f"The machine was busy: its 1-minute load average was {min(loads):.1f}–{max(loads):.1f} "
+                f"over the steps on {cores} cores (the service and the load generator included), so "
+                f"other processes may have taken CPU the service needed; these rates may be what the machine "
+                f"had left then, not the service's capacity on a machine of its own."]
+    return []
 
 
 def what_changed(search: SearchResult, baseline: SearchResult | None) -> str:
@@ -237,6 +261,9 @@ def what_if_sentence(what_if: WhatIf, search: SearchResult, baseline: SearchResu
                  f"{beyond[what_if.beyond_rerun_interval]}")
     holds = _holds(what_if.max_sustainable_rps, search)
     subject = f"one replica holds {holds}" if what_if.max_sustainable_rps is not None else holds
+    if what_if.change_at_most is not None and what_if.failed_from_rps is not None:
+        change = (f": it holds less than {rps(what_if.failed_from_rps)}, where its steps failed, a drop of "
+                  f"more than {-what_if.change_at_most:.0%}")
     return (f"{what_changed(search, baseline)}: {subject} "
             f"vs {_holds(what_if.baseline_rps, baseline)}{change}{moved}.")
 
@@ -247,6 +274,8 @@ def _change_text(what_if: WhatIf | None) -> str:
         return "—"
     if what_if.change is not None:
         return fmt_change(what_if.change)
+    if what_if.change_at_most is not None:
+        return f"{fmt_change(what_if.change_at_most)} or worse"
     return f"{fmt_change(what_if.breaking_change)} breaking" if what_if.breaking_change is not None else "—"
 
 

@@ -18,7 +18,7 @@ from harness.schemas.files import write_atomic
 
 STEP_FIELDS = ("search", "index", "rate_rps", "duration_s", "achieved_rps", "requests", "errors",
                "error_rate", "p50_s", "p95_s", "p99_s", "outcome", "drain_wait_s", "drained", "remeasure_of",
-               "load_average", "cpu_percent", "reason")
+               "load_average", "other_cpu_cores", "cpu_percent", "reason")
 ANSWER_FIELDS = ("search", "workers", "llm_extra_latency_s", "fresh_share", "max_sustainable_rps",
                  "bracket_low_rps", "bracket_high_rps", "confirmed", "breaking_rps", "interval_low_rps",
                  "interval_high_rps", "rerun_low_rps", "rerun_high_rps", "change", "real_or_noise")

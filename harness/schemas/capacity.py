@@ -54,6 +54,10 @@ class CapacityStep(Contract):
     # The machine's 1-minute load average at the step's end: CPU taken by anything else on the host
     # (the load generator included) moves a CPU-bound service's capacity between steps and runs.
     load_average: float | None = None
+    # Cores that processes outside this run (neither loadgate's nor the service's) kept busy, mean
+    # over the step: what the load average cannot separate from the run's own load. None without
+    # the service's pid (a target loadgate did not start).
+    other_cpu_cores: float | None = None
     # CPU time the hypervisor gave to other guests over the step, percent of the machine's: a busier
     # host is one reason reruns differ. None where the platform does not account it.
     steal_percent: float | None = None
@@ -198,6 +202,11 @@ class WhatIf(Contract):
     baseline_rps: float | None
     max_sustainable_rps: float | None
     change: float | None  # relative: -0.3 = 30% less capacity
+    # A what-if that held no rate while the baseline held one: its capacity is below the lowest rate at
+    # which one of its steps failed outright (inconclusive ones prove nothing), so the change is at most
+    # ``change_at_most`` (relative, e.g. -0.7: a drop of at least 70%).
+    failed_from_rps: float | None = None
+    change_at_most: float | None = None
     # Breaking rates compared: True when the what-if's lies outside the baseline's rerun interval (a real
     # change), False when inside (within what a rerun moves), None without both breaking rates.
     beyond_rerun_interval: bool | None = None

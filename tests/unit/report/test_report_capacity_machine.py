@@ -23,7 +23,7 @@ LOCAL = {"backend": "LocalLLM", "model": "tiny-llama", "device": "cpu", "dtype":
 
 
 def _run_folder(tmp_path: Path, llm: dict | None, loads: list[float] | None = None,
-                nothing_held: bool = False) -> Path:
+                nothing_held: bool = False, others: list[float] | None = None) -> Path:
     """The stored capacity run, with the service's readiness answer, step load averages and outcomes set."""
     run = shutil.copytree(CAPACITY_RUN, tmp_path / "run")
     info = json.loads((run / "run.json").read_text())
@@ -33,6 +33,8 @@ def _run_folder(tmp_path: Path, llm: dict | None, loads: list[float] | None = No
     for n, step in enumerate(result["steps"]):
         if loads is not None:
             step["load_average"] = loads[n % len(loads)]
+        if others is not None:
+            step["other_cpu_cores"] = others[n % len(others)]
         if nothing_held:
             step["outcome"] = "fail"
             step["error_kinds"] = {"degraded": step["errors"] or 1}
@@ -73,6 +75,20 @@ def test_a_load_average_over_the_cores_says_the_rates_are_what_the_machine_had_l
     quiet = _run_folder(tmp_path / "quiet", None, loads=[0.4, 1.9])
     assert "The machine was busy" not in _headline_text(quiet)
     assert machine_lines(CapacityResult.load_file(quiet), RunInfo.load_file(quiet)) == []
+
+
+def test_cpu_taken_outside_the_run_decides_busy_not_the_runs_own_load(tmp_path: Path) -> None:
+    # A service at capacity and its load generator alone keep the load average over the core count.
+    own_load = _run_folder(tmp_path / "own", None, loads=[2.5, 3.2], others=[0.02, 0.08])
+    text = _headline_text(own_load)
+    assert "The machine was busy" not in text
+    assert "processes outside it used at most 0.08 of its 2 cores during any step" in text
+    shared = _run_folder(tmp_path / "shared", None, loads=[2.5, 3.2], others=[0.1, 0.9])
+    text = _headline_text(shared)
+    steps = len(CapacityResult.load_file(shared).steps)
+    assert (f"processes outside this run kept up to 0.90 of its 2 cores busy, over 0.25 in {steps // 2} of "
+            f"{steps} steps (workers=1") in text
+    assert "not the service's capacity on a machine of its own" in text
 
 
 def test_the_step_table_shows_each_steps_load_average(tmp_path: Path) -> None:
@@ -135,3 +151,19 @@ def test_a_search_without_a_usl_fit_is_named_under_the_chart_with_why(tmp_path: 
     page = parse(render_run(run).read_text(encoding="utf-8"))
     usl = next(f for f in page.find_all("figure") if f.attrs.get("data-chart") == "usl")
     assert f"No fit for {last['name']}: a USL fit needs 3 distinct concurrency levels, got 2." in usl.text
+
+
+def test_a_what_if_that_held_nothing_states_the_drop_as_a_bound(tmp_path: Path) -> None:
+    run = shutil.copytree(CAPACITY_RUN, tmp_path / "run")
+    result = json.loads((run / "capacity.json").read_text())
+    slow = result["what_if"][0]
+    slow.update(max_sustainable_rps=None, change=None, breaking_change=None, failed_from_rps=6.5,
+                change_at_most=6.5 / slow["baseline_rps"] - 1)
+    search = next(s for s in result["searches"] if s["name"] == slow["search"])
+    search.update(max_sustainable_rps=None, bracket_rps=[None, 3.25], breaking=None, plans=[])
+    (run / "capacity.json").write_text(json.dumps(result))
+    text = _headline_text(run)
+    assert "LLM +0.5 s: no rate shown to hold" in text
+    assert "it holds less than 6.5 req/s, where its steps failed, a drop of more than 69%" in text
+    page = parse(render_run(run).read_text(encoding="utf-8")).text
+    assert "-69.0 % or worse" in page
