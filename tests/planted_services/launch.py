@@ -86,14 +86,6 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout_s: fl
     raise RuntimeError(f"{proc.args} did not answer {url} within {timeout_s} s: {log.read_text()[-2000:]}")
 
 
-def start_module(module: str, args: list[str], log: Path, ready_path: str, port: int,
-                 timeout_s: float = 90.0) -> subprocess.Popen[bytes]:
-    """``python -m module --port PORT args...``; returns once ``ready_path`` answers 2xx."""
-    proc = spawn_module(module, args, log, port)
-    wait_ready(proc, f"http://{LOOPBACK}:{port}{ready_path}", log, timeout_s)
-    return proc
-
-
 def spawn_openai_server(workdir: Path, key: str, env: dict[str, str] | None = None,
                         backend: str = "simulated") -> Running:
     """``python -m target_service.openai_server`` on a free port, accepting only ``key``; ``env``:
