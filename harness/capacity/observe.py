@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import psutil
@@ -117,18 +116,6 @@ class Observer:
                 if rss is None and (reported := self.target.rss(values)) is not None:
                     rss = int(reported)
                 self.observation.samples.append(Sample(time.time(), self.target.in_flight(values), cpu, rss))
-
-
-def steal_percent(before: Any, after: Any) -> float | None:
-    """CPU time the hypervisor gave to other guests between two ``psutil.cpu_times()`` readings, in
-    percent of all CPU time: a busier host slows a CPU-bound service between one run and the next.
-    None where the platform does not account steal."""
-    if not hasattr(before, "steal"):
-        return None
-    # Linux counts guest time inside user and nice already.
-    fields = [f for f in before._fields if f not in ("guest", "guest_nice")]
-    total = sum(getattr(after, f) - getattr(before, f) for f in fields)
-    return 100 * (after.steal - before.steal) / total if total > 0 else None
 
 
 def idle_level(target: TargetClient) -> float:

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pandas as pd
-import psutil
 
 from harness.capacity.concurrency_sweep import one_uncached_request
 from harness.capacity.cpu_account import CpuAccount
 from harness.capacity.judge import SLO, backlog_growth, judge_step
-from harness.capacity.observe import Observation, Observer, steal_percent, wait_drained
+from harness.capacity.observe import Observation, Observer, wait_drained
 from harness.capacity.settings import CapacitySettings
 from harness.errors import LoadError
 from harness.schemas.capacity import CapacityStep, StepOutcome
@@ -126,12 +125,12 @@ class StepRunner:
                                             timeout_s=self.settings.drain_timeout_s,
                                             nudge=lambda: one_uncached_request(self.endpoints))
         name = f"capacity_{_slug(search)}_{index:02d}"
-        cpu_before, account_before = psutil.cpu_times(), CpuAccount.now(self.service_pid)
+        account_before = CpuAccount.now(self.service_pid)
         degraded_before = self._degraded_now()
         run, observation = self._run(name, rate, steady_s)
+        account = CpuAccount.now(self.service_pid)
         # Only where the service is known: else its own CPU would read as the machine's other work.
-        other_cores = CpuAccount.now(self.service_pid).other_cores_since(account_before) \
-            if self.service_pid else None
+        other_cores = account.other_cores_since(account_before) if self.service_pid else None
         reasons = _increase(degraded_before, self._degraded_now())
         window = run.window(STEADY)
         stats = ScenarioStats.load_file(self.folder.client_stats(name)).phase(STEADY)
@@ -167,7 +166,7 @@ class StepRunner:
             cached_fraction=float(rows["cached"].mean()) if len(rows) else None,
             cpu_percent=seen.mean_cpu, load_average=round(os.getloadavg()[0], 2),
             other_cpu_cores=None if other_cores is None else round(other_cores, 3),
-            steal_percent=steal_percent(cpu_before, psutil.cpu_times()),
+            steal_percent=account.steal_percent_since(account_before),
             rss_bytes_max=observation.max_rss,
             drain_wait_s=round(waited, 3), drained=drained, drain_state=how, outcome=outcome, reason=reason,
             remeasure_of=remeasure_of)

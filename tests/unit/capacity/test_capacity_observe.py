@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from harness.capacity.observe import steal_percent
+from harness.capacity.cpu_account import CpuAccount
 
 Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")
+
+
+def steal_percent(before: tuple, after: tuple) -> float | None:
+    return CpuAccount(1.0, after, 0.0).steal_percent_since(CpuAccount(0.0, before, 0.0))
 
 
 def test_steal_is_a_share_of_all_cpu_time_without_counting_guest_twice() -> None:
