@@ -24,13 +24,10 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(1, _MAX_US, SIG_FIGS)
 
 
-def _layout(hist: HdrHistogram) -> tuple[int, int, int, int, int]:
-    return (hist.counts_len, hist.sub_bucket_mask, hist.unit_magnitude, hist.sub_bucket_half_count_magnitude,
-            hist.sub_bucket_half_count)
-
-
-_LAYOUT = _layout(new_histogram())
-_COUNTS_LEN, _MASK, _UNIT, _HALF_MAGNITUDE, _HALF = _LAYOUT
+_OURS = new_histogram()  # the bucket layout every histogram of ours shares
+_COUNTS_LEN, _MASK, _UNIT, _HALF_MAGNITUDE, _HALF = (
+    _OURS.counts_len, _OURS.sub_bucket_mask, _OURS.unit_magnitude, _OURS.sub_bucket_half_count_magnitude,
+    _OURS.sub_bucket_half_count)
 
 
 def record(hist: HdrHistogram, seconds: float) -> None:
